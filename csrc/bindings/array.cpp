@@ -1,0 +1,54 @@
+// Argument checks shared by every binding.
+#include "bindings/array.h"
+
+namespace ember {
+
+int64_t Array::numel() const {
+  int64_t n = 1;
+  for (auto s : shape) n *= s;
+  return n;
+}
+
+const char* dtype_name(DType d) {
+  switch (d) {
+    case DType::f32: return "float32";
+    case DType::f64: return "float64";
+    case DType::i64: return "int64";
+    case DType::b8: return "bool";
+    default: return "unsupported";
+  }
+}
+
+std::string shape_str(const Array& a) {
+  std::string s = "(";
+  for (int i = 0; i < a.ndim(); ++i) s += (i ? ", " : "") + std::to_string(a.shape[i]);
+  return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+void check(bool cond, const char* op, const std::string& message) {
+  if (!cond) throw py::value_error(std::string("[") + op + "] " + message);
+}
+
+void check_ndim(const Array& a, int ndim, const char* op) {
+  check(a.ndim() == ndim, op,
+        "'" + a.name + "' must be " + std::to_string(ndim) + "-D, got shape " + shape_str(a));
+}
+
+void check_same_shape(const Array& a, const Array& b, const char* op) {
+  check(a.shape == b.shape, op,
+        "'" + a.name + "' " + shape_str(a) + " and '" + b.name + "' " + shape_str(b) + " must have the same shape");
+}
+
+void check_same_dtype(const Array& a, const Array& b, const char* op) {
+  if (a.dtype != b.dtype)
+    throw py::type_error(std::string("[") + op + "] '" + a.name + "' is " + dtype_name(a.dtype) + " but '" +
+                         b.name + "' is " + dtype_name(b.dtype));
+}
+
+void check_dtype(const Array& a, DType d, const char* op) {
+  if (a.dtype != d)
+    throw py::type_error(std::string("[") + op + "] '" + a.name + "' must be " + dtype_name(d) + ", got " +
+                         dtype_name(a.dtype));
+}
+
+}  // namespace ember

@@ -1,0 +1,37 @@
+// as_array for modules whose arrays live in host memory (_cpu, _cuda_emu):
+// anything with the buffer protocol that is C-contiguous.
+#include <pybind11/numpy.h>
+
+#include "bindings/array.h"
+
+namespace ember {
+
+static DType dtype_of(const py::array& a) {
+  char kind = a.dtype().kind();
+  auto size = a.itemsize();
+  if (kind == 'f' && size == 4) return DType::f32;
+  if (kind == 'f' && size == 8) return DType::f64;
+  if (kind == 'i' && size == 8) return DType::i64;
+  if (kind == 'b') return DType::b8;
+  return DType::other;
+}
+
+Array as_array(py::handle obj, const char* op, const char* name, bool writable) {
+  if (!py::isinstance<py::array>(obj))
+    throw py::type_error(std::string("[") + op + "] argument '" + name + "' must be a numpy.ndarray, got " +
+                         std::string(py::str(py::type::of(obj).attr("__name__"))));
+  auto arr = py::reinterpret_borrow<py::array>(obj);
+  Array a;
+  a.name = name;
+  a.dtype = dtype_of(arr);
+  a.shape.assign(arr.shape(), arr.shape() + arr.ndim());
+  if (!(arr.flags() & py::array::c_style))
+    throw py::value_error(std::string("[") + op + "] argument '" + name + "' " + shape_str(a) +
+                          " must be C-contiguous");
+  if (writable && !arr.writeable())
+    throw py::value_error(std::string("[") + op + "] argument '" + name + "' must be writable");
+  a.ptr = const_cast<void*>(arr.data());
+  return a;
+}
+
+}  // namespace ember
