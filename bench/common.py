@@ -1,0 +1,75 @@
+"""Shared timing and reporting for the bench scripts.
+
+Each bench checks its result first, warms up, takes the median of repeats,
+prints one table with a ratio column per peer, and writes JSON to
+bench/results/<name>.json for plots.
+"""
+import json
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+
+def kernels(name="_cpu"):
+    """The compiled kernel module, `ember._cpu` unless EMBER_CPU_MODULE names another."""
+    import importlib
+    return importlib.import_module(os.environ.get("EMBER_CPU_MODULE", "ember." + name))
+
+
+def torch_or_none():
+    try:
+        import torch
+        torch.set_num_threads(os.cpu_count() or 1)
+        return torch
+    except ImportError:
+        return None
+
+
+def timeit(fn, repeat=20, warmup=3, min_time=0.2):
+    """Median seconds of fn() over `repeat` runs (more while under min_time in total)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < repeat or (time.perf_counter() - start < min_time and len(times) < 10 * repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def report(name, columns, rows, notes=()):
+    """Print rows (list of dicts keyed by columns) as a table and write JSON."""
+    widths = [max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in columns]
+    print(f"\n{name}  ({cpu_model()}, {os.cpu_count()} cores, numpy {np.__version__})")
+    for n in notes:
+        print(n)
+    print("  ".join(c.rjust(w) for c, w in zip(columns, widths)))
+    for r in rows:
+        print("  ".join(_fmt(r.get(c)).rjust(w) for c, w in zip(columns, widths)))
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, name + ".json"), "w") as f:
+        json.dump({"bench": name, "cpu": cpu_model(), "rows": rows}, f, indent=1)
+
+
+def _fmt(v):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
