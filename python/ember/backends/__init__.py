@@ -1,0 +1,132 @@
+"""Devices: one small Backend object per device string.
+
+| device   | arrays          | heavy kernels                 |
+|----------|-----------------|-------------------------------|
+| numpy    | numpy.ndarray   | backends/numpy_ref (reference)|
+| cpu      | numpy.ndarray   | ember._cpu                    |
+| cuda     | cupy.ndarray    | ember._cuda                   |
+| cuda-emu | numpy.ndarray   | ember._cuda_emu               |
+
+A backend whose extension is missing is unavailable; asking for it raises
+with the reason. `import ember` itself always works (device numpy).
+"""
+import importlib
+import warnings
+
+import numpy as np
+
+from .kernel import KernelOps
+
+DEVICES = ("numpy", "cpu", "cuda", "cuda-emu")
+
+
+class Backend:
+    """A device: its name, its array module `xp`, and its heavy kernels `ops`."""
+
+    def __init__(self, name, xp, ops):
+        self.name = name
+        self.xp = xp
+        self.ops = ops
+        self.array_type = xp.ndarray
+        self.host = xp is np  # arrays are numpy arrays
+
+    def from_host(self, a):
+        return a if self.host else self.xp.asarray(a)
+
+    def to_host(self, a):
+        return a if self.host else a.get()
+
+    def move(self, a, src):
+        """a, an array of backend src, as an array of this backend."""
+        if src is self or (self.host and src.host):
+            return a
+        return self.from_host(src.to_host(a))
+
+    def __repr__(self):
+        return f"device('{self.name}')"
+
+
+_backends = {}
+_errors = {}
+_default = None
+
+
+def _load_numpy():
+    from . import numpy_ref
+    return Backend("numpy", np, numpy_ref)
+
+
+def _load_cpu():
+    return Backend("cpu", np, KernelOps(importlib.import_module("ember._cpu"), np))
+
+
+def _load_cuda_emu():
+    return Backend("cuda-emu", np, KernelOps(importlib.import_module("ember._cuda_emu"), np))
+
+
+def _load_cuda():
+    import cupy
+    if cupy.cuda.runtime.getDeviceCount() < 1:
+        raise RuntimeError("no CUDA device found")
+    return Backend("cuda", cupy, KernelOps(importlib.import_module("ember._cuda"), cupy))
+
+
+_loaders = {"numpy": _load_numpy, "cpu": _load_cpu, "cuda": _load_cuda, "cuda-emu": _load_cuda_emu}
+
+
+def get_backend(device):
+    """The Backend for a device string (or a Backend, returned as is)."""
+    if isinstance(device, Backend):
+        return device
+    be = _backends.get(device)
+    if be is not None:
+        return be
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string such as 'cpu', got {type(device).__name__}")
+    if device not in _loaders:
+        raise ValueError(f"unknown device '{device}'; known devices: {', '.join(DEVICES)}")
+    if device in _errors:
+        raise RuntimeError(f"device '{device}' is not available: {_errors[device]}")
+    try:
+        be = _loaders[device]()
+    except Exception as e:  # ImportError, CuPy/driver errors
+        _errors[device] = f"{type(e).__name__}: {e}"
+        raise RuntimeError(f"device '{device}' is not available: {_errors[device]}") from None
+    _backends[device] = be
+    return be
+
+
+def is_available(device):
+    try:
+        get_backend(device)
+        return True
+    except RuntimeError:
+        return False
+
+
+def available_devices():
+    return [d for d in DEVICES if is_available(d)]
+
+
+def default_backend():
+    global _default
+    if _default is None:
+        if is_available("cuda"):
+            _default = get_backend("cuda")
+        elif is_available("cpu"):
+            _default = get_backend("cpu")
+        else:
+            warnings.warn(f"ember: compiled kernels unavailable ({_errors.get('cpu')}); using device 'numpy'",
+                          RuntimeWarning, stacklevel=3)
+            _default = get_backend("numpy")
+    return _default
+
+
+def set_default_device(device):
+    """Make `device` ('numpy', 'cpu', 'cuda', 'cuda-emu') the default for new tensors."""
+    global _default
+    _default = get_backend(device)
+
+
+def get_default_device():
+    return default_backend().name

@@ -1,0 +1,68 @@
+"""Elementwise activations and their derivatives."""
+import math
+
+import numpy as np
+
+__all__ = [
+    "relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
+    "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
+    "gelu_forward", "gelu_backward",
+]
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def erf(x):
+    """math.erf elementwise: exact to double precision, slow, fine for a reference."""
+    return _erf(x).astype(x.dtype) if x.size else x.copy()
+
+
+def relu_forward(x):
+    return np.where(x > 0, x, np.zeros_like(x))
+
+
+def relu_backward(x, grad_out):
+    return np.where(x > 0, grad_out, np.zeros_like(grad_out))
+
+
+def leaky_relu_forward(x, slope):
+    return np.where(x > 0, x, x * x.dtype.type(slope))
+
+
+def leaky_relu_backward(x, grad_out, slope):
+    return np.where(x > 0, grad_out, grad_out * x.dtype.type(slope))
+
+
+def sigmoid_forward(x):
+    # exp of -|x| never overflows
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
+
+
+def sigmoid_backward(y, grad_out):
+    return grad_out * y * (1 - y)
+
+
+def tanh_forward(x):
+    return np.tanh(x)
+
+
+def tanh_backward(y, grad_out):
+    return grad_out * (1 - y * y)
+
+
+def gelu_forward(x, approximate):
+    if approximate:
+        return (0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)))).astype(x.dtype)
+    return (0.5 * x * (1 + erf(x / math.sqrt(2.0)))).astype(x.dtype)
+
+
+def gelu_backward(x, grad_out, approximate):
+    if approximate:
+        t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
+        du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+        d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+    else:
+        d = 0.5 * (1 + erf(x / math.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+    return (grad_out * d).astype(x.dtype)

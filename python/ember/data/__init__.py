@@ -1,0 +1,3 @@
+"""ember.data: datasets and batching."""
+from . import datasets
+from .loader import DataLoader, Dataset, TensorDataset

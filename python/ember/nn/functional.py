@@ -1,0 +1,41 @@
+"""ember.nn.functional: the layers' ops as functions (linear, relu, softmax, losses, ...)."""
+from .. import ops
+from ..ops import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
+from ..ops.cross_entropy import cross_entropy  # noqa: F401
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, with weight (out_features, in_features) as PyTorch."""
+    if x.shape[-1:] != weight.shape[1:]:
+        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape {weight.shape} "
+                         f"(in_features {weight.shape[1]})")
+    y = ops.matmul(x, weight.T)
+    return y + bias if bias is not None else y
+
+
+def _reduce(loss, reduction, name):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _same_shape(input, target, name):
+    if input.shape != target.shape:
+        raise ValueError(f"{name}: input of shape {input.shape} and target of shape {target.shape} differ")
+
+
+def mse_loss(input, target, reduction="mean"):
+    target = ops.arith.as_tensor(target, input)
+    _same_shape(input, target, "mse_loss")
+    d = input - target
+    return _reduce(d * d, reduction, "mse_loss")
+
+
+def l1_loss(input, target, reduction="mean"):
+    target = ops.arith.as_tensor(target, input)
+    _same_shape(input, target, "l1_loss")
+    return _reduce(abs(input - target), reduction, "l1_loss")

@@ -1,0 +1,275 @@
+"""Elementwise glue ops with NumPy broadcasting: + - * / ** neg abs exp log sqrt, where, clip.
+
+These run on the device's array module (numpy or cupy); backward undoes
+broadcasting by summing over the broadcast axes.
+"""
+from ..autograd import Function
+from ..tensor import Tensor, as_tensor, float32, float64, int64
+
+
+def unbroadcast(g, shape):
+    """Sum g down to `shape`, undoing NumPy broadcasting."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def _promote(a, b):
+    """PyTorch's rule for mixed dtypes: float64 > float32 > int64 > bool."""
+    da, db = a.dtype, b.dtype
+    if da == db:
+        return a, b
+    for dt in (float64, float32, int64):
+        if da == dt or db == dt:
+            return (a if da == dt else a.to(dtype=dt)), (b if db == dt else b.to(dtype=dt))
+    return a, b
+
+
+def _operands(a, b):
+    if not isinstance(a, Tensor):
+        a = as_tensor(a, b)
+    elif not isinstance(b, Tensor):
+        b = as_tensor(b, a)
+    if a._backend is not b._backend:
+        raise ValueError(f"operands are on different devices: '{a.device}' and '{b.device}'; move one with .to()")
+    return _promote(a, b)
+
+
+class Add(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, g):
+        return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, g):
+        return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        return (unbroadcast(g * b, a.shape) if self.needs[0] else None,
+                unbroadcast(g * a, b.shape) if self.needs[1] else None)
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        return (unbroadcast(g / b, a.shape) if self.needs[0] else None,
+                unbroadcast(-g * a / (b * b), b.shape) if self.needs[1] else None)
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a ** b
+        return self.out
+
+    def backward(self, g):
+        a, b, xp = self.a, self.b, self.backend.xp
+        ga = gb = None
+        if self.needs[0]:
+            ga = unbroadcast(g * b * a ** (b - 1), a.shape)
+        if self.needs[1]:
+            # d(a^b)/db = a^b log a, taken as 0 where a == 0 (as PyTorch does)
+            loga = xp.log(xp.where(a > 0, a, 1))
+            gb = unbroadcast(g * self.out * loga, b.shape)
+        return ga, gb
+
+
+class PowScalar(Function):
+    def forward(self, a, p):
+        self.a, self.p = a, p
+        return a ** a.dtype.type(p)
+
+    def backward(self, g):
+        a, p = self.a, self.p
+        return (g * p * a ** a.dtype.type(p - 1),)
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.a = a
+        return abs(a)
+
+    def backward(self, g):
+        return (g * self.backend.xp.sign(self.a),)
+
+
+class Exp(Function):
+    def forward(self, a):
+        self.out = self.backend.xp.exp(a)
+        return self.out
+
+    def backward(self, g):
+        return (g * self.out,)
+
+
+class Log(Function):
+    def forward(self, a):
+        self.a = a
+        return self.backend.xp.log(a)
+
+    def backward(self, g):
+        return (g / self.a,)
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        self.out = self.backend.xp.sqrt(a)
+        return self.out
+
+    def backward(self, g):
+        return (g / (2 * self.out),)
+
+
+class Cast(Function):
+    def forward(self, a, dtype):
+        self.dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return (g.astype(self.dtype),)
+
+
+class Where(Function):
+    """where(cond, a, b); cond is a bool tensor without gradient."""
+
+    def forward(self, cond, a, b):
+        self.cond, self.shapes = cond, (a.shape, b.shape)
+        return self.backend.xp.where(cond, a, b)
+
+    def backward(self, g):
+        xp, zero = self.backend.xp, g.dtype.type(0)
+        return (None,
+                unbroadcast(xp.where(self.cond, g, zero), self.shapes[0]) if self.needs[1] else None,
+                unbroadcast(xp.where(self.cond, zero, g), self.shapes[1]) if self.needs[2] else None)
+
+
+class Clip(Function):
+    def forward(self, a, lo, hi):
+        self.a, self.lo, self.hi = a, lo, hi
+        return self.backend.xp.clip(a, lo, hi)
+
+    def backward(self, g):
+        a, lo, hi = self.a, self.lo, self.hi
+        inside = (a >= lo if lo is not None else True) & (a <= hi if hi is not None else True)
+        return (g * inside,)
+
+
+def add(a, b):
+    a, b = _operands(a, b)
+    return Add.apply(a, b)
+
+
+def sub(a, b):
+    a, b = _operands(a, b)
+    return Sub.apply(a, b)
+
+
+def mul(a, b):
+    a, b = _operands(a, b)
+    return Mul.apply(a, b)
+
+
+def div(a, b):
+    a, b = _operands(a, b)
+    if a.dtype.kind != "f":
+        a, b = a.to(dtype=float32), b.to(dtype=float32)
+    return Div.apply(a, b)
+
+
+def pow(a, b):
+    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        if a.dtype.kind != "f" and (isinstance(b, float) or b < 0):
+            a = a.to(dtype=float32)
+        return PowScalar.apply(a, p=b)
+    a, b = _operands(a, b)
+    return Pow.apply(a, b)
+
+
+def neg(a):
+    return Neg.apply(a)
+
+
+def abs_(a):
+    return Abs.apply(a)
+
+
+def _float(a):
+    return a if a.dtype.kind == "f" else a.to(dtype=float32)
+
+
+def exp(a):
+    return Exp.apply(_float(a))
+
+
+def log(a):
+    return Log.apply(_float(a))
+
+
+def sqrt(a):
+    return Sqrt.apply(_float(a))
+
+
+def where(cond, a, b):
+    """Elementwise cond ? a : b, broadcasting all three."""
+    ref = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    if ref is None:
+        raise TypeError("where: a or b must be a Tensor")
+    cond = cond if isinstance(cond, Tensor) else as_tensor(cond, ref)
+    a, b = _operands(a, b)
+    if cond._backend is not a._backend:
+        raise ValueError(f"where: condition is on '{cond.device}' but values are on '{a.device}'")
+    c = cond._data if cond.dtype.kind == "b" else cond._data != 0
+    return Where.apply(Tensor._wrap(c, cond._backend), a, b)
+
+
+def clip(a, min=None, max=None):
+    """Clamp a into [min, max]; either bound may be None."""
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    if min is not None and max is not None and min > max:
+        raise ValueError(f"clip: min ({min}) is greater than max ({max})")
+    return Clip.apply(a, lo=min, hi=max)
+
+
+def _compare(name):
+    def op(a, b):
+        a, b = _operands(a, b)
+        return Tensor._wrap(getattr(a._data, name)(b._data), a._backend)
+    op.__name__ = name
+    return op
+
+
+eq, ne, lt, le, gt, ge = (_compare(n) for n in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"))

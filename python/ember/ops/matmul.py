@@ -1,0 +1,83 @@
+"""matmul (@): NumPy semantics (1-D operands, broadcast batch dimensions) on the
+batched 3-D kernel. A transposed view is passed as a transpose flag rather
+than copied, so x @ W.T reads W in place."""
+import math
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+from .arith import _operands, unbroadcast
+
+
+def _as3d(x, batch, xp):
+    """x (..., r, c) as a C-contiguous (B or 1, r, c) array and a transpose flag.
+
+    A batch that broadcasts only partially against `batch` is materialised."""
+    r, c = x.shape[-2:]
+    nb = 1 if math.prod(x.shape[:-2]) == 1 else math.prod(batch)
+    if nb != 1 and x.shape[:-2] != batch:
+        x = xp.broadcast_to(x, batch + (r, c))
+    if x.flags.c_contiguous:
+        return x.reshape((nb, r, c)), False
+    xt = x.swapaxes(-1, -2)
+    if xt.flags.c_contiguous:
+        return xt.reshape((nb, c, r)), True
+    return xp.ascontiguousarray(x).reshape((nb, r, c)), False
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        a1 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
+        b1 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
+        batch = np.broadcast_shapes(a1.shape[:-2], b1.shape[:-2])
+        self.batch, self.a1, self.b1 = batch, a1.shape, b1.shape
+        xp = self.backend.xp
+        (a3, ta), (b3, tb) = _as3d(a1, batch, xp), _as3d(b1, batch, xp)
+        self.saved = a3, ta, b3, tb
+        out = self.backend.ops.matmul_forward(a3, b3, ta, tb)
+        out = out.reshape(batch + out.shape[1:])
+        if a.ndim == 1:
+            out = out.reshape(out.shape[:-2] + out.shape[-1:])
+        if b.ndim == 1:
+            out = out.reshape(out.shape[:-1])
+        return out
+
+    def backward(self, g):
+        a3, ta, b3, tb = self.saved
+        m, n = self.a1[-2], self.b1[-1]
+        g3 = self.backend.xp.ascontiguousarray(g).reshape((-1, m, n))
+        ga, gb = self.backend.ops.matmul_backward(a3, b3, g3, self.needs[0], self.needs[1], ta, tb)
+        return (self._restore(ga, ta, self.a1, self.a_shape), self._restore(gb, tb, self.b1, self.b_shape))
+
+    def _restore(self, g3, trans, shape1, shape):
+        """A gradient in the kernel's storage layout back to the operand's shape."""
+        if g3 is None:
+            return None
+        g = g3.swapaxes(-1, -2) if trans else g3
+        if g.shape[0] == 1:
+            return g.reshape(shape)
+        return unbroadcast(g.reshape(self.batch + g.shape[-2:]), shape1).reshape(shape)
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's rules for 1-D operands and broadcast batch dimensions.
+
+    Example:
+        y = ember.matmul(x, w)   # (B, M, K) @ (K, N) -> (B, M, N)
+    """
+    a, b = _operands(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
+    k1 = a.shape[-1]
+    k2 = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if k1 != k2:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned ({k1} != {k2})")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
+    if a.dtype.kind != "f":
+        return Tensor._wrap(a._backend.xp.matmul(a._data, b._data), a._backend)
+    return MatMul.apply(a, b)

@@ -1,0 +1,52 @@
+"""softmax and log_softmax along any axis: the axis is moved last and the rows
+made contiguous, then one kernel call does the (rows, cols) work."""
+from ..autograd import Function
+from .activations import _float_input
+from .reduce import axes_arg
+
+
+class _Softmax(Function):
+    name = ""
+
+    def forward(self, x, axis):
+        xp = self.backend.xp
+        self.axis = axis
+        moved = xp.moveaxis(x, axis, -1)
+        self.moved_shape = moved.shape
+        rows = xp.ascontiguousarray(moved).reshape((-1, moved.shape[-1]) if moved.ndim else (1, 1))
+        self.y = getattr(self.backend.ops, self.name + "_forward")(rows)
+        return self._back(self.y)
+
+    def backward(self, g):
+        xp = self.backend.xp
+        g2 = xp.ascontiguousarray(xp.moveaxis(g, self.axis, -1)).reshape(self.y.shape)
+        return (self._back(getattr(self.backend.ops, self.name + "_backward")(self.y, g2)),)
+
+    def _back(self, rows):
+        return self.backend.xp.moveaxis(rows.reshape(self.moved_shape), -1, self.axis)
+
+
+class Softmax(_Softmax):
+    name = "softmax"
+
+
+class LogSoftmax(_Softmax):
+    name = "log_softmax"
+
+
+def _axis(x, dim, axis, op):
+    if dim is None and axis is None:
+        raise TypeError(f"{op}: give the axis to normalise over (dim=...)")
+    if x.ndim == 0:
+        raise ValueError(f"{op}: needs at least one dimension, got a 0-d tensor")
+    return axes_arg(x.ndim, dim, axis)[0]
+
+
+def softmax(x, dim=None, axis=None):
+    """exp(x) / sum(exp(x)) along dim, computed stably."""
+    return Softmax.apply(_float_input(x, "softmax"), axis=_axis(x, dim, axis, "softmax"))
+
+
+def log_softmax(x, dim=None, axis=None):
+    """x - logsumexp(x) along dim, computed stably."""
+    return LogSoftmax.apply(_float_input(x, "log_softmax"), axis=_axis(x, dim, axis, "log_softmax"))

@@ -1,0 +1,3 @@
+"""ember.optim: optimizers."""
+from .optimizer import Optimizer
+from .sgd import SGD

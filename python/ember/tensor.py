@@ -1,0 +1,327 @@
+"""Tensor: a device array plus what autograd needs (requires_grad, grad, the node that made it).
+
+The array lives in `_data` (numpy.ndarray on numpy/cpu/cuda-emu, cupy.ndarray on
+cuda). Operators and methods only check, dispatch and record: the arithmetic
+is in ops/ (glue ops on the array module) and in the kernels (heavy ops).
+"""
+import numpy as np
+
+from . import autograd
+from .backends import default_backend, get_backend
+
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int64 = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
+_DTYPES = {"float32": float32, "float64": float64, "int64": int64, "bool": bool_,
+           "float": float32, "double": float64, "long": int64}
+
+
+def as_dtype(dtype):
+    """Normalise em.float32 / np.float32 / 'float32' / float to a numpy dtype; None stays None."""
+    if dtype is None:
+        return None
+    if dtype is float:
+        return float32
+    if dtype is int:
+        return int64
+    if dtype is bool:
+        return bool_
+    if isinstance(dtype, str):
+        if dtype not in _DTYPES:
+            raise TypeError(f"unknown dtype '{dtype}'; known: float32, float64, int64, bool")
+        return _DTYPES[dtype]
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"unknown dtype {dtype!r}; known: float32, float64, int64, bool") from None
+
+
+def _default_dtype(a):
+    """ember keeps bool and integers (as int64) and makes other floats float32, as PyTorch does."""
+    k = a.dtype.kind
+    if k == "b":
+        return bool_
+    if k in "iu":
+        return int64
+    if k == "f":
+        return float32
+    raise TypeError(f"cannot make a tensor from an array of dtype {a.dtype}")
+
+
+class Tensor:
+    __slots__ = ("_data", "_backend", "requires_grad", "grad", "_ctx", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
+
+    def __init__(self, data, dtype=None, device=None, requires_grad=False):
+        t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+        self._data, self._backend = t._data, t._backend
+        self.requires_grad, self.grad, self._ctx, self._retains_grad = requires_grad, None, None, False
+
+    @staticmethod
+    def _wrap(data, backend, requires_grad=False):
+        t = Tensor.__new__(Tensor)
+        t._data = data
+        t._backend = backend
+        t.requires_grad = requires_grad
+        t.grad = None
+        t._ctx = None
+        t._retains_grad = False
+        return t
+
+    # ---- properties ---------------------------------------------------------------
+    @property
+    def shape(self):
+        return self._data.shape
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def device(self):
+        return self._backend.name
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    @property
+    def data(self):
+        """A detached tensor sharing this one's memory (as PyTorch's .data)."""
+        return Tensor._wrap(self._data, self._backend)
+
+    @data.setter
+    def data(self, value):
+        value = value if isinstance(value, Tensor) else tensor(value, device=self._backend)
+        self._data = self._backend.move(value._data, value._backend)
+
+    @property
+    def T(self):
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self):
+        return self.ndim
+
+    def numel(self):
+        return int(self._data.size)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    # ---- conversion -----------------------------------------------------------
+    def numpy(self):
+        """The data as a NumPy array (shared on host devices, copied from cuda); detached."""
+        return self._backend.to_host(self._data)
+
+    def item(self):
+        if self._data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.numpy().reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy()
+        return a.astype(dtype) if dtype is not None else a
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    @property
+    def __cuda_array_interface__(self):
+        return self._data.__cuda_array_interface__
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise ValueError(f"the truth value of a tensor with shape {self.shape} is ambiguous")
+        return bool(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError("only integer tensors of one element can be converted to an index")
+        return int(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        body = np.array2string(self.numpy(), separator=", ", precision=4, prefix="tensor(")
+        extra = []
+        if self.device != default_backend().name:
+            extra.append(f"device='{self.device}'")
+        if self.dtype not in (float32, int64, bool_):
+            extra.append(f"dtype={self.dtype}")
+        if self._ctx is not None:
+            extra.append(f"grad_fn=<{type(self._ctx).__name__}>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    # ---- autograd -------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's .grad.
+
+        Args:
+            grad: upstream gradient, shaped like self; optional for one-element tensors.
+            retain_graph: keep the graph so backward can run through it again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        xp = self._backend.xp
+        if grad is None:
+            if self._data.size != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs; got shape {self.shape}")
+            g = xp.ones(self.shape, dtype=self.dtype)
+        else:
+            g = grad._data if isinstance(grad, Tensor) else xp.asarray(grad)
+            if g.shape != self.shape:
+                raise ValueError(f"backward: grad of shape {g.shape} does not match the tensor's shape {self.shape}")
+            g = g.astype(self.dtype, copy=True)
+        autograd.backward(self, g, retain_graph)
+
+    def detach(self):
+        return Tensor._wrap(self._data, self._backend)
+
+    def requires_grad_(self, requires_grad=True):
+        if self._ctx is not None and not requires_grad:
+            raise RuntimeError("you can only change requires_grad flags of leaf tensors")
+        if requires_grad and self.dtype.kind != "f":
+            raise RuntimeError(f"only floating-point tensors can require gradients, got {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self):
+        self._retains_grad = True
+        return self
+
+    def zero_(self):
+        self._check_inplace()
+        self._data[...] = 0
+        return self
+
+    def fill_(self, value):
+        self._check_inplace()
+        self._data[...] = value
+        return self
+
+    def copy_(self, src):
+        self._check_inplace()
+        src = src if isinstance(src, Tensor) else tensor(src, device=self._backend)
+        self._data[...] = self._backend.move(src._data, src._backend)
+        return self
+
+    def _check_inplace(self):
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError("a leaf tensor that requires grad is being used in an in-place operation; "
+                               "wrap it in ember.no_grad()")
+
+    # ---- device and dtype -------------------------------------------------------
+    def to(self, device=None, dtype=None):
+        """A tensor on `device` and/or of `dtype` (self when nothing changes); differentiable."""
+        if isinstance(device, (np.dtype, type)) or (isinstance(device, str) and device in _DTYPES):
+            device, dtype = None, device
+        from .ops.shape import ToDevice
+        from .ops.arith import Cast
+        out = self
+        if dtype is not None and as_dtype(dtype) != self.dtype:
+            out = Cast.apply(out, dtype=as_dtype(dtype))
+        if device is not None and get_backend(device) is not self._backend:
+            out = ToDevice.apply(out, device=get_backend(device))
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(dtype=float32)
+
+    def double(self):
+        return self.to(dtype=float64)
+
+    def long(self):
+        return self.to(dtype=int64)
+
+    def bool(self):
+        return self.to(dtype=bool_)
+
+    def astype(self, dtype):
+        return self.to(dtype=dtype)
+
+    type = astype
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of data (array, list, scalar or Tensor).
+
+    Floats become float32 and integers int64 unless dtype says otherwise.
+
+    Example:
+        x = ember.tensor([[1.0, 2.0]], requires_grad=True)
+    """
+    be = default_backend() if device is None else get_backend(device)
+    dtype = as_dtype(dtype)
+    if isinstance(data, Tensor):
+        a = be.move(data._data, data._backend)
+        a = a.astype(dtype or a.dtype, copy=True)
+    elif be.xp is not np and isinstance(data, be.xp.ndarray):
+        a = data.astype(dtype or _default_dtype(data), copy=True)
+    else:
+        if hasattr(data, "__cuda_array_interface__") and not isinstance(data, np.ndarray):
+            data = data.get()
+        a = np.asarray(data)
+        if a.dtype == object:
+            raise TypeError(f"cannot make a tensor from {type(data).__name__} of mixed or ragged contents")
+        a = be.from_host(np.array(a, dtype=dtype or _default_dtype(a), copy=True))
+    if requires_grad and a.dtype.kind != "f":
+        raise RuntimeError(f"only floating-point tensors can require gradients, got {a.dtype}")
+    return Tensor._wrap(a, be, requires_grad)
+
+
+def from_numpy(a):
+    """A tensor sharing memory with the NumPy array a (device cpu, or numpy without the extension)."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(a).__name__}")
+    from .backends import is_available
+    return Tensor._wrap(a, get_backend("cpu" if is_available("cpu") else "numpy"))
+
+
+def as_tensor(x, like):
+    """x as a tensor on like's device: scalars take like's dtype (floats stay float32)."""
+    if isinstance(x, Tensor):
+        return x
+    be = like._backend
+    if isinstance(x, (int, float, bool)):
+        dt = like.dtype
+        if isinstance(x, float) and dt.kind != "f":
+            dt = float32
+        elif isinstance(x, bool) is False and isinstance(x, int) and dt.kind == "b":
+            dt = int64
+        return Tensor._wrap(be.xp.asarray(x, dtype=dt), be)
+    return tensor(x, device=be)

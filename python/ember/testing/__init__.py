@@ -1,0 +1,2 @@
+"""ember.testing: finite-difference gradient checks."""
+from .gradcheck import gradcheck, numerical_grad
