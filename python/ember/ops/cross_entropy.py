@@ -28,7 +28,7 @@ class CrossEntropy(Function):
         if self.reduction == "none":
             gl = xp.ascontiguousarray(g).reshape(-1)
         else:
-            scale = g / n if self.reduction == "mean" else g
+            scale = g / max(n, 1) if self.reduction == "mean" else g
             gl = xp.full((n,), scale, dtype=self.logits.dtype)
         gx = self.backend.ops.cross_entropy_backward(self.logits, self.labels, gl)
         gx = gx.reshape(self.out_shape + gx.shape[-1:])

@@ -19,9 +19,9 @@ def axes_arg(ndim, dim=None, axis=None, name="dim"):
     for a in ds:
         if not isinstance(a, int):
             raise TypeError(f"{name} must be an int or a tuple of ints, got {type(a).__name__}")
-        if not -max(ndim, 1) <= a < max(ndim, 1):
+        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
             raise IndexError(f"{name} {a} is out of range for a tensor of {ndim} dimensions")
-        out.append(a % max(ndim, 1))
+        out.append(a % builtins.max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"{name} {d} repeats an axis")
     return tuple(out)

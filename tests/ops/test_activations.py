@@ -1,0 +1,179 @@
+"""Kernel-level edge tests for the elementwise activations of ember._cpu.
+
+Every float32 case runs on each ISA level the CPU has (generic, avx2, avx512),
+since each is a separate SIMD build; float64 is scalar libm code. Results are
+compared with float64 NumPy formulas: float32 within 1e-5 relative (1e-6
+absolute near 0), float64 within 1e-12.
+"""
+import functools
+import math
+
+import numpy as np
+import pytest
+
+ISAS = ["generic", "avx2", "avx512"]
+SIZES = list(range(0, 34)) + [1000003]  # empty, every SIMD tail up to 32 lanes, threaded
+SLOPE = 0.01
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _phi(x):
+    return 0.5 * _erfc(-x / math.sqrt(2)).astype(np.float64)
+
+
+def _sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+_C = 2 * math.sqrt(2 / math.pi)
+
+
+def _gelu_tanh_grad(x):
+    s = _sigmoid(_C * (x + 0.044715 * x**3))
+    return s + x * s * (1 - s) * _C * (1 + 3 * 0.044715 * x * x)
+
+
+# name -> (forward(x), d forward / dx (x), backward saves the output?, kernel args)
+OPS = {
+    "relu": (lambda x: np.maximum(x, 0), lambda x: (x > 0) * 1.0, False, ()),
+    "leaky_relu": (lambda x: np.where(x > 0, x, SLOPE * x), lambda x: np.where(x > 0, 1.0, SLOPE), False, (SLOPE,)),
+    "sigmoid": (_sigmoid, lambda x: _sigmoid(x) * _sigmoid(-x), True, ()),
+    "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2, True, ()),
+    "gelu": (lambda x: x * _phi(x), lambda x: _phi(x) + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi), False, (False,)),
+    "gelu_tanh": (lambda x: x * _sigmoid(_C * (x + 0.044715 * x**3)), _gelu_tanh_grad, False, (True,)),
+}
+KERNEL = {"gelu_tanh": "gelu"}
+
+
+def _tol(dtype):
+    return dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+
+
+def _call(k, name, direction, *arrays):
+    getattr(k, KERNEL.get(name, name) + "_" + direction)(*arrays, *OPS[name][3])
+
+
+@pytest.fixture(params=ISAS)
+def isa(request, cpu_kernels):
+    """Caps the kernels at one ISA level for the test, then restores it."""
+    before = cpu_kernels.isa()
+    if cpu_kernels.set_isa(request.param) != request.param:
+        cpu_kernels.set_isa(before)
+        pytest.skip(f"CPU lacks {request.param}")
+    yield request.param
+    cpu_kernels.set_isa(before)
+
+
+@functools.lru_cache(maxsize=None)
+def _data(n, dtype):
+    """Inputs spread over [-12, 12] (tanh/gelu cross their branch points), grads, and references."""
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n) * 4).clip(-12, 12).astype(dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    x64, g64 = x.astype(np.float64), g.astype(np.float64)
+    refs = {name: (f(x64), g64 * df(x64)) for name, (f, df, _, _) in OPS.items()}
+    return x, g, refs
+
+
+# float64 is scalar code, the same on every ISA level: run it once.
+CASES = [(np.float32, i) for i in ISAS] + [(np.float64, "generic")]
+
+
+@pytest.mark.parametrize("name", OPS)
+@pytest.mark.parametrize("dtype,isa", CASES, indirect=["isa"], ids=[f"{np.dtype(d).name}-{i}" for d, i in CASES])
+def test_forward_backward_sizes(cpu_kernels, isa, name, dtype):
+    saves_out = OPS[name][2]
+    for n in SIZES:
+        x, g, refs = _data(n, dtype)
+        y = np.full_like(x, np.nan)
+        _call(cpu_kernels, name, "forward", x, y)
+        np.testing.assert_allclose(y, refs[name][0], **_tol(dtype), err_msg=f"{name} forward n={n}")
+        gx = np.full_like(x, np.nan)
+        _call(cpu_kernels, name, "backward", y if saves_out else x, g, gx)
+        # from the output, the reference is the analytic formula of that (rounded) output
+        ref = refs[name][1]
+        if name == "sigmoid":
+            ref = g * (y.astype(np.float64) * (1 - y.astype(np.float64)))
+        elif name == "tanh":
+            ref = g * (1 - y.astype(np.float64) ** 2)
+        np.testing.assert_allclose(gx, ref, **_tol(dtype), err_msg=f"{name} backward n={n}")
+
+
+EXTREMES = [-1e4, 1e4, -100, 100, -89, 89, -88, 88, -87.5, -20, 20, -10.5, -10, 10, -5, -0.7518, -0.6, 0.6,
+            -0.59, 1e-3, -1e-3, 1e-30, -1e-30, 0.0, -0.0]
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_extremes_f32(cpu_kernels, isa, name):
+    x = np.array(EXTREMES, np.float32)
+    y = np.empty_like(x)
+    _call(cpu_kernels, name, "forward", x, y)
+    assert not np.isnan(y).any(), (name, x[np.isnan(y)])
+    np.testing.assert_allclose(y, OPS[name][0](x.astype(np.float64)), rtol=1e-5, atol=1e-6)
+    if not OPS[name][2]:
+        gx = np.empty_like(x)
+        _call(cpu_kernels, name, "backward", x, np.ones_like(x), gx)
+        np.testing.assert_allclose(gx, OPS[name][1](x.astype(np.float64)), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_infinities(cpu_kernels, isa, dtype):
+    x = np.array([-np.inf, np.inf], dtype)
+    expect = {"relu": [0, np.inf], "leaky_relu": [-np.inf, np.inf], "sigmoid": [0, 1], "tanh": [-1, 1],
+              "gelu": [0, np.inf], "gelu_tanh": [0, np.inf]}
+    for name, want in expect.items():
+        y = np.empty_like(x)
+        _call(cpu_kernels, name, "forward", x, y)
+        np.testing.assert_array_equal(y, want, err_msg=name)
+    for name in ("gelu", "gelu_tanh"):  # the derivative is 0 and 1 at -inf and inf, not inf * 0
+        gx = np.empty_like(x)
+        _call(cpu_kernels, name, "backward", x, np.ones_like(x), gx)
+        np.testing.assert_array_equal(gx, [0, 1], err_msg=name)
+
+
+def test_sigmoid_of_minus_100_and_nan(cpu_kernels, isa):
+    x = np.array([-100, -104, -1e4, np.nan], np.float32)
+    y = np.empty_like(x)
+    cpu_kernels.sigmoid_forward(x, y)
+    assert np.all(y[:3] >= 0) and np.all(y[:3] < 1e-38)
+    assert np.isnan(y[3])
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_gradient_finite_differences_f64(cpu_kernels, name):
+    x = np.array([-3.1, -0.75, -0.3, 0.2, 0.55, 0.65, 1.7, 4.2])  # away from relu's kink at 0
+    h = 1e-6
+    fp, fm, y = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+    _call(cpu_kernels, name, "forward", x + h, fp)
+    _call(cpu_kernels, name, "forward", x - h, fm)
+    _call(cpu_kernels, name, "forward", x, y)
+    gx = np.empty_like(x)
+    _call(cpu_kernels, name, "backward", y if OPS[name][2] else x, np.ones_like(x), gx)
+    np.testing.assert_allclose(gx, (fp - fm) / (2 * h), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_bad_arguments(cpu_kernels, direction):
+    x32, x64 = np.zeros(5, np.float32), np.zeros(5, np.float64)
+    n_args = 2 if direction == "forward" else 3
+    fn = getattr(cpu_kernels, "sigmoid_" + direction)
+    with pytest.raises(TypeError, match="float64|float32"):
+        fn(*([x32] * (n_args - 1) + [x64]))
+    with pytest.raises(TypeError):
+        fn(*[np.zeros(5, np.int64)] * n_args)
+    with pytest.raises(ValueError):
+        fn(*([x32] * (n_args - 1) + [np.zeros(6, np.float32)]))
+    with pytest.raises(ValueError, match="contiguous"):  # the Python layer makes inputs contiguous
+        fn(*([np.zeros(10, np.float32)[::2]] + [x32] * (n_args - 1)))
+
+
+@pytest.mark.parametrize("name", ["tanh", "gelu", "gelu_tanh", "leaky_relu"])
+def test_relative_accuracy_near_zero(cpu_kernels, isa, name):
+    # tanh(x) ~ x and gelu(x) ~ x/2 near 0: an exp-based form that cancels
+    # would pass the 1e-6 absolute bound but not this relative one.
+    x = np.array([1e-30, 1e-8, 1e-3, 0.1, 0.5, 0.599], np.float32)
+    x = np.concatenate([x, -x])
+    y = np.empty_like(x)
+    _call(cpu_kernels, name, "forward", x, y)
+    np.testing.assert_allclose(y, OPS[name][0](x.astype(np.float64)), rtol=1e-6, atol=0)
