@@ -295,7 +295,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     else:
         if hasattr(data, "__cuda_array_interface__") and not isinstance(data, np.ndarray):
             data = data.get()
-        a = np.asarray(data)
+        try:
+            a = np.asarray(data)
+        except ValueError as e:
+            raise ValueError(f"cannot make a tensor from ragged nested sequences ({e})") from None
         if a.dtype == object:
             raise TypeError(f"cannot make a tensor from {type(data).__name__} of mixed or ragged contents")
         a = be.from_host(np.array(a, dtype=dtype or _default_dtype(a), copy=True))

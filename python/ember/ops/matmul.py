@@ -47,7 +47,7 @@ class MatMul(Function):
     def backward(self, g):
         a3, ta, b3, tb = self.saved
         m, n = self.a1[-2], self.b1[-1]
-        g3 = self.backend.xp.ascontiguousarray(g).reshape((-1, m, n))
+        g3 = self.backend.xp.ascontiguousarray(g).reshape((math.prod(self.batch), m, n))
         ga, gb = self.backend.ops.matmul_backward(a3, b3, g3, self.needs[0], self.needs[1], ta, tb)
         return (self._restore(ga, ta, self.a1, self.a_shape), self._restore(gb, tb, self.b1, self.b_shape))
 
