@@ -10,13 +10,12 @@ gradient and grad mode is on, records the node on the output tensor.
 gradients reaching each tensor, accumulates into leaves' `.grad`, and frees
 each node's saved arrays unless `retain_graph=True`.
 """
-import threading
-
-_state = threading.local()
+_enabled = True  # grad mode, process-wide (PyTorch's is per thread)
+_wrap = None      # Tensor._wrap, set by tensor.py (which imports this module)
 
 
 def is_grad_enabled():
-    return getattr(_state, "enabled", True)
+    return _enabled
 
 
 class _GradMode:
@@ -24,11 +23,12 @@ class _GradMode:
         self.enabled = enabled
 
     def __enter__(self):
-        self.prev = is_grad_enabled()
-        _state.enabled = self.enabled
+        global _enabled
+        self.prev, _enabled = _enabled, self.enabled
 
     def __exit__(self, *exc):
-        _state.enabled = self.prev
+        global _enabled
+        _enabled = self.prev
 
     def __call__(self, fn):
         def wrapper(*args, **kwargs):
@@ -62,16 +62,26 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
-        from .tensor import Tensor
-        fn = cls(inputs)
+        # the hot path of every op: kept free of imports, loops and extra calls
+        fn = cls.__new__(cls)
         be = fn.backend = inputs[0]._backend
-        data = fn.forward(*[t._data for t in inputs], **kwargs)
+        if len(inputs) == 1:
+            data = fn.forward(inputs[0]._data, **kwargs)
+        elif len(inputs) == 2:
+            data = fn.forward(inputs[0]._data, inputs[1]._data, **kwargs)
+        else:
+            data = fn.forward(*[t._data for t in inputs], **kwargs)
         if type(data) is not be.array_type:  # NumPy turns 0-d results into scalars
             data = be.xp.asarray(data)
-        out = Tensor._wrap(data, be)
-        if any(fn.needs) and is_grad_enabled():
-            out.requires_grad = True
-            out._ctx = fn
+        out = _wrap(data, be)
+        if _enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    fn.inputs = inputs
+                    fn.needs = tuple(t.requires_grad for t in inputs)
+                    out.requires_grad = True
+                    out._ctx = fn
+                    break
         return out
 
     def forward(self, *arrays, **kwargs):
@@ -114,7 +124,6 @@ def _topo_order(root):
 
 def backward(root, grad, retain_graph=False):
     """Propagate grad (an array shaped like root) from root to every leaf that requires it."""
-    from .tensor import Tensor
     order = _topo_order(root)
     grads = {id(root): grad}
     for t in reversed(order):
@@ -122,10 +131,10 @@ def backward(root, grad, retain_graph=False):
         ctx = t._ctx
         if ctx is None:
             if g is not None and t.requires_grad:
-                _accumulate_leaf(t, g, Tensor)
+                _accumulate_leaf(t, g)
             continue
         if t._retains_grad and g is not None:
-            _accumulate_leaf(t, g, Tensor)
+            _accumulate_leaf(t, g)
         if g is None:
             continue
         in_grads = ctx.backward(g)
@@ -138,11 +147,11 @@ def backward(root, grad, retain_graph=False):
             ctx.release()
 
 
-def _accumulate_leaf(t, g, Tensor):
+def _accumulate_leaf(t, g):
     if g.dtype != t._data.dtype:
         g = g.astype(t._data.dtype)
     if t.grad is None:
         # a copy: backward may hand the same array (or views of it) to several leaves
-        t.grad = Tensor._wrap(g.copy(), t._backend)
+        t.grad = _wrap(g.copy(), t._backend)
     else:
-        t.grad = Tensor._wrap(t.grad._data + g, t._backend)
+        t.grad = _wrap(t.grad._data + g, t._backend)

@@ -277,6 +277,9 @@ class Tensor:
     type = astype
 
 
+autograd._wrap = Tensor._wrap
+
+
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of data (array, list, scalar or Tensor).
 

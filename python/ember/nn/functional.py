@@ -2,15 +2,7 @@
 from .. import ops
 from ..ops import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
 from ..ops.cross_entropy import cross_entropy  # noqa: F401
-
-
-def linear(x, weight, bias=None):
-    """x @ weight.T + bias, with weight (out_features, in_features) as PyTorch."""
-    if x.shape[-1:] != weight.shape[1:]:
-        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape {weight.shape} "
-                         f"(in_features {weight.shape[1]})")
-    y = ops.matmul(x, weight.T)
-    return y + bias if bias is not None else y
+from ..ops.matmul import linear  # noqa: F401
 
 
 def _reduce(loss, reduction, name):

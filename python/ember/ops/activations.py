@@ -3,48 +3,47 @@ from ..autograd import Function
 from ..tensor import Tensor
 
 
-def _contig(be, x):
-    return x if x.flags.c_contiguous else be.xp.ascontiguousarray(x)
-
-
 class _Activation(Function):
-    """x -> kernel(x). `from_output`: backward reads the output (sigmoid, tanh) instead of x."""
-    name = ""
+    """x -> kernel(x[, param]). `from_output`: backward reads the output (sigmoid, tanh) instead of x."""
+    fwd = bwd = ""
     from_output = False
 
-    def forward(self, x, **params):
-        be = self.backend
-        x = _contig(be, x)
-        self.params = tuple(params.values())
-        y = getattr(be.ops, self.name + "_forward")(x, *self.params)
+    def forward(self, x, param=None):
+        if not x.flags.c_contiguous:
+            x = self.backend.xp.ascontiguousarray(x)
+        kernel = getattr(self.backend.ops, self.fwd)
+        y = kernel(x) if param is None else kernel(x, param)
+        self.param = param
         self.saved = y if self.from_output else x
         return y
 
     def backward(self, g):
-        be = self.backend
-        return (getattr(be.ops, self.name + "_backward")(self.saved, _contig(be, g), *self.params),)
+        if not g.flags.c_contiguous:
+            g = self.backend.xp.ascontiguousarray(g)
+        kernel = getattr(self.backend.ops, self.bwd)
+        return (kernel(self.saved, g) if self.param is None else kernel(self.saved, g, self.param),)
 
 
 class ReLU(_Activation):
-    name = "relu"
+    fwd, bwd = "relu_forward", "relu_backward"
 
 
 class LeakyReLU(_Activation):
-    name = "leaky_relu"
+    fwd, bwd = "leaky_relu_forward", "leaky_relu_backward"
 
 
 class Sigmoid(_Activation):
-    name = "sigmoid"
+    fwd, bwd = "sigmoid_forward", "sigmoid_backward"
     from_output = True
 
 
 class Tanh(_Activation):
-    name = "tanh"
+    fwd, bwd = "tanh_forward", "tanh_backward"
     from_output = True
 
 
 class GELU(_Activation):
-    name = "gelu"
+    fwd, bwd = "gelu_forward", "gelu_backward"
 
 
 def _float_input(x, op):
@@ -60,7 +59,7 @@ def relu(x):
 
 
 def leaky_relu(x, negative_slope=0.01):
-    return LeakyReLU.apply(_float_input(x, "leaky_relu"), slope=float(negative_slope))
+    return LeakyReLU.apply(_float_input(x, "leaky_relu"), param=float(negative_slope))
 
 
 def sigmoid(x):
@@ -75,4 +74,4 @@ def gelu(x, approximate="none"):
     """GELU: x * Phi(x) with the exact erf (approximate='none', the default) or the tanh form."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(_float_input(x, "gelu"), approximate=approximate == "tanh")
+    return GELU.apply(_float_input(x, "gelu"), param=approximate == "tanh")

@@ -31,7 +31,7 @@ class MatMul(Function):
         self.a_shape, self.b_shape = a.shape, b.shape
         a1 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
         b1 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
-        batch = np.broadcast_shapes(a1.shape[:-2], b1.shape[:-2])
+        batch = a1.shape[:-2] if a1.shape[:-2] == b1.shape[:-2] else np.broadcast_shapes(a1.shape[:-2], b1.shape[:-2])
         self.batch, self.a1, self.b1 = batch, a1.shape, b1.shape
         xp = self.backend.xp
         (a3, ta), (b3, tb) = _as3d(a1, batch, xp), _as3d(b1, batch, xp)
@@ -74,10 +74,46 @@ def matmul(a, b):
     k2 = b.shape[-2] if b.ndim > 1 else b.shape[0]
     if k1 != k2:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned ({k1} != {k2})")
-    try:
-        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
-        raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
+    if a.ndim > 2 or b.ndim > 2:
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
     if a.dtype.kind != "f":
         return Tensor._wrap(a._backend.xp.matmul(a._data, b._data), a._backend)
     return MatMul.apply(a, b)
+
+
+class Linear(Function):
+    """y = x @ W.T (+ b) as one node: the kernel reads W (out, in) transposed in place."""
+
+    def forward(self, x, w, b=None):
+        xp = self.backend.xp
+        rows = math.prod(x.shape[:-1])
+        self.x3 = xp.ascontiguousarray(x).reshape((1, rows, x.shape[-1]))
+        self.w3 = xp.ascontiguousarray(w).reshape((1,) + w.shape)
+        self.x_shape = x.shape
+        y = self.backend.ops.matmul_forward(self.x3, self.w3, False, True)
+        if b is not None:
+            y += b
+        return y.reshape(x.shape[:-1] + w.shape[:1])
+
+    def backward(self, g):
+        g3 = self.backend.xp.ascontiguousarray(g).reshape((1, -1, self.w3.shape[1])) if g.size else \
+            g.reshape((1, 0, self.w3.shape[1]))
+        gx, gw = self.backend.ops.matmul_backward(self.x3, self.w3, g3, self.needs[0], self.needs[1], False, True)
+        gb = g3.sum(axis=(0, 1)) if len(self.needs) > 2 and self.needs[2] else None
+        return (None if gx is None else gx.reshape(self.x_shape), None if gw is None else gw[0], gb)
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, with weight (out_features, in_features) as PyTorch."""
+    if x.shape[-1:] != weight.shape[1:] or weight.ndim != 2:
+        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape {weight.shape} "
+                         f"(in_features {weight.shape[1] if weight.ndim == 2 else '?'})")
+    if bias is not None and bias.shape != weight.shape[:1]:
+        raise ValueError(f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}")
+    if x.dtype != weight.dtype or x._backend is not weight._backend or x.ndim == 0:
+        y = matmul(x, weight.T)
+        return y + bias if bias is not None else y
+    return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)

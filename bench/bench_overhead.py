@@ -1,0 +1,50 @@
+"""Eager overhead: a tiny op with autograd, ember vs PyTorch CPU (time per call, lower is better).
+
+    python bench/bench_overhead.py
+"""
+import numpy as np
+
+from common import report, timeit, torch_or_none
+
+import ember as em
+
+
+def cases(lib, dev_kw):
+    x = lib.ones(4, 4, requires_grad=True, **dev_kw)
+    y = lib.ones(4, 4, requires_grad=True, **dev_kw)
+    w = lib.ones(8, 4, requires_grad=True, **dev_kw)
+    nograd = lib.ones(4, 4, **dev_kw)
+
+    def fwd_bwd():
+        (x * y).sum().backward()
+    return {
+        "mul (no grad)": lambda: nograd * nograd,
+        "mul (autograd)": lambda: x * y,
+        "add (autograd)": lambda: x + y,
+        "relu (autograd)": lambda: x.relu(),
+        "matmul 4x4 (autograd)": lambda: x @ y,
+        "linear 4->8 (autograd)": lambda: lib.nn.functional.linear(x, w),
+        "mul+sum+backward": fwd_bwd,
+    }
+
+
+def main():
+    torch = torch_or_none()
+    if torch is not None:
+        torch.set_num_threads(1)
+    mine = cases(em, {"device": "cpu"})
+    peer = cases(torch, {}) if torch is not None else {}
+    rows = []
+    for name, fn in mine.items():
+        t = timeit(fn, repeat=2000, warmup=200)
+        tp = timeit(peer[name], repeat=2000, warmup=200) if name in peer else None
+        rows.append({"case": name, "ember_us": t * 1e6, "torch_us": tp * 1e6 if tp else None,
+                     "ember/torch time": t / tp if tp else None})
+    report("overhead", ["case", "ember_us", "torch_us", "ember/torch time"], rows,
+           notes=["target: ember/torch time <= 1.5 for a tiny op with autograd"])
+    return rows
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
