@@ -106,3 +106,23 @@ def test_setitem_and_inplace_under_no_grad():
         p -= 0.5
         p[0] = 5
     assert p.numpy().tolist() == [5.0, 0.5, 0.5]
+
+
+def test_import_without_extension_falls_back_to_numpy_with_one_warning():
+    import subprocess
+    import sys
+    code = ("import sys, warnings; sys.modules['ember._cpu'] = None; warnings.simplefilter('always');\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    import ember as em; x = em.ones(2); y = em.zeros(3)\n"
+            "msgs = [str(m.message) for m in w if 'compiled kernels unavailable' in str(m.message)]\n"
+            "print(em.get_default_device(), len(msgs), msgs[0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    dev, count, msg = out.split(" ", 2)
+    assert dev == "numpy" and count == "1" and "ember._cpu" in msg
+
+
+def test_from_dlpack_shares_memory():
+    a = np.arange(4.0, dtype=np.float32)
+    t = em.from_dlpack(a)
+    a[0] = 9
+    assert t.numpy()[0] == 9 and t.dtype == em.float32

@@ -13,7 +13,7 @@ from .ops import (argmax, argmin, cat, clip, exp, expand, flatten, log, matmul, 
                   sqrt, squeeze, stack, std, sum, transpose, unsqueeze, var, where)
 from .ops import abs_ as abs
 from .random import manual_seed
-from .tensor import Tensor, as_dtype, bool_, float32, float64, from_numpy, int64, tensor
+from .tensor import Tensor, as_dtype, bool_, float32, float64, from_dlpack, from_numpy, int64, tensor
 
 clamp = clip
 float = float32  # noqa: A001  (torch.float)

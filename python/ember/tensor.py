@@ -318,6 +318,15 @@ def from_numpy(a):
     return Tensor._wrap(a, get_backend("cpu" if is_available("cpu") else "numpy"))
 
 
+def from_dlpack(obj):
+    """A tensor sharing memory with any DLPack producer (NumPy on the host, CuPy/PyTorch on cuda)."""
+    dev_type = obj.__dlpack_device__()[0] if hasattr(obj, "__dlpack_device__") else 1
+    if dev_type == 1:  # kDLCPU
+        return from_numpy(np.from_dlpack(obj))
+    import cupy
+    return Tensor._wrap(cupy.from_dlpack(obj), get_backend("cuda"))
+
+
 def as_tensor(x, like):
     """x as a tensor on like's device: scalars take like's dtype (floats stay float32)."""
     if isinstance(x, Tensor):
