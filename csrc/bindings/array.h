@@ -30,8 +30,8 @@ struct Array {
   template <typename T> T* data() const { return static_cast<T*>(ptr); }
 };
 
-// Reads a C-contiguous array of this module's device; raises TypeError for
-// anything else (wrong device, not an array, not contiguous).
+// Reads a C-contiguous array of this module's device: TypeError for anything
+// that is not one (another device, not an array), ValueError if not contiguous.
 Array as_array(py::handle obj, const char* op, const char* name, bool writable = false);
 
 const char* dtype_name(DType d);

@@ -1,45 +1,66 @@
-// softmax / log_softmax over the last axis of (rows, cols). Each row: max,
-// sum of exp(x - max) accumulated in double, then a write pass; stable for
-// any finite logits. Threads over rows.
+// softmax / log_softmax over the last axis of (rows, cols), forward and
+// backward. Per row: m = max, s = sum exp(x - m) accumulated in double, then
+// one write pass; x - m <= 0 keeps it stable for any finite logits.
+// float32 runs the per-ISA row kernels (csrc/cpu/isa/softmax_kernel.cpp);
+// float64 (gradient checks) is the same algorithm in scalar code with libm.
+// Threads over blocks of rows; each row is 2-3 passes over cols items that
+// stay in cache, so large inputs are bound by one read and one write.
 #include <cmath>
+#include <type_traits>
 
 #include "cpu/common.h"
+#include "cpu/isa.h"
 #include "kernels.h"
+
+EMBER_ISA_DECLARE(void softmax_rows_f32(const float* x, float* y, int64_t rows, int64_t cols))
+EMBER_ISA_DECLARE(void log_softmax_rows_f32(const float* x, float* y, int64_t rows, int64_t cols))
+EMBER_ISA_DECLARE(void softmax_backward_rows_f32(const float* y, const float* gy, float* gx, int64_t rows,
+                                                 int64_t cols))
+EMBER_ISA_DECLARE(void log_softmax_backward_rows_f32(const float* y, const float* gy, float* gx, int64_t rows,
+                                                     int64_t cols))
 
 namespace ember::cpu {
 
+// Rows per thread chunk: at least 32K items (~20 us of exp work), so a
+// 64x128 batch stays on the calling thread.
+static int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(cols, 1)); }
+
 template <typename T>
-static double row_logsumexp(const T* x, int64_t cols, T* mx) {
+static double row_sum_exp(const T* x, int64_t cols, T* m_out) {
   T m = -INFINITY;
   for (int64_t j = 0; j < cols; ++j) m = x[j] > m ? x[j] : m;
   double s = 0;
   for (int64_t j = 0; j < cols; ++j) s += std::exp(double(x[j] - m));
-  *mx = m;
-  return std::log(s);
+  *m_out = m;
+  return s;
 }
-
-static int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)); }
 
 template <typename T> void softmax_forward(const T* x, T* y, int64_t rows, int64_t cols) {
   parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const T* xr = x + r * cols;
-      T* yr = y + r * cols;
-      T m;
-      T lse = T(row_logsumexp(xr, cols, &m));
-      for (int64_t j = 0; j < cols; ++j) yr[j] = std::exp(xr[j] - m - lse);
+    if constexpr (std::is_same_v<T, float>) {
+      EMBER_ISA_CALL(softmax_rows_f32, x + b * cols, y + b * cols, e - b, cols);
+    } else {
+      for (int64_t r = b; r < e; ++r) {
+        const T* xr = x + r * cols;
+        T m;
+        T inv = T(1.0 / row_sum_exp(xr, cols, &m));
+        for (int64_t j = 0; j < cols; ++j) y[r * cols + j] = std::exp(xr[j] - m) * inv;
+      }
     }
   });
 }
 
 template <typename T> void log_softmax_forward(const T* x, T* y, int64_t rows, int64_t cols) {
   parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const T* xr = x + r * cols;
-      T* yr = y + r * cols;
-      T m;
-      T lse = T(row_logsumexp(xr, cols, &m));
-      for (int64_t j = 0; j < cols; ++j) yr[j] = xr[j] - m - lse;
+    if constexpr (std::is_same_v<T, float>) {
+      EMBER_ISA_CALL(log_softmax_rows_f32, x + b * cols, y + b * cols, e - b, cols);
+    } else {
+      for (int64_t r = b; r < e; ++r) {
+        const T* xr = x + r * cols;
+        T m;
+        T ls = T(std::log(row_sum_exp(xr, cols, &m)));
+        for (int64_t j = 0; j < cols; ++j) y[r * cols + j] = (xr[j] - m) - ls;
+      }
     }
   });
 }
@@ -47,11 +68,15 @@ template <typename T> void log_softmax_forward(const T* x, T* y, int64_t rows, i
 // gx = y * (gy - sum(gy * y))
 template <typename T> void softmax_backward(const T* y, const T* gy, T* gx, int64_t rows, int64_t cols) {
   parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const T *yr = y + r * cols, *gr = gy + r * cols;
-      double dot = 0;
-      for (int64_t j = 0; j < cols; ++j) dot += double(gr[j]) * yr[j];
-      for (int64_t j = 0; j < cols; ++j) gx[r * cols + j] = yr[j] * (gr[j] - T(dot));
+    if constexpr (std::is_same_v<T, float>) {
+      EMBER_ISA_CALL(softmax_backward_rows_f32, y + b * cols, gy + b * cols, gx + b * cols, e - b, cols);
+    } else {
+      for (int64_t r = b; r < e; ++r) {
+        const T *yr = y + r * cols, *gr = gy + r * cols;
+        double dot = 0;
+        for (int64_t j = 0; j < cols; ++j) dot += double(gr[j]) * yr[j];
+        for (int64_t j = 0; j < cols; ++j) gx[r * cols + j] = yr[j] * (gr[j] - T(dot));
+      }
     }
   });
 }
@@ -59,11 +84,15 @@ template <typename T> void softmax_backward(const T* y, const T* gy, T* gx, int6
 // gx = gy - exp(y) * sum(gy)
 template <typename T> void log_softmax_backward(const T* y, const T* gy, T* gx, int64_t rows, int64_t cols) {
   parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const T *yr = y + r * cols, *gr = gy + r * cols;
-      double s = 0;
-      for (int64_t j = 0; j < cols; ++j) s += gr[j];
-      for (int64_t j = 0; j < cols; ++j) gx[r * cols + j] = gr[j] - std::exp(yr[j]) * T(s);
+    if constexpr (std::is_same_v<T, float>) {
+      EMBER_ISA_CALL(log_softmax_backward_rows_f32, y + b * cols, gy + b * cols, gx + b * cols, e - b, cols);
+    } else {
+      for (int64_t r = b; r < e; ++r) {
+        const T *yr = y + r * cols, *gr = gy + r * cols;
+        double s = 0;
+        for (int64_t j = 0; j < cols; ++j) s += gr[j];
+        for (int64_t j = 0; j < cols; ++j) gx[r * cols + j] = gr[j] - std::exp(yr[j]) * T(s);
+      }
     }
   });
 }
