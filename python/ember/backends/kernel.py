@@ -12,6 +12,7 @@ class KernelOps:
     def __init__(self, module, xp):
         self.module = module
         self.xp = xp
+        self._bind_elementwise()
 
     # ---- matmul: 3-D (batch, rows, cols), batch 1 broadcasts -------------------
     def matmul_forward(self, a, b, trans_a=False, trans_b=False):
@@ -27,59 +28,24 @@ class KernelOps:
         self.module.matmul_backward(a, b, grad_out, ga, gb, trans_a, trans_b)
         return ga, gb
 
-    # ---- activations --------------------------------------------------------
-    def _unary(self, name, x, *args):
-        out = self.xp.empty_like(x)
-        getattr(self.module, name)(x, out, *args)
-        return out
+    # ---- activations: name_forward(x[, param]) -> y, name_backward(saved, grad_out[, param]) -> grad_x --
+    # Built once per backend as closures over the bound kernels: these are the hot path of small models.
+    def _bind_elementwise(self):
+        empty_like = self.xp.empty_like
+        for name in ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax"):
+            fwd, bwd = getattr(self.module, name + "_forward"), getattr(self.module, name + "_backward")
 
-    def _grad(self, name, saved, grad_out, *args):
-        gx = self.xp.empty_like(saved)
-        getattr(self.module, name)(saved, grad_out, gx, *args)
-        return gx
+            def forward(x, *param, _k=fwd):
+                out = empty_like(x)
+                _k(x, out, *param)
+                return out
 
-    def relu_forward(self, x):
-        return self._unary("relu_forward", x)
-
-    def relu_backward(self, x, grad_out):
-        return self._grad("relu_backward", x, grad_out)
-
-    def leaky_relu_forward(self, x, slope):
-        return self._unary("leaky_relu_forward", x, float(slope))
-
-    def leaky_relu_backward(self, x, grad_out, slope):
-        return self._grad("leaky_relu_backward", x, grad_out, float(slope))
-
-    def sigmoid_forward(self, x):
-        return self._unary("sigmoid_forward", x)
-
-    def sigmoid_backward(self, y, grad_out):
-        return self._grad("sigmoid_backward", y, grad_out)
-
-    def tanh_forward(self, x):
-        return self._unary("tanh_forward", x)
-
-    def tanh_backward(self, y, grad_out):
-        return self._grad("tanh_backward", y, grad_out)
-
-    def gelu_forward(self, x, approximate):
-        return self._unary("gelu_forward", x, bool(approximate))
-
-    def gelu_backward(self, x, grad_out, approximate):
-        return self._grad("gelu_backward", x, grad_out, bool(approximate))
-
-    # ---- softmax over the last axis of 2-D arrays ----------------------------------
-    def softmax_forward(self, x):
-        return self._unary("softmax_forward", x)
-
-    def softmax_backward(self, y, grad_out):
-        return self._grad("softmax_backward", y, grad_out)
-
-    def log_softmax_forward(self, x):
-        return self._unary("log_softmax_forward", x)
-
-    def log_softmax_backward(self, y, grad_out):
-        return self._grad("log_softmax_backward", y, grad_out)
+            def backward(saved, grad_out, *param, _k=bwd):
+                gx = empty_like(saved)
+                _k(saved, grad_out, gx, *param)
+                return gx
+            setattr(self, name + "_forward", forward)
+            setattr(self, name + "_backward", backward)
 
     # ---- cross_entropy: logits (N, C), labels int64 (N,) -----------------------
     def cross_entropy_forward(self, logits, labels):
