@@ -29,14 +29,15 @@ void check(bool cond, const char* op, const std::string& message) {
   if (!cond) throw py::value_error(std::string("[") + op + "] " + message);
 }
 
+// Messages are built only on failure: these checks run on every kernel call.
 void check_ndim(const Array& a, int ndim, const char* op) {
-  check(a.ndim() == ndim, op,
-        "'" + a.name + "' must be " + std::to_string(ndim) + "-D, got shape " + shape_str(a));
+  if (a.ndim() != ndim) check(false, op, "'" + a.name + "' must be " + std::to_string(ndim) + "-D, got shape " + shape_str(a));
 }
 
 void check_same_shape(const Array& a, const Array& b, const char* op) {
-  check(a.shape == b.shape, op,
-        "'" + a.name + "' " + shape_str(a) + " and '" + b.name + "' " + shape_str(b) + " must have the same shape");
+  if (a.shape != b.shape)
+    check(false, op, "'" + a.name + "' " + shape_str(a) + " and '" + b.name + "' " + shape_str(b) +
+                         " must have the same shape");
 }
 
 void check_same_dtype(const Array& a, const Array& b, const char* op) {

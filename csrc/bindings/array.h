@@ -6,7 +6,9 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels.h"
@@ -23,6 +25,7 @@ struct Array {
   std::vector<int64_t> shape;
   DType dtype = DType::other;
   std::string name;  // the argument's name, for messages
+  std::shared_ptr<void> guard;  // cuda-emu: registers the buffer for bounds checks while the call runs
 
   int ndim() const { return int(shape.size()); }
   int64_t numel() const;
@@ -37,8 +40,13 @@ Array as_array(py::handle obj, const char* op, const char* name, bool writable =
 const char* dtype_name(DType d);
 std::string shape_str(const Array& a);
 
-// Raises ValueError "[op] message" unless cond.
+// Raises ValueError "[op] message" unless cond. On hot paths pass a callable
+// returning the message, so that it is only built on failure.
 void check(bool cond, const char* op, const std::string& message);
+template <class Message, class = decltype(std::declval<Message>()())>
+void check(bool cond, const char* op, Message&& message) {
+  if (!cond) check(false, op, message());
+}
 void check_ndim(const Array& a, int ndim, const char* op);
 void check_same_shape(const Array& a, const Array& b, const char* op);
 void check_same_dtype(const Array& a, const Array& b, const char* op);

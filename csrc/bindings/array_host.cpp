@@ -4,6 +4,10 @@
 
 #include "bindings/array.h"
 
+#if defined(EMBER_CUDA_EMU)
+#include "cuda/emu/runtime.h"
+#endif
+
 namespace ember {
 
 static DType dtype_of(const py::array& a) {
@@ -31,6 +35,10 @@ Array as_array(py::handle obj, const char* op, const char* name, bool writable) 
   if (writable && !arr.writeable())
     throw py::value_error(std::string("[") + op + "] argument '" + name + "' must be writable");
   a.ptr = const_cast<void*>(arr.data());
+#if defined(EMBER_CUDA_EMU)
+  // kernels' global loads and stores are bounds-checked against registered buffers
+  a.guard = std::make_shared<emu::BufferScope>(a.ptr, size_t(arr.nbytes()), std::string(op) + ":" + name);
+#endif
   return a;
 }
 

@@ -9,6 +9,9 @@
 
 #include "cpu/isa.h"
 #endif
+#if defined(EMBER_CUDA_EMU)
+#include "cuda/emu/controls.h"
+#endif
 
 namespace py = pybind11;
 
@@ -18,6 +21,9 @@ PYBIND11_MODULE(EMBER_MODULE_NAME, m) {
   EMBER_OP_FAMILIES(EMBER_CALL_BIND)
 #undef EMBER_CALL_BIND
 
+#if defined(EMBER_CUDA_EMU)
+  ember::emu::bind_controls(m);  // set_schedule/get_schedule/set_check/get_check/emu_stats
+#endif
 #if defined(EMBER_BACKEND_CPU)
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw py::value_error("set_num_threads: n must be >= 1, got " + std::to_string(n));

@@ -7,7 +7,8 @@
   X(matmul)                  \
   X(activations)             \
   X(softmax)                 \
-  X(cross_entropy)
+  X(cross_entropy)           \
+  X(optim)
 
 namespace ember {
 #define EMBER_DECLARE_BIND(stem) void bind_##stem(pybind11::module_& m);

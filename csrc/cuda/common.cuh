@@ -26,7 +26,7 @@ namespace ember::cuda {
 cudaStream_t current_stream();
 void set_current_stream(cudaStream_t stream);
 
-inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+__host__ __device__ constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 [[noreturn]] inline void throw_cuda_error(cudaError_t err, const char* what, const char* file, int line) {
   throw std::runtime_error(std::string(what) + " failed at " + file + ":" + std::to_string(line) + ": " +

@@ -186,7 +186,7 @@ def test_bad_input(cpu_kernels):
     with pytest.raises(ValueError):
         k.matmul_forward(np.ones((6, 4), np.float32)[::2][None], b, c)  # not contiguous
     with pytest.raises(ValueError):
-        k.matmul_forward(a[0], b[0], c[0])  # 2-D
+        k.matmul_forward(a[None], b[None], c[None])  # 4-D
     with pytest.raises(TypeError):
         k.matmul_forward(a, b.astype(np.float64), c)  # dtype mix
     with pytest.raises(TypeError):

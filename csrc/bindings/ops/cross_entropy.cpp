@@ -9,8 +9,8 @@ static void check_logits_labels(const Array& x, const Array& labels, const char*
   check_ndim(labels, 1, op);
   check_dtype(labels, DType::i64, op);
   check(labels.dim(0) == x.dim(0), op,
-        "'labels' " + shape_str(labels) + " must have one label per row of 'logits' " + shape_str(x));
-  check(x.dim(1) > 0 || x.dim(0) == 0, op, "'logits' " + shape_str(x) + " has no classes");
+        [&] { return "'labels' " + shape_str(labels) + " must have one label per row of 'logits' " + shape_str(x); });
+  check(x.dim(1) > 0 || x.dim(0) == 0, op, [&] { return "'logits' " + shape_str(x) + " has no classes"; });
 }
 
 void bind_cross_entropy(py::module_& m) {
@@ -20,7 +20,7 @@ void bind_cross_entropy(py::module_& m) {
           loss = as_array(loss_, op, "loss", true);
     check_logits_labels(x, labels, op);
     check(loss.shape == std::vector<int64_t>{x.dim(0)}, op,
-          "'loss' " + shape_str(loss) + " must be (N,) for 'logits' " + shape_str(x));
+          [&] { return "'loss' " + shape_str(loss) + " must be (N,) for 'logits' " + shape_str(x); });
     check_same_dtype(x, loss, op);
     dispatch_float(x, op, [&](auto t) {
       using T = decltype(t);
@@ -34,7 +34,7 @@ void bind_cross_entropy(py::module_& m) {
           gloss = as_array(gloss_, op, "grad_loss"), gx = as_array(gx_, op, "grad_logits", true);
     check_logits_labels(x, labels, op);
     check(gloss.shape == std::vector<int64_t>{x.dim(0)}, op,
-          "'grad_loss' " + shape_str(gloss) + " must be (N,) for 'logits' " + shape_str(x));
+          [&] { return "'grad_loss' " + shape_str(gloss) + " must be (N,) for 'logits' " + shape_str(x); });
     check_same_shape(x, gx, op);
     check_same_dtype(x, gloss, op);
     check_same_dtype(x, gx, op);

@@ -1,6 +1,6 @@
-// Bindings of the batched matmul. Arrays are 3-D (batch, rows, cols); a batch
-// of 1 in `a` or `b` broadcasts against out's batch (stride 0). The Python
-// layer folds any leading dimensions into one batch axis before calling.
+// Bindings of the batched matmul. Arrays are 3-D (batch, rows, cols), or 2-D
+// for a batch of one; a batch of 1 in `a` or `b` broadcasts against out's batch
+// (stride 0). The Python layer folds leading dimensions into one batch axis.
 #include "bindings/array.h"
 
 namespace ember {
@@ -9,18 +9,29 @@ struct MatmulShape {
   int64_t batch, M, N, K, strideA, strideB;
 };
 
-static MatmulShape matmul_shape(const Array& a, const Array& b, const Array& c, bool ta, bool tb, const char* op) {
+// A 2-D matrix is a batch of one.
+static Array batched(Array x) {
+  if (x.ndim() == 2) x.shape.insert(x.shape.begin(), 1);
+  return x;
+}
+
+static MatmulShape matmul_shape(Array& a, Array& b, Array& c, bool ta, bool tb, const char* op) {
+  a = batched(std::move(a)), b = batched(std::move(b)), c = batched(std::move(c));
   check_ndim(a, 3, op);
   check_ndim(b, 3, op);
   check_ndim(c, 3, op);
   int64_t M = ta ? a.dim(2) : a.dim(1), K = ta ? a.dim(1) : a.dim(2);
   int64_t Kb = tb ? b.dim(2) : b.dim(1), N = tb ? b.dim(1) : b.dim(2);
-  std::string shapes = "'a' " + shape_str(a) + (ta ? "^T" : "") + " @ 'b' " + shape_str(b) + (tb ? "^T" : "");
-  check(K == Kb, op, "inner dimensions differ: " + shapes);
+  auto shapes = [&] {
+    return "'a' " + shape_str(a) + (ta ? "^T" : "") + " @ 'b' " + shape_str(b) + (tb ? "^T" : "");
+  };
+  check(K == Kb, op, [&] { return "inner dimensions differ: " + shapes(); });
   int64_t batch = c.dim(0);
-  check(c.dim(1) == M && c.dim(2) == N, op, "'out' " + shape_str(c) + " does not fit " + shapes);
-  check(a.dim(0) == batch || a.dim(0) == 1, op, "batch of " + shapes + " does not match 'out' " + shape_str(c));
-  check(b.dim(0) == batch || b.dim(0) == 1, op, "batch of " + shapes + " does not match 'out' " + shape_str(c));
+  check(c.dim(1) == M && c.dim(2) == N, op, [&] { return "'out' " + shape_str(c) + " does not fit " + shapes(); });
+  check(a.dim(0) == batch || a.dim(0) == 1, op,
+        [&] { return "batch of " + shapes() + " does not match 'out' " + shape_str(c); });
+  check(b.dim(0) == batch || b.dim(0) == 1, op,
+        [&] { return "batch of " + shapes() + " does not match 'out' " + shape_str(c); });
   check_same_dtype(a, b, op);
   check_same_dtype(a, c, op);
   return {batch, M, N, K, a.dim(0) == 1 ? 0 : M * K, b.dim(0) == 1 ? 0 : K * N};
@@ -51,12 +62,12 @@ void bind_matmul(py::module_& m) {
         MatmulShape s = matmul_shape(a, b, gc, ta, tb, op);
         Array ga, gb;
         if (!ga_.is_none()) {
-          ga = as_array(ga_, op, "grad_a", true);
+          ga = batched(as_array(ga_, op, "grad_a", true));
           check_same_shape(a, ga, op);
           check_same_dtype(a, ga, op);
         }
         if (!gb_.is_none()) {
-          gb = as_array(gb_, op, "grad_b", true);
+          gb = batched(as_array(gb_, op, "grad_b", true));
           check_same_shape(b, gb, op);
           check_same_dtype(b, gb, op);
         }

@@ -14,11 +14,12 @@ class KernelOps:
         self.xp = xp
         self._bind_elementwise()
 
-    # ---- matmul: 3-D (batch, rows, cols), batch 1 broadcasts -------------------
+    # ---- matmul: 3-D (batch, rows, cols), batch 1 broadcasts; or 2-D @ 2-D -------------
     def matmul_forward(self, a, b, trans_a=False, trans_b=False):
-        m = a.shape[2] if trans_a else a.shape[1]
-        n = b.shape[1] if trans_b else b.shape[2]
-        out = self.xp.empty((max(a.shape[0], b.shape[0]), m, n), dtype=a.dtype)
+        m = a.shape[-1] if trans_a else a.shape[-2]
+        n = b.shape[-2] if trans_b else b.shape[-1]
+        shape = (m, n) if a.ndim == 2 else (max(a.shape[0], b.shape[0]), m, n)
+        out = self.xp.empty(shape, dtype=a.dtype)
         self.module.matmul_forward(a, b, out, trans_a, trans_b, False)
         return out
 
@@ -57,3 +58,21 @@ class KernelOps:
         g = self.xp.empty_like(logits)
         self.module.cross_entropy_backward(logits, labels, grad_loss, g)
         return g
+
+    # ---- optim: fused in-place updates of one parameter (flat, contiguous) -----------
+    # Optional state is None when its option is off; arrays are updated in place.
+    def sgd_step(self, p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first_step):
+        self.module.sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first_step)
+
+    def adam_step(self, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
+                  decoupled, maximize):
+        self.module.adam_step(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
+                              decoupled, maximize)
+
+    def rmsprop_step(self, p, g, square_avg, momentum_buffer, grad_avg, lr, alpha, eps, weight_decay, momentum,
+                     maximize):
+        self.module.rmsprop_step(p, g, square_avg, momentum_buffer, grad_avg, lr, alpha, eps, weight_decay, momentum,
+                                 maximize)
+
+    def adagrad_step(self, p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize):  # noqa: A002
+        self.module.adagrad_step(p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize)

@@ -26,9 +26,23 @@ def _as3d(x, batch, xp):
     return xp.ascontiguousarray(x).reshape((nb, r, c)), False
 
 
+def _matrix(x, xp):
+    """A 2-D x as a C-contiguous matrix and a transpose flag (x.T of a contiguous array is read in place)."""
+    if x.flags.c_contiguous:
+        return x, False
+    if x.T.flags.c_contiguous:
+        return x.T, True
+    return xp.ascontiguousarray(x), False
+
+
 class MatMul(Function):
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
+        if a.ndim == 2 and b.ndim == 2:  # the common case: no batch, no reshapes
+            xp = self.backend.xp
+            (a2, ta), (b2, tb) = _matrix(a, xp), _matrix(b, xp)
+            self.saved, self.batch = (a2, ta, b2, tb), None
+            return self.backend.ops.matmul_forward(a2, b2, ta, tb)
         a1 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
         b1 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
         batch = a1.shape[:-2] if a1.shape[:-2] == b1.shape[:-2] else np.broadcast_shapes(a1.shape[:-2], b1.shape[:-2])
@@ -46,6 +60,11 @@ class MatMul(Function):
 
     def backward(self, g):
         a3, ta, b3, tb = self.saved
+        xp = self.backend.xp
+        if self.batch is None:
+            ga, gb = self.backend.ops.matmul_backward(a3, b3, xp.ascontiguousarray(g), self.needs[0], self.needs[1],
+                                                      ta, tb)
+            return (ga.T if ta else ga) if ga is not None else None, (gb.T if tb else gb) if gb is not None else None
         m, n = self.a1[-2], self.b1[-1]
         g3 = self.backend.xp.ascontiguousarray(g).reshape((math.prod(self.batch), m, n))
         ga, gb = self.backend.ops.matmul_backward(a3, b3, g3, self.needs[0], self.needs[1], ta, tb)

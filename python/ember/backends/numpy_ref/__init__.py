@@ -8,4 +8,5 @@ the kernel backends' wrappers in backends/kernel.py.
 from .activations import *  # noqa: F401,F403
 from .cross_entropy import *  # noqa: F401,F403
 from .matmul import *  # noqa: F401,F403
+from .optim import *  # noqa: F401,F403
 from .softmax import *  # noqa: F401,F403

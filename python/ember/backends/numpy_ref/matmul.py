@@ -1,4 +1,4 @@
-"""Batched matmul on 3-D arrays; a batch of 1 broadcasts."""
+"""Batched matmul on 3-D arrays (a batch of 1 broadcasts), or 2-D @ 2-D."""
 import numpy as np
 
 __all__ = ["matmul_forward", "matmul_backward"]
@@ -9,7 +9,7 @@ def _op(x, trans):
 
 
 def _sum_batch(g, like):
-    return g.sum(axis=0, keepdims=True) if like.shape[0] == 1 and g.shape[0] != 1 else g
+    return g.sum(axis=0, keepdims=True) if like.ndim == 3 and like.shape[0] == 1 and g.shape[0] != 1 else g
 
 
 def matmul_forward(a, b, trans_a=False, trans_b=False):

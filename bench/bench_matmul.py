@@ -1,0 +1,98 @@
+"""Matmul throughput: ember's packed GEMM against NumPy (OpenBLAS) and torch.
+
+fp32 square sizes and a batched case, through the raw kernel entry point
+`_cpu.matmul_forward(a, b, out)` with 3-D arrays. Each result is checked
+against NumPy in float64 before it is timed.
+
+Run (this machine may set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which slow
+NumPy; unset them for a fair peer):
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/bench_matmul.py
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import kernels, report, timeit, torch_or_none  # noqa: E402
+
+SIZES = [16, 32, 48, 64, 128, 256, 512, 1024, 2048]
+BATCHED = [(32, 64, 64, 64), (8, 256, 256, 256)]  # (batch, M, N, K)
+
+
+def blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+        return ", ".join(f"{i['internal_api']} {i.get('architecture', '?')} x{i['num_threads']}"
+                         for i in threadpool_info() if i["user_api"] == "blas")
+    except ImportError:
+        return "threadpoolctl not installed"
+
+
+def check(ember_out, a, b):
+    ref = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    scale = max(np.abs(ref).max(), 1.0)
+    err = np.abs(ember_out - ref).max() / scale
+    if err > 1e-4:
+        raise SystemExit(f"matmul result wrong: max relative error {err:.2e} for {a.shape} @ {b.shape}")
+
+
+def settle():
+    # ember (libgomp), OpenBLAS and torch each keep spinning threads for a
+    # while after a call (OpenBLAS ~0.1 s); on few cores they would steal the
+    # next peer's CPU.
+    time.sleep(0.2)
+
+
+def bench_case(k, torch, label, batch, m, n, kk, repeat):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((batch, m, kk), dtype=np.float32)
+    b = rng.standard_normal((batch, kk, n), dtype=np.float32)
+    c = np.empty((batch, m, n), np.float32)
+    k.matmul_forward(a, b, c)
+    check(c, a, b)
+    # NumPy's fastest call: 2-D operands for batch 1, preallocated out.
+    a_np, b_np, c_np = (a[0], b[0], c[0]) if batch == 1 else (a, b, c)
+    settle()
+    t_ember = timeit(lambda: k.matmul_forward(a, b, c), repeat=repeat)
+    settle()
+    t_numpy = timeit(lambda: np.matmul(a_np, b_np, out=c_np), repeat=repeat)
+    row = {"case": label}
+    t_torch = None
+    if torch is not None:
+        ta, tb, tc = (torch.from_numpy(x) for x in (a_np, b_np, c_np))
+        settle()
+        t_torch = timeit(lambda: torch.matmul(ta, tb, out=tc), repeat=repeat)
+    flops = 2.0 * batch * m * n * kk
+    row.update({
+        "ember_us": t_ember * 1e6,
+        "numpy_us": t_numpy * 1e6,
+        "torch_us": None if t_torch is None else t_torch * 1e6,
+        "ember_GFLOPs": flops / t_ember / 1e9,
+        "numpy_GFLOPs": flops / t_numpy / 1e9,
+        "vs_numpy": t_numpy / t_ember,
+        "vs_torch": None if t_torch is None else t_torch / t_ember,
+    })
+    return row
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20, help="timed runs per case (median)")
+    parser.add_argument("--sizes", type=int, nargs="*", default=SIZES)
+    args = parser.parse_args()
+    k = kernels()
+    torch = torch_or_none()
+    rows = [bench_case(k, torch, f"{s}^3", 1, s, s, s, args.repeat) for s in args.sizes]
+    rows += [bench_case(k, torch, f"{b}x{m}x{n}x{kk}", b, m, n, kk, args.repeat) for b, m, n, kk in BATCHED]
+    columns = ["case", "ember_us", "numpy_us", "torch_us", "ember_GFLOPs", "numpy_GFLOPs", "vs_numpy", "vs_torch"]
+    notes = [f"fp32, ember isa {k.isa()}, threads: OMP {os.environ.get('OMP_NUM_THREADS', 'default')}; "
+             f"BLAS: {blas_info()}" + (f"; torch {torch.__version__} x{torch.get_num_threads()}" if torch else ""),
+             "vs_numpy / vs_torch: speed ratio (> 1: ember faster)"]
+    report("bench_matmul", columns, rows, notes)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+// The interface between the matmul driver (csrc/cpu/matmul.cpp: batching,
+// threads, workspaces) and the per-ISA GEMM (csrc/cpu/isa/gemm_kernel.cpp:
+// packing, blocking, micro-kernels). One GemmTask is run by one thread.
+#pragma once
+#include <cstdint>
+
+#include "cpu/isa.h"
+
+namespace ember::cpu {
+
+// A strided matrix: element (i, j) is at p[i * rs + j * cs], so a stored
+// transpose is the same memory with rs and cs swapped.
+template <typename T>
+struct MatView {
+  const T* p;
+  int64_t rs, cs;
+};
+
+// C (M,N) with row stride ldc = A (M,K) @ B (K,N), plus C when accumulate.
+template <typename T>
+struct GemmTask {
+  int64_t M, N, K;
+  MatView<T> A, B;
+  T* C;
+  int64_t ldc;
+  bool accumulate;
+};
+
+// Register tile (mr x nr) and cache blocks of one ISA level and dtype. The
+// driver aligns its thread split to mr/nr and sizes the pack buffers with
+// pack_a_size / pack_b_size elements.
+struct GemmBlocking {
+  int64_t mr, nr, mc, kc, nc;
+  int64_t pack_a_size() const { return mc * kc; }
+  int64_t pack_b_size() const { return kc * nc; }
+};
+
+}  // namespace ember::cpu
+
+// pack_a / pack_b: this thread's buffers, 64-byte aligned, sized from gemm_blocking.
+EMBER_ISA_DECLARE(void gemm_blocking(::ember::cpu::GemmBlocking& out, float))
+EMBER_ISA_DECLARE(void gemm_blocking(::ember::cpu::GemmBlocking& out, double))
+EMBER_ISA_DECLARE(void gemm_run(const ::ember::cpu::GemmTask<float>& task, float* pack_a, float* pack_b))
+EMBER_ISA_DECLARE(void gemm_run(const ::ember::cpu::GemmTask<double>& task, double* pack_a, double* pack_b))

@@ -1,0 +1,104 @@
+// Packing for the blocked GEMM (csrc/cpu/isa/gemm_kernel.cpp). Only that file
+// includes this header: it is compiled once per ISA level, so everything here
+// lives in ember::cpu::EMBER_ISA (one copy per level, no ODR clash, and the
+// copies vectorise with their level's flags).
+//
+// A panel is w <= W rows of op(A) (or columns of op(B)) laid out k-major:
+// dst[p * W + i] = element (i, p), with rows w..W-1 zero. Zero padding lets the
+// micro-kernel always run a full W-wide tile; the driver drops the padded
+// results, so no size has to divide by the tile.
+#pragma once
+#ifndef EMBER_ISA
+#error "gemm_pack.h is for csrc/cpu/isa/ files only"
+#endif
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace ember::cpu::EMBER_ISA {
+
+#if defined(__AVX512F__)
+template <typename T, int W>
+inline void pack_panel_gather(const T* src, int64_t si, int64_t w, int64_t k, T* dst) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i idx = _mm512_mullo_epi32(lane, _mm512_set1_epi32(int(si)));
+  const __mmask16 rows = __mmask16((1u << w) - 1), all = __mmask16((1u << W) - 1);
+  if constexpr (sizeof(T) == 4) {
+    for (int64_t p = 0; p < k; ++p) {
+      __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx, src + p, 4);
+      _mm512_mask_storeu_ps(dst + p * W, all, v);
+    }
+  } else {
+    const __m256i lo = _mm512_castsi512_si256(idx), hi = _mm512_extracti64x4_epi64(idx, 1);
+    for (int64_t p = 0; p < k; ++p) {
+      __m512d a = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), __mmask8(rows), lo, src + p, 8);
+      _mm512_storeu_pd(dst + p * W, a);  // W > 8 here: lanes 0..7 all belong to the slice
+      if (W > 8) {
+        __m512d b = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), __mmask8(rows >> 8), hi, src + p, 8);
+        _mm512_mask_storeu_pd(dst + p * W + 8, __mmask8(all >> 8), b);
+      }
+    }
+  }
+}
+#endif
+
+// src element (i, p) is at src[i * si + p * sp].
+template <typename T, int W>
+inline void pack_panel(const T* src, int64_t si, int64_t sp, int64_t w, int64_t k, T* dst) {
+  if (si == 1) {
+    // The panel's rows are contiguous in memory (op(A) stored transposed, or
+    // op(B) row-major): one short copy per k.
+    if (w == W) {  // fixed-size copies compile to a few full-width vector moves
+      for (int64_t p = 0; p < k; ++p) std::memcpy(dst + p * W, src + p * sp, sizeof(T) * W);
+      return;
+    }
+    for (int64_t p = 0; p < k; ++p) {
+      const T* s = src + p * sp;
+      T* d = dst + p * W;
+      int64_t i = 0;
+      for (; i < w; ++i) d[i] = s[i];
+      for (; i < W; ++i) d[i] = T(0);
+    }
+    return;
+  }
+#if defined(__AVX512F__)
+  // Transposing case on AVX-512: one masked gather per k (w rows at stride
+  // si) and one store of the whole W-wide slice, zeros included; about twice
+  // as fast as the scalar loop, which is one load and one store per element.
+  if constexpr (W <= 16 && (sizeof(T) == 4 || W >= 8)) {
+    if (sp == 1 && si * (W - 1) < (int64_t(1) << 31)) {  // 32-bit gather offsets
+      pack_panel_gather<T, W>(src, si, w, k, dst);
+      return;
+    }
+  }
+#endif
+  // Transposing case: read each source row contiguously along k (sp == 1 is
+  // the common layout) in chunks, so the reads stream and the W-strided
+  // writes stay inside a few cache lines of dst.
+  constexpr int64_t kChunk = 64;
+  for (int64_t p0 = 0; p0 < k; p0 += kChunk) {
+    int64_t pe = p0 + kChunk < k ? p0 + kChunk : k;
+    for (int64_t i = 0; i < w; ++i) {
+      const T* s = src + i * si;
+      for (int64_t p = p0; p < pe; ++p) dst[p * W + i] = s[p * sp];
+    }
+    for (int64_t i = w; i < W; ++i)
+      for (int64_t p = p0; p < pe; ++p) dst[p * W + i] = T(0);
+  }
+}
+
+// Packs rows [0, m) x cols [0, k) of the view (element (i, p) at
+// src[i * rs + p * cs]) into ceil(m / W) consecutive panels of W * k elements.
+template <typename T, int W>
+inline void pack_block(const T* src, int64_t rs, int64_t cs, int64_t m, int64_t k, T* dst) {
+  for (int64_t i = 0; i < m; i += W) {
+    int64_t w = m - i < W ? m - i : W;
+    pack_panel<T, W>(src + i * rs, rs, cs, w, k, dst + i * k);
+  }
+}
+
+}  // namespace ember::cpu::EMBER_ISA

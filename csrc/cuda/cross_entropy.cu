@@ -1,0 +1,207 @@
+// Fused cross-entropy from logits, per row, forward and backward.
+//
+//   forward:  loss[r] = logsumexp(x[r]) - x[r, labels[r]]
+//   backward: gx[r, j] = (exp(x[r, j] - logsumexp(x[r])) - [j == labels[r]]) * gloss[r]
+// logsumexp = m + log(sum_j exp(x_j - m)) with m the row maximum: stable for logits of +-1e4.
+//
+// Layout: logits (rows, cols) row-major, labels (rows,) int64 and loss (rows,), all on the
+// device. The reduction over rows (mean, sum) belongs to the caller.
+//
+// Algorithm:
+//   - Labels are validated first by a small kernel that records the smallest bad row with
+//     atomicMin in a device flag; the host copies it back and throws std::out_of_range naming
+//     the row and label before anything is computed (this synchronises the stream).
+//   - cols <= 1024: one warp per row (4 per block of 128); longer rows: one block of 256 per
+//     row. Max and sum come from one pass (online softmax: each thread keeps (m, s) and
+//     rescales s when m grows), merged by __shfl_xor_sync butterflies and, for a block, one
+//     value per warp in shared memory. Backward re-reads the row to write the gradient.
+// Bound: memory (forward reads each logit once; backward reads twice and writes once).
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "cuda/common.cuh"
+#include "kernels.h"
+
+namespace ember::cuda {
+
+namespace {  // this file's helpers and kernels
+
+constexpr unsigned kFullMask = 0xffffffffu;
+constexpr int kWarpRowsMaxCols = 1024;  // longest row handled by one warp
+constexpr int kWarpBlock = 128;         // threads per block, warp-per-row kernels
+constexpr int kRowBlock = 256;          // threads per block, block-per-row kernels
+constexpr unsigned long long kNoBadRow = ~0ull;
+
+__device__ __forceinline__ float exp_(float x) { return expf(x); }
+__device__ __forceinline__ double exp_(double x) { return exp(x); }
+__device__ __forceinline__ float log_(float x) { return logf(x); }
+__device__ __forceinline__ double log_(double x) { return log(x); }
+
+// (m, s) pairs of the online softmax: s = sum exp(x - m) over the elements seen so far.
+template <typename T>
+__device__ __forceinline__ void online_add(T& m, T& s, T x) {
+  if (x > m) {
+    s = s * exp_(m - x) + T(1);
+    m = x;
+  } else if (m != T(-INFINITY)) {  // x == m == -inf adds exp(-inf) = 0; avoid -inf - -inf
+    s += exp_(x - m);
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ void online_merge(T& m, T& s, T m2, T s2) {
+  const T mm = m > m2 ? m : m2;
+  s = mm == T(-INFINITY) ? T(0) : s * exp_(m - mm) + s2 * exp_(m2 - mm);
+  m = mm;
+}
+
+template <typename T>
+__device__ __forceinline__ void warp_online_merge(T& m, T& s) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    T m2 = __shfl_xor_sync(kFullMask, m, o), s2 = __shfl_xor_sync(kFullMask, s, o);
+    online_merge(m, s, m2, s2);
+  }
+}
+
+// logsumexp of one row, computed by a warp (BLOCK = false) or by the whole block. Every
+// thread of the group gets the result. A block needs a barrier before `red` is used again.
+template <typename T, bool BLOCK>
+__device__ __forceinline__ T row_logsumexp(const T* xr, int64_t cols, T* red_m, T* red_s) {
+  const int lane = threadIdx.x % 32;
+  const int first = BLOCK ? threadIdx.x : lane, stride = BLOCK ? blockDim.x : 32;
+  T m = T(-INFINITY), s = 0;
+  for (int64_t j = first; j < cols; j += stride) online_add(m, s, xr[j]);
+  warp_online_merge(m, s);
+  if (BLOCK) {
+    const int warp = threadIdx.x / 32, warps = blockDim.x / 32;
+    if (lane == 0) {
+      red_m[warp] = m;
+      red_s[warp] = s;
+    }
+    __syncthreads();
+    m = lane < warps ? red_m[lane] : T(-INFINITY);
+    s = lane < warps ? red_s[lane] : T(0);
+    warp_online_merge(m, s);
+  }
+  return m + log_(s);
+}
+
+__global__ void check_labels_kernel(const int64_t* labels, int64_t rows, int64_t cols, unsigned long long* bad_row) {
+  for (int64_t r = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; r < rows; r += int64_t(gridDim.x) * blockDim.x)
+    if (labels[r] < 0 || labels[r] >= cols) atomicMin(bad_row, (unsigned long long)r);
+}
+
+// Rows handled by one group (a warp or the block): group g of the grid takes rows g,
+// g + groups, ... The loop bounds are uniform over the group, so its barriers are too.
+#define EMBER_FOR_EACH_ROW(row)                                                                 \
+  const int group_size = BLOCK ? blockDim.x : 32;                                               \
+  const int64_t groups = int64_t(gridDim.x) * (blockDim.x / group_size);                        \
+  for (int64_t row = int64_t(blockIdx.x) * (blockDim.x / group_size) + threadIdx.x / group_size; \
+       row < rows; row += groups)
+
+template <typename T, bool BLOCK>
+__global__ void cross_entropy_forward_kernel(const T* x, const int64_t* labels, T* loss, int64_t rows,
+                                             int64_t cols) {
+  __shared__ T red_m[32];
+  __shared__ T red_s[32];
+  EMBER_FOR_EACH_ROW(row) {
+    const T* xr = x + row * cols;
+    const T lse = row_logsumexp<T, BLOCK>(xr, cols, red_m, red_s);
+    if (threadIdx.x % group_size == 0) loss[row] = lse - xr[labels[row]];
+    if (BLOCK) __syncthreads();  // red_m/red_s are reused for the next row
+  }
+}
+
+template <typename T, bool BLOCK>
+__global__ void cross_entropy_backward_kernel(const T* x, const int64_t* labels, const T* gloss, T* gx,
+                                              int64_t rows, int64_t cols) {
+  __shared__ T red_m[32];
+  __shared__ T red_s[32];
+  EMBER_FOR_EACH_ROW(row) {
+    const T* xr = x + row * cols;
+    T* gr = gx + row * cols;
+    const T lse = row_logsumexp<T, BLOCK>(xr, cols, red_m, red_s);
+    const T g = gloss[row];
+    const int64_t label = labels[row];
+    for (int64_t j = threadIdx.x % group_size; j < cols; j += group_size)
+      gr[j] = exp_(xr[j] - lse) * g - (j == label ? g : T(0));
+    if (BLOCK) __syncthreads();
+  }
+}
+#undef EMBER_FOR_EACH_ROW
+
+// ---- launchers ------------------------------------------------------------------
+
+dim3 grid_for(int64_t items) {
+  constexpr int64_t kMaxBlocks = int64_t(1) << 20;
+  return dim3(unsigned(items < kMaxBlocks ? items : kMaxBlocks));
+}
+
+// An 8-byte device buffer from the stream-ordered allocator, freed on scope exit.
+struct DeviceFlag {
+  unsigned long long* ptr = nullptr;
+  cudaStream_t stream;
+  explicit DeviceFlag(cudaStream_t s) : stream(s) {
+    EMBER_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&ptr), sizeof(*ptr), stream));
+  }
+  ~DeviceFlag() { cudaFreeAsync(ptr, stream); }  // nothing to do about a failure here
+  DeviceFlag(const DeviceFlag&) = delete;
+  DeviceFlag& operator=(const DeviceFlag&) = delete;
+};
+
+// Throws std::out_of_range for the first row whose label is outside [0, cols).
+void check_labels(const int64_t* labels, int64_t rows, int64_t cols) {
+  cudaStream_t stream = current_stream();
+  DeviceFlag flag(stream);
+  EMBER_CUDA_CHECK(cudaMemsetAsync(flag.ptr, 0xff, sizeof(*flag.ptr), stream));
+  EMBER_LAUNCH(check_labels_kernel, grid_for(ceil_div(rows, 256)), 256, 0, labels, rows, cols, flag.ptr);
+  unsigned long long bad = kNoBadRow;
+  EMBER_CUDA_CHECK(cudaMemcpyAsync(&bad, flag.ptr, sizeof(bad), cudaMemcpyDeviceToHost, stream));
+  EMBER_CUDA_CHECK(cudaStreamSynchronize(stream));
+  if (bad == kNoBadRow) return;
+  int64_t label = 0;
+  EMBER_CUDA_CHECK(cudaMemcpyAsync(&label, labels + bad, sizeof(label), cudaMemcpyDeviceToHost, stream));
+  EMBER_CUDA_CHECK(cudaStreamSynchronize(stream));
+  throw std::out_of_range("cross_entropy: label " + std::to_string(label) + " at row " + std::to_string(bad) +
+                          " is out of range for " + std::to_string(cols) + " classes");
+}
+
+}  // namespace
+
+template <typename T>
+void cross_entropy_forward(const T* x, const int64_t* labels, T* loss, int64_t rows, int64_t cols) {
+  if (rows == 0) return;
+  check_labels(labels, rows, cols);
+  if (cols > kWarpRowsMaxCols) {
+    constexpr auto block_per_row_forward = cross_entropy_forward_kernel<T, true>;
+    EMBER_LAUNCH(block_per_row_forward, grid_for(rows), kRowBlock, 0, x, labels, loss, rows, cols);
+  } else {
+    constexpr auto warp_per_row_forward = cross_entropy_forward_kernel<T, false>;
+    const dim3 grid = grid_for(ceil_div(rows, kWarpBlock / 32));
+    EMBER_LAUNCH(warp_per_row_forward, grid, kWarpBlock, 0, x, labels, loss, rows, cols);
+  }
+}
+
+template <typename T>
+void cross_entropy_backward(const T* x, const int64_t* labels, const T* gloss, T* gx, int64_t rows, int64_t cols) {
+  if (rows == 0) return;
+  check_labels(labels, rows, cols);
+  if (cols > kWarpRowsMaxCols) {
+    constexpr auto block_per_row_backward = cross_entropy_backward_kernel<T, true>;
+    EMBER_LAUNCH(block_per_row_backward, grid_for(rows), kRowBlock, 0, x, labels, gloss, gx, rows, cols);
+  } else {
+    constexpr auto warp_per_row_backward = cross_entropy_backward_kernel<T, false>;
+    const dim3 grid = grid_for(ceil_div(rows, kWarpBlock / 32));
+    EMBER_LAUNCH(warp_per_row_backward, grid, kWarpBlock, 0, x, labels, gloss, gx, rows, cols);
+  }
+}
+
+#define EMBER_INSTANTIATE(T)                                                                  \
+  template void cross_entropy_forward<T>(const T*, const int64_t*, T*, int64_t, int64_t);     \
+  template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t);
+EMBER_INSTANTIATE(float)
+EMBER_INSTANTIATE(double)
+
+}  // namespace ember::cuda
