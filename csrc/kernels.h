@@ -65,3 +65,28 @@ void cross_entropy_backward(const T* logits, const int64_t* labels, const T* glo
                             int64_t rows, int64_t cols);
 
 }  // namespace ember::EMBER_KERNEL_NS
+
+// ---- optim: fused in-place optimizer updates over n contiguous items ---------
+// Each updates the parameter p and its state from the gradient g in one pass,
+// with PyTorch's formulas and order of operations (torch.optim's single-tensor
+// path), so trajectories agree step for step. Optional state pointers are null
+// when the option is off. `step` counts from 1 (this update included).
+namespace ember::EMBER_KERNEL_NS {
+// buf: momentum buffer (null when momentum == 0); first_step: buf = d instead of the running update.
+template <typename T>
+void sgd_step(T* p, const T* g, T* buf, int64_t n, double lr, double momentum, double dampening,
+              double weight_decay, bool nesterov, bool maximize, bool first_step);
+// decoupled: AdamW's p *= 1 - lr * weight_decay instead of adding weight_decay * p to the gradient.
+// max_exp_avg_sq: null unless amsgrad.
+template <typename T>
+void adam_step(T* p, const T* g, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n, int64_t step,
+               double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+               bool maximize);
+// momentum_buffer: null unless momentum > 0; grad_avg: null unless centered.
+template <typename T>
+void rmsprop_step(T* p, const T* g, T* square_avg, T* momentum_buffer, T* grad_avg, int64_t n, double lr,
+                  double alpha, double eps, double weight_decay, double momentum, bool maximize);
+template <typename T>
+void adagrad_step(T* p, const T* g, T* sum, int64_t n, int64_t step, double lr, double lr_decay,
+                  double weight_decay, double eps, bool maximize);
+}  // namespace ember::EMBER_KERNEL_NS
