@@ -60,3 +60,27 @@ def test_matches_torch(op):
             if s.transpose and grad.ndim >= 2:
                 grad = grad.swapaxes(-1, -2)
             assert_close(grad, expected, dict(rtol=1e-9, atol=1e-10), f"{op.name} {s} grad vs torch")
+
+
+HEAVY = [op for op in OPS if op.name in ("matmul", "linear", "softmax", "log_softmax", "cross_entropy", "relu",
+                                         "gelu", "sigmoid", "tanh")]
+
+
+@pytest.mark.parametrize("schedule", ["forward", "reverse", "random:3"])
+@pytest.mark.parametrize("op", HEAVY, ids=str)
+def test_cuda_emu_schedules_with_race_checker(op, schedule):
+    """The kernels with barriers and shuffles, through autograd, under each emulator schedule with checks on."""
+    require("cuda-emu")
+    emu = em.backends.get_backend("cuda-emu").ops.module
+    emu.set_schedule(schedule)
+    emu.set_check(True)
+    try:
+        for s in op.samples(np.random.default_rng(0))[:4]:
+            want, want_grads = run(op, s, np.float32, "numpy")
+            got, got_grads = run(op, s, np.float32, "cuda-emu")
+            assert_close(got, want, tolerance(op, np.float32), f"{op.name} {s} under {schedule}")
+            for g, w in zip(got_grads, want_grads):
+                assert_close(g, w, tolerance(op, np.float32), f"{op.name} {s} grad under {schedule}")
+    finally:
+        emu.set_schedule("")
+        emu.set_check("")

@@ -47,8 +47,11 @@ class Index(Function):
         out = xp.zeros(self.shape, dtype=self.dtype)
         if _is_basic(self.key):
             out[self.key] = g
-        else:  # fancy indices may repeat: accumulate
-            xp.add.at(out, self.key, g)
+        elif xp is np:  # fancy indices may repeat: accumulate
+            np.add.at(out, self.key, g)
+        else:
+            import cupyx
+            cupyx.scatter_add(out, self.key, g)
         return (out,)
 
 
