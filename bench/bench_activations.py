@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from common import kernels, report, timeit, torch_or_none
+from common import gpu, gpu_timeit, kernels, report, timeit, torch_or_none
 
 try:
     from scipy.special import erf as _erf
@@ -207,5 +207,42 @@ def main():
                                  "x_torch"], rows, notes)
 
 
+def gpu_rows():
+    """ember._cuda vs torch CUDA (and the CuPy formula) on the GPU, float32."""
+    g = gpu()
+    if g is None:
+        return
+    cupy, cuda, tc = g
+    rng = np.random.default_rng(0)
+    x = cupy.asarray(rng.standard_normal(1 << 24, dtype=np.float32))
+    y = cupy.empty_like(x)
+    rows_2d = cupy.asarray(rng.standard_normal((4096, 1000), dtype=np.float32))
+    out_2d = cupy.empty_like(rows_2d)
+    labels = cupy.asarray(rng.integers(0, 1000, 4096))
+    loss = cupy.empty(4096, np.float32)
+    cases = [
+        ("relu", lambda: cuda.relu_forward(x, y), lambda: cupy.maximum(x, 0, out=y),
+         (lambda: tc.relu(tx)) if tc else None, 2 * x.nbytes),
+        ("gelu", lambda: cuda.gelu_forward(x, y, False), None,
+         (lambda: tc.nn.functional.gelu(tx)) if tc else None, 2 * x.nbytes),
+        ("softmax 4096x1000", lambda: cuda.softmax_forward(rows_2d, out_2d), None,
+         (lambda: tc.softmax(trows, dim=1)) if tc else None, 2 * rows_2d.nbytes),
+        ("cross_entropy 4096x1000", lambda: cuda.cross_entropy_forward(rows_2d, labels, loss), None,
+         (lambda: tc.nn.functional.cross_entropy(trows, tlabels)) if tc else None, rows_2d.nbytes),
+    ]
+    if tc:
+        tx, trows, tlabels = (tc.as_tensor(a, device="cuda") for a in (x, rows_2d, labels))
+    out = []
+    for name, ember_fn, cupy_fn, torch_fn, nbytes in cases:
+        te = gpu_timeit(ember_fn)
+        tcp = gpu_timeit(cupy_fn) if cupy_fn else None
+        tt = gpu_timeit(torch_fn) if torch_fn else None
+        out.append({"op": name, "ember_us": te * 1e6, "cupy_us": tcp and tcp * 1e6, "torch_us": tt and tt * 1e6,
+                    "ember_GB/s": nbytes / te / 1e9, "x_cupy": tcp and tcp / te, "x_torch": tt and tt / te})
+    report("bench_activations_cuda", ["op", "ember_us", "cupy_us", "torch_us", "ember_GB/s", "x_cupy", "x_torch"],
+           out, ["float32 on the GPU; x_*: speed ratio (> 1: ember faster)"])
+
+
 if __name__ == "__main__":
     main()
+    gpu_rows()

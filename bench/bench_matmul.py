@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import kernels, report, timeit, torch_or_none  # noqa: E402
+from common import gpu, gpu_timeit, kernels, report, timeit, torch_or_none  # noqa: E402
 
 SIZES = [16, 32, 48, 64, 128, 256, 512, 1024, 2048]
 BATCHED = [(32, 64, 64, 64), (8, 256, 256, 256)]  # (batch, M, N, K)
@@ -78,6 +78,30 @@ def bench_case(k, torch, label, batch, m, n, kk, repeat):
     return row
 
 
+GPU_SIZES = [256, 1024, 4096]
+
+
+def gpu_case(cupy, cuda, torch, size, dtype=np.float32):
+    """ember._cuda vs CuPy (cuBLAS) vs torch CUDA, square size^3."""
+    rng = np.random.default_rng(0)
+    a = cupy.asarray(rng.standard_normal((1, size, size)).astype(dtype))
+    b = cupy.asarray(rng.standard_normal((1, size, size)).astype(dtype))
+    c = cupy.empty((1, size, size), dtype)
+    cuda.matmul_forward(a, b, c)
+    check(cupy.asnumpy(c), cupy.asnumpy(a), cupy.asnumpy(b))
+    t_ember = gpu_timeit(lambda: cuda.matmul_forward(a, b, c))
+    t_cublas = gpu_timeit(lambda: cupy.matmul(a[0], b[0], out=c[0]))
+    t_torch = None
+    if torch is not None:
+        ta, tb, tc = (torch.as_tensor(x[0], device="cuda") for x in (a, b, c))
+        t_torch = gpu_timeit(lambda: torch.matmul(ta, tb, out=tc))
+    flops = 2.0 * size ** 3
+    return {"case": f"cuda {size}^3", "ember_us": t_ember * 1e6, "cublas_us": t_cublas * 1e6,
+            "torch_us": None if t_torch is None else t_torch * 1e6, "ember_GFLOPs": flops / t_ember / 1e9,
+            "cublas_GFLOPs": flops / t_cublas / 1e9, "vs_cublas": t_cublas / t_ember,
+            "vs_torch": None if t_torch is None else t_torch / t_ember}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20, help="timed runs per case (median)")
@@ -92,6 +116,12 @@ def main():
              f"BLAS: {blas_info()}" + (f"; torch {torch.__version__} x{torch.get_num_threads()}" if torch else ""),
              "vs_numpy / vs_torch: speed ratio (> 1: ember faster)"]
     report("bench_matmul", columns, rows, notes)
+    g = gpu()
+    if g is not None:
+        gpu_rows = [gpu_case(*g, s) for s in GPU_SIZES]
+        report("bench_matmul_cuda", ["case", "ember_us", "cublas_us", "torch_us", "ember_GFLOPs", "cublas_GFLOPs",
+                                     "vs_cublas", "vs_torch"], gpu_rows,
+               ["fp32 on the GPU; vs_*: speed ratio (> 1: ember faster); target vs_cublas >= 0.8 at 4096^3"])
 
 
 if __name__ == "__main__":

@@ -73,3 +73,34 @@ def _fmt(v):
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
     return str(v)
+
+
+def gpu():
+    """(cupy, ember._cuda, torch-with-cuda or None) when a GPU is usable, else None."""
+    try:
+        import ember as em
+        if not em.cuda.is_available():
+            return None
+        import cupy
+        from ember import _cuda
+    except ImportError:
+        return None
+    torch = torch_or_none()
+    return cupy, _cuda, (torch if torch is not None and torch.cuda.is_available() else None)
+
+
+def gpu_timeit(fn, repeat=50, warmup=5):
+    """Median seconds of fn() on the GPU, timed with CUDA events on CuPy's current stream."""
+    import cupy
+    for _ in range(warmup):
+        fn()
+    cupy.cuda.get_current_stream().synchronize()
+    times = []
+    for _ in range(repeat):
+        start, end = cupy.cuda.Event(), cupy.cuda.Event()
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(cupy.cuda.get_elapsed_time(start, end) / 1e3)
+    return statistics.median(times)
