@@ -1,13 +1,35 @@
-"""Run every bench_*.py in this folder; each prints its table and writes bench/results/<name>.json.
+"""Run every bench_*.py in this folder, then print one summary table of all their rows.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/run_all.py [name ...]
+Each bench prints its own table and writes bench/results/<name>.json; the summary
+lists every case with its ember time and speed ratios against each peer.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/run_all.py [stem ...]
 """
 import glob
+import json
 import os
 import runpy
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def summary(names):
+    rows = []
+    for path in sorted(glob.glob(os.path.join(HERE, "results", "*.json"))):
+        data = json.load(open(path))
+        if names and not any(n in data["bench"] for n in names):
+            continue
+        for r in data["rows"]:
+            keys = list(r)
+            case = " ".join(str(r[k]) for k in keys[:2] if not isinstance(r[k], float))
+            ratios = {k: v for k, v in r.items() if isinstance(v, float) and (k.startswith(("vs_", "x_")) or "/" in k)}
+            ember = next((v for k, v in r.items() if k.startswith("ember_us")), None)
+            rows.append((data["bench"], case, ember, ratios))
+    print("\nsummary (ratios > 1: ember faster, except 'ember/torch time' where < 1 is faster)")
+    for bench, case, ember, ratios in rows:
+        rs = "  ".join(f"{k}={v:.2f}" for k, v in ratios.items())
+        print(f"{bench:24s} {case:28s} {'' if ember is None else f'{ember:10.1f} us'}  {rs}")
 
 
 def main(names):
@@ -16,7 +38,9 @@ def main(names):
         stem = os.path.basename(path)[6:-3]
         if names and stem not in names:
             continue
+        sys.argv = [path]
         runpy.run_path(path, run_name="__main__")
+    summary(names)
 
 
 if __name__ == "__main__":
