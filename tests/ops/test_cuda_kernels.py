@@ -321,7 +321,7 @@ def _erf(x):
     except ImportError:
         import math
 
-        return np.vectorize(math.erf)(x)
+        return np.vectorize(math.erf, otypes=[np.float64])(x)
 
 
 SQRT_2_OVER_PI = np.sqrt(2 / np.pi)
