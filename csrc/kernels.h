@@ -35,6 +35,15 @@ void matmul_backward(int64_t batch, int64_t M, int64_t N, int64_t K,
                      const T* B, int64_t strideB, bool transB,
                      const T* dC, T* dA, T* dB);
 
+// Explicit instantiations, one list per family for both backends: expand inside
+// `namespace ember::cpu {` / `namespace ember::cuda {` after the definitions,
+// once per T (EMBER_INSTANTIATE_MATMUL(float) EMBER_INSTANTIATE_MATMUL(double)).
+#define EMBER_INSTANTIATE_MATMUL(T)                                                                              \
+  template void matmul_forward<T>(int64_t, int64_t, int64_t, int64_t, const T*, int64_t, bool, const T*, int64_t, \
+                                  bool, T*, bool);                                                                \
+  template void matmul_backward<T>(int64_t, int64_t, int64_t, int64_t, const T*, int64_t, bool, const T*, int64_t, \
+                                   bool, const T*, T*, T*);
+
 // ---- activations (elementwise over n items) -----------------------------------
 template <typename T> void relu_forward(const T* x, T* y, int64_t n);
 template <typename T> void relu_backward(const T* x, const T* gy, T* gx, int64_t n);
@@ -48,11 +57,29 @@ template <typename T> void tanh_backward(const T* y, const T* gy, T* gx, int64_t
 template <typename T> void gelu_forward(const T* x, T* y, int64_t n, bool approximate);
 template <typename T> void gelu_backward(const T* x, const T* gy, T* gx, int64_t n, bool approximate);
 
+#define EMBER_INSTANTIATE_ACTIVATIONS(T)                                         \
+  template void relu_forward<T>(const T*, T*, int64_t);                          \
+  template void relu_backward<T>(const T*, const T*, T*, int64_t);               \
+  template void leaky_relu_forward<T>(const T*, T*, int64_t, double);            \
+  template void leaky_relu_backward<T>(const T*, const T*, T*, int64_t, double); \
+  template void sigmoid_forward<T>(const T*, T*, int64_t);                       \
+  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);            \
+  template void tanh_forward<T>(const T*, T*, int64_t);                          \
+  template void tanh_backward<T>(const T*, const T*, T*, int64_t);               \
+  template void gelu_forward<T>(const T*, T*, int64_t, bool);                    \
+  template void gelu_backward<T>(const T*, const T*, T*, int64_t, bool);
+
 // ---- softmax (along the last axis of a (rows, cols) array) ---------------------
 template <typename T> void softmax_forward(const T* x, T* y, int64_t rows, int64_t cols);
 template <typename T> void softmax_backward(const T* y, const T* gy, T* gx, int64_t rows, int64_t cols);
 template <typename T> void log_softmax_forward(const T* x, T* y, int64_t rows, int64_t cols);
 template <typename T> void log_softmax_backward(const T* y, const T* gy, T* gx, int64_t rows, int64_t cols);
+
+#define EMBER_INSTANTIATE_SOFTMAX(T)                                             \
+  template void softmax_forward<T>(const T*, T*, int64_t, int64_t);              \
+  template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);   \
+  template void log_softmax_forward<T>(const T*, T*, int64_t, int64_t);          \
+  template void log_softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);
 
 // ---- cross_entropy (fused log_softmax + NLL, per row) ------------------------
 // loss[r] = logsumexp(x[r]) - x[r, labels[r]]. Throws std::out_of_range naming
@@ -64,6 +91,117 @@ template <typename T>
 void cross_entropy_backward(const T* logits, const int64_t* labels, const T* gloss, T* glogits,
                             int64_t rows, int64_t cols);
 
+#define EMBER_INSTANTIATE_CROSS_ENTROPY(T)                                                \
+  template void cross_entropy_forward<T>(const T*, const int64_t*, T*, int64_t, int64_t); \
+  template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t);
+
+}  // namespace ember::EMBER_KERNEL_NS
+
+// ---- conv2d (NCHW, grouped, strided, dilated, zero-padded) ---------------------
+// x (N, C, H, W), w (K, C/groups, R, S), b (K) or null, y (N, K, P, Q):
+//   y[n,k,p,q] = b[k] + sum_{c<Cg,r,s} w[k,c,r,s] x[n, g*Cg + c, p*stride_h - pad_h + r*dil_h, q*... ]
+// with g = k / (K/groups), Cg = C/groups, x read as 0 outside the image. pad_h/pad_w are the
+// top/left padding; the bottom/right padding is implied by P and Q (so "same" can be asymmetric).
+// The shape structs live outside the backend namespaces: one type for every backend.
+namespace ember {
+struct Conv2dShape {
+  int64_t N, C, H, W, K, R, S, P, Q;
+  int64_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups;
+};
+// Pooling windows: output (p, q) of plane (n, c) covers rows p*stride_h - pad_h + r*dil_h, r < R.
+struct Pool2dShape {
+  int64_t N, C, H, W, P, Q, R, S;
+  int64_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+};
+}  // namespace ember
+
+namespace ember::EMBER_KERNEL_NS {
+template <typename T> void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
+// Gradients for upstream gy (N, K, P, Q); gx, gw, gb may each be null (not needed). Overwritten, not added to.
+template <typename T>
+void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb);
+
+// ---- pool (2-D max and average pooling over NCHW planes) ------------------------
+// max: y = largest input in the window (a NaN wins), idx = its index h*W + w in the plane.
+template <typename T> void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* idx);
+// gx (N, C, H, W) = sum of gy over the outputs whose idx points at each input.
+template <typename T> void max_pool2d_backward(const Pool2dShape& s, const int64_t* idx, const T* gy, T* gx);
+// avg (dilation 1): window sum / divisor, PyTorch's divisor (window clipped to the padded input
+// when count_include_pad, else the number of inputs inside the image).
+template <typename T> void avg_pool2d_forward(const Pool2dShape& s, const T* x, T* y, bool count_include_pad);
+template <typename T> void avg_pool2d_backward(const Pool2dShape& s, const T* gy, T* gx, bool count_include_pad);
+
+// ---- batch_norm (per channel of x (N, C, L)) --------------------------------------
+// training: mean, var (C) are written with the batch mean and biased variance; otherwise
+// they are read (running statistics). y = (x - mean) rsqrt(var + eps) w + b; w, b null: affine off.
+template <typename T>
+void batch_norm_forward(const T* x, const T* w, const T* b, T* mean, T* var, T* y, int64_t N, int64_t C, int64_t L,
+                        double eps, bool training);
+// gx = w rstd (gy - mean(gy) - xhat mean(gy xhat)) in training, w rstd gy otherwise;
+// gw = sum gy xhat, gb = sum gy. gx, gw, gb may each be null.
+template <typename T>
+void batch_norm_backward(const T* x, const T* gy, const T* w, const T* mean, const T* var, T* gx, T* gw, T* gb,
+                         int64_t N, int64_t C, int64_t L, double eps, bool training);
+
+// ---- dropout (elementwise over n items, keep-mask given) ---------------------------
+// y = mask ? x * scale : 0, mask one byte per item (numpy bool).
+template <typename T> void dropout_forward(const T* x, const uint8_t* mask, T* y, int64_t n, double scale);
+template <typename T> void dropout_backward(const uint8_t* mask, const T* gy, T* gx, int64_t n, double scale);
+}  // namespace ember::EMBER_KERNEL_NS
+
+// ---- layer_norm (over the last axis of x (rows, cols)) ------------------------------
+// y = (x - mean) rstd w + b with mean, rstd = 1/sqrt(biased var + eps) written per row (rows,);
+// w, b (cols) or null. Backward: gx = rstd (g - mean(g) - xhat mean(g xhat)), g = gy w;
+// gw = sum_rows gy xhat, gb = sum_rows gy; gw, gb may each be null.
+namespace ember::EMBER_KERNEL_NS {
+template <typename T>
+void layer_norm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t rows, int64_t cols,
+                        double eps);
+template <typename T>
+void layer_norm_backward(const T* x, const T* mean, const T* rstd, const T* w, const T* gy, T* gx, T* gw, T* gb,
+                         int64_t rows, int64_t cols);
+
+// ---- embedding (rows of w (num, dim) gathered by int64 indices (n,)) ----------------
+// out[k] = w[idx[k]]; backward gw[r] = sum of gy[k] over k with idx[k] == r (gw overwritten),
+// row padding_idx (if >= 0) stays 0. An index outside [0, num) throws std::out_of_range
+// naming it and its position, before anything is read or written (on every backend).
+template <typename T>
+void embedding_forward(const T* w, const int64_t* idx, T* out, int64_t n, int64_t num, int64_t dim);
+template <typename T>
+void embedding_backward(const int64_t* idx, const T* gy, T* gw, int64_t n, int64_t num, int64_t dim,
+                        int64_t padding_idx);
+}  // namespace ember::EMBER_KERNEL_NS
+
+// ---- rnn (fused recurrent cells and one-direction sequence layers) -----------------
+// mode: 0 rnn_tanh, 1 rnn_relu, 2 lstm (gates i, f, g, o), 3 gru (r, z, n; b_hn inside r * (...)),
+// with G = 1, 1, 4, 3 gates. gx (N, G*H) = x W_ih^T and gh (N, G*H) = h_prev W_hh^T are GEMM
+// outputs without bias; b_ih, b_hh (G*H) may be null. ws (N, 4H) keeps what backward needs
+// (lstm: i f g o; gru: r z n (gh_n + b_hn); null for rnn). c, c_prev: lstm only.
+namespace ember::EMBER_KERNEL_NS {
+template <typename T>
+void rnn_cell_forward(int mode, int64_t N, int64_t H, const T* gx, const T* gh, const T* b_ih, const T* b_hh,
+                      const T* h_prev, const T* c_prev, T* h, T* c, T* ws);
+// dgx (N, G*H) = d(pre-activations) for dh = gh1 + gh2 (gh2 may be null) and dc = gc (lstm, may be
+// null). dgh: the gru's gradient of gh (its n part differs), null otherwise; dh_prev: the gru's
+// direct term dh z (the W_hh term is the caller's GEMM); dc_prev: lstm. gh2 may alias dh_prev
+// and gc dc_prev.
+template <typename T>
+void rnn_cell_backward(int mode, int64_t N, int64_t H, const T* ws, const T* h_prev, const T* c_prev, const T* c,
+                       const T* h, const T* gh1, const T* gh2, const T* gc, T* dgx, T* dgh, T* dh_prev, T* dc_prev);
+// One direction over x (steps, N, I), t = steps-1 .. 0 when reverse: y (steps, N, H), cs (lstm: c per
+// step, else null), ws (steps, N, 4H or null); scratch gx_buf (steps, N, G*H), gh_buf (N, G*H).
+template <typename T>
+void rnn_forward(int mode, bool reverse, int64_t steps, int64_t N, int64_t I, int64_t H, const T* x, const T* h0,
+                 const T* c0, const T* w_ih, const T* w_hh, const T* b_ih, const T* b_hh, T* y, T* cs, T* ws,
+                 T* gx_buf, T* gh_buf);
+// Back-propagation through time for upstream gy (steps, N, H) (h_n's gradient included at its step)
+// and gc_n (lstm, may be null). Writes every gradient (dc0: lstm only); scratch dgx_buf
+// (steps, N, G*H) and dgh_buf (gru: the same shape, else null).
+template <typename T>
+void rnn_backward(int mode, bool reverse, int64_t steps, int64_t N, int64_t I, int64_t H, const T* x, const T* h0,
+                  const T* c0, const T* w_ih, const T* w_hh, const T* y, const T* cs, const T* ws, const T* gy,
+                  const T* gc_n, T* dx, T* dh0, T* dc0, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, T* dgx_buf,
+                  T* dgh_buf);
 }  // namespace ember::EMBER_KERNEL_NS
 
 // ---- optim: fused in-place optimizer updates over n contiguous items ---------

@@ -8,7 +8,14 @@
   X(activations)             \
   X(softmax)                 \
   X(cross_entropy)           \
-  X(optim)
+  X(layer_norm)              \
+  X(embedding)               \
+  X(rnn)                     \
+  X(optim)                   \
+  X(conv2d)                  \
+  X(pool)                    \
+  X(batch_norm)              \
+  X(dropout)
 
 namespace ember {
 #define EMBER_DECLARE_BIND(stem) void bind_##stem(pybind11::module_& m);

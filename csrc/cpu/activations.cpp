@@ -122,18 +122,7 @@ template <typename T> void gelu_backward(const T* a, const T* gy, T* gx, int64_t
   }
 }
 
-#define EMBER_INSTANTIATE(T)                                                   \
-  template void relu_forward<T>(const T*, T*, int64_t);                        \
-  template void relu_backward<T>(const T*, const T*, T*, int64_t);             \
-  template void leaky_relu_forward<T>(const T*, T*, int64_t, double);          \
-  template void leaky_relu_backward<T>(const T*, const T*, T*, int64_t, double); \
-  template void sigmoid_forward<T>(const T*, T*, int64_t);                     \
-  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);          \
-  template void tanh_forward<T>(const T*, T*, int64_t);                        \
-  template void tanh_backward<T>(const T*, const T*, T*, int64_t);             \
-  template void gelu_forward<T>(const T*, T*, int64_t, bool);                  \
-  template void gelu_backward<T>(const T*, const T*, T*, int64_t, bool);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_ACTIVATIONS(float)
+EMBER_INSTANTIATE_ACTIVATIONS(double)
 
 }  // namespace ember::cpu

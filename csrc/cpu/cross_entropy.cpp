@@ -9,10 +9,10 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 
 #include "cpu/common.h"
 #include "cpu/isa.h"
+#include "cpu/rows.h"
 #include "kernels.h"
 
 EMBER_ISA_DECLARE(void cross_entropy_rows_f32(const float* x, const int64_t* labels, float* loss, int64_t rows,
@@ -29,61 +29,39 @@ static void check_labels(const int64_t* labels, int64_t rows, int64_t cols) {
                               std::to_string(r) + " is out of range for " + std::to_string(cols) + " classes");
 }
 
-static int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(cols, 1)); }
-
-template <typename T>
-static double row_sum_exp(const T* x, int64_t cols, T* m_out) {
-  T m = -INFINITY;
-  for (int64_t j = 0; j < cols; ++j) m = x[j] > m ? x[j] : m;
-  double s = 0;
-  for (int64_t j = 0; j < cols; ++j) s += std::exp(double(x[j] - m));
-  *m_out = m;
-  return s;
-}
-
 template <typename T>
 void cross_entropy_forward(const T* x, const int64_t* labels, T* loss, int64_t rows, int64_t cols) {
   check_labels(labels, rows, cols);
-  parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
-    if constexpr (std::is_same_v<T, float>) {
-      EMBER_ISA_CALL(cross_entropy_rows_f32, x + b * cols, labels + b, loss + b, e - b, cols);
-    } else {
-      for (int64_t r = b; r < e; ++r) {
-        const T* xr = x + r * cols;
-        T m;
-        double s = row_sum_exp(xr, cols, &m);
-        loss[r] = (m - xr[labels[r]]) + T(std::log(s));
-      }
-    }
+  auto simd = [&](auto b, auto e) {
+    EMBER_ISA_CALL(cross_entropy_rows_f32, x + b * cols, labels + b, loss + b, e - b, cols);
+  };
+  for_rows<T>(rows, cols, simd, [&](int64_t r) {
+    const T* xr = x + r * cols;
+    T m;
+    double s = row_sum_exp(xr, cols, &m);
+    loss[r] = (m - xr[labels[r]]) + T(std::log(s));
   });
 }
 
 template <typename T>
 void cross_entropy_backward(const T* x, const int64_t* labels, const T* gloss, T* gx, int64_t rows, int64_t cols) {
   check_labels(labels, rows, cols);
-  parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
-    if constexpr (std::is_same_v<T, float>) {
-      EMBER_ISA_CALL(cross_entropy_backward_rows_f32, x + b * cols, labels + b, gloss + b, gx + b * cols, e - b,
-                     cols);
-    } else {
-      for (int64_t r = b; r < e; ++r) {
-        const T* xr = x + r * cols;
-        T* gr = gx + r * cols;
-        T m;
-        double s = row_sum_exp(xr, cols, &m);
-        T scale = T(gloss[r] / s);
-        for (int64_t j = 0; j < cols; ++j) gr[j] = std::exp(xr[j] - m) * scale;
-        int64_t l = labels[r];
-        gr[l] = (T(std::exp(xr[l] - m) / s) - T(1)) * gloss[r];  // (p - 1) g: no p g - g cancel
-      }
-    }
+  auto simd = [&](auto b, auto e) {
+    EMBER_ISA_CALL(cross_entropy_backward_rows_f32, x + b * cols, labels + b, gloss + b, gx + b * cols, e - b, cols);
+  };
+  for_rows<T>(rows, cols, simd, [&](int64_t r) {
+    const T* xr = x + r * cols;
+    T* gr = gx + r * cols;
+    T m;
+    double s = row_sum_exp(xr, cols, &m);
+    T scale = T(gloss[r] / s);
+    for (int64_t j = 0; j < cols; ++j) gr[j] = std::exp(xr[j] - m) * scale;
+    int64_t l = labels[r];
+    gr[l] = (T(std::exp(xr[l] - m) / s) - T(1)) * gloss[r];  // (p - 1) g: no p g - g cancel
   });
 }
 
-#define EMBER_INSTANTIATE(T)                                                                  \
-  template void cross_entropy_forward<T>(const T*, const int64_t*, T*, int64_t, int64_t);     \
-  template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_CROSS_ENTROPY(float)
+EMBER_INSTANTIATE_CROSS_ENTROPY(double)
 
 }  // namespace ember::cpu

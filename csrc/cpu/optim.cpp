@@ -17,6 +17,11 @@
 // rounding. Threads over chunks of kGrain items.
 #include <cmath>
 
+// sqrt is exact either way; without errno GCC can vectorise it (vsqrtps) instead of a libm call per item.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-math-errno")
+#endif
+
 #include "cpu/common.h"
 #include "kernels.h"
 

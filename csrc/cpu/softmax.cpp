@@ -6,10 +6,10 @@
 // Threads over blocks of rows; each row is 2-3 passes over cols items that
 // stay in cache, so large inputs are bound by one read and one write.
 #include <cmath>
-#include <type_traits>
 
 #include "cpu/common.h"
 #include "cpu/isa.h"
+#include "cpu/rows.h"
 #include "kernels.h"
 
 EMBER_ISA_DECLARE(void softmax_rows_f32(const float* x, float* y, int64_t rows, int64_t cols))
@@ -21,88 +21,53 @@ EMBER_ISA_DECLARE(void log_softmax_backward_rows_f32(const float* y, const float
 
 namespace ember::cpu {
 
-// Rows per thread chunk: at least 32K items (~20 us of exp work), so a
-// 64x128 batch stays on the calling thread.
-static int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(cols, 1)); }
-
-template <typename T>
-static double row_sum_exp(const T* x, int64_t cols, T* m_out) {
-  T m = -INFINITY;
-  for (int64_t j = 0; j < cols; ++j) m = x[j] > m ? x[j] : m;
-  double s = 0;
-  for (int64_t j = 0; j < cols; ++j) s += std::exp(double(x[j] - m));
-  *m_out = m;
-  return s;
-}
-
 template <typename T> void softmax_forward(const T* x, T* y, int64_t rows, int64_t cols) {
-  parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
-    if constexpr (std::is_same_v<T, float>) {
-      EMBER_ISA_CALL(softmax_rows_f32, x + b * cols, y + b * cols, e - b, cols);
-    } else {
-      for (int64_t r = b; r < e; ++r) {
-        const T* xr = x + r * cols;
-        T m;
-        T inv = T(1.0 / row_sum_exp(xr, cols, &m));
-        for (int64_t j = 0; j < cols; ++j) y[r * cols + j] = std::exp(xr[j] - m) * inv;
-      }
-    }
+  auto simd = [&](auto b, auto e) { EMBER_ISA_CALL(softmax_rows_f32, x + b * cols, y + b * cols, e - b, cols); };
+  for_rows<T>(rows, cols, simd, [&](int64_t r) {
+    const T* xr = x + r * cols;
+    T m;
+    T inv = T(1.0 / row_sum_exp(xr, cols, &m));
+    for (int64_t j = 0; j < cols; ++j) y[r * cols + j] = std::exp(xr[j] - m) * inv;
   });
 }
 
 template <typename T> void log_softmax_forward(const T* x, T* y, int64_t rows, int64_t cols) {
-  parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
-    if constexpr (std::is_same_v<T, float>) {
-      EMBER_ISA_CALL(log_softmax_rows_f32, x + b * cols, y + b * cols, e - b, cols);
-    } else {
-      for (int64_t r = b; r < e; ++r) {
-        const T* xr = x + r * cols;
-        T m;
-        T ls = T(std::log(row_sum_exp(xr, cols, &m)));
-        for (int64_t j = 0; j < cols; ++j) y[r * cols + j] = (xr[j] - m) - ls;
-      }
-    }
+  auto simd = [&](auto b, auto e) { EMBER_ISA_CALL(log_softmax_rows_f32, x + b * cols, y + b * cols, e - b, cols); };
+  for_rows<T>(rows, cols, simd, [&](int64_t r) {
+    const T* xr = x + r * cols;
+    T m;
+    T ls = T(std::log(row_sum_exp(xr, cols, &m)));
+    for (int64_t j = 0; j < cols; ++j) y[r * cols + j] = (xr[j] - m) - ls;
   });
 }
 
 // gx = y * (gy - sum(gy * y))
 template <typename T> void softmax_backward(const T* y, const T* gy, T* gx, int64_t rows, int64_t cols) {
-  parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
-    if constexpr (std::is_same_v<T, float>) {
-      EMBER_ISA_CALL(softmax_backward_rows_f32, y + b * cols, gy + b * cols, gx + b * cols, e - b, cols);
-    } else {
-      for (int64_t r = b; r < e; ++r) {
-        const T *yr = y + r * cols, *gr = gy + r * cols;
-        double dot = 0;
-        for (int64_t j = 0; j < cols; ++j) dot += double(gr[j]) * yr[j];
-        for (int64_t j = 0; j < cols; ++j) gx[r * cols + j] = yr[j] * (gr[j] - T(dot));
-      }
-    }
+  auto simd = [&](auto b, auto e) {
+    EMBER_ISA_CALL(softmax_backward_rows_f32, y + b * cols, gy + b * cols, gx + b * cols, e - b, cols);
+  };
+  for_rows<T>(rows, cols, simd, [&](int64_t r) {
+    const T *yr = y + r * cols, *gr = gy + r * cols;
+    double dot = 0;
+    for (int64_t j = 0; j < cols; ++j) dot += double(gr[j]) * yr[j];
+    for (int64_t j = 0; j < cols; ++j) gx[r * cols + j] = yr[j] * (gr[j] - T(dot));
   });
 }
 
 // gx = gy - exp(y) * sum(gy)
 template <typename T> void log_softmax_backward(const T* y, const T* gy, T* gx, int64_t rows, int64_t cols) {
-  parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
-    if constexpr (std::is_same_v<T, float>) {
-      EMBER_ISA_CALL(log_softmax_backward_rows_f32, y + b * cols, gy + b * cols, gx + b * cols, e - b, cols);
-    } else {
-      for (int64_t r = b; r < e; ++r) {
-        const T *yr = y + r * cols, *gr = gy + r * cols;
-        double s = 0;
-        for (int64_t j = 0; j < cols; ++j) s += gr[j];
-        for (int64_t j = 0; j < cols; ++j) gx[r * cols + j] = gr[j] - std::exp(yr[j]) * T(s);
-      }
-    }
+  auto simd = [&](auto b, auto e) {
+    EMBER_ISA_CALL(log_softmax_backward_rows_f32, y + b * cols, gy + b * cols, gx + b * cols, e - b, cols);
+  };
+  for_rows<T>(rows, cols, simd, [&](int64_t r) {
+    const T *yr = y + r * cols, *gr = gy + r * cols;
+    double s = 0;
+    for (int64_t j = 0; j < cols; ++j) s += gr[j];
+    for (int64_t j = 0; j < cols; ++j) gx[r * cols + j] = gr[j] - std::exp(yr[j]) * T(s);
   });
 }
 
-#define EMBER_INSTANTIATE(T)                                                     \
-  template void softmax_forward<T>(const T*, T*, int64_t, int64_t);              \
-  template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);   \
-  template void log_softmax_forward<T>(const T*, T*, int64_t, int64_t);          \
-  template void log_softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_SOFTMAX(float)
+EMBER_INSTANTIATE_SOFTMAX(double)
 
 }  // namespace ember::cpu

@@ -190,18 +190,7 @@ template <typename T> void gelu_backward(const T* x, const T* gy, T* gx, int64_t
   else map2<GeluB<T>>(x, gy, gx, n);
 }
 
-#define EMBER_INSTANTIATE(T)                                                     \
-  template void relu_forward<T>(const T*, T*, int64_t);                          \
-  template void relu_backward<T>(const T*, const T*, T*, int64_t);               \
-  template void leaky_relu_forward<T>(const T*, T*, int64_t, double);            \
-  template void leaky_relu_backward<T>(const T*, const T*, T*, int64_t, double); \
-  template void sigmoid_forward<T>(const T*, T*, int64_t);                       \
-  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);            \
-  template void tanh_forward<T>(const T*, T*, int64_t);                          \
-  template void tanh_backward<T>(const T*, const T*, T*, int64_t);               \
-  template void gelu_forward<T>(const T*, T*, int64_t, bool);                    \
-  template void gelu_backward<T>(const T*, const T*, T*, int64_t, bool);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_ACTIVATIONS(float)
+EMBER_INSTANTIATE_ACTIVATIONS(double)
 
 }  // namespace ember::cuda

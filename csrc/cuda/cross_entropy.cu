@@ -22,48 +22,13 @@
 
 #include "cuda/common.cuh"
 #include "kernels.h"
+#include "rows.cuh"
 
 namespace ember::cuda {
 
 namespace {  // this file's helpers and kernels
 
-constexpr unsigned kFullMask = 0xffffffffu;
-constexpr int kWarpRowsMaxCols = 1024;  // longest row handled by one warp
-constexpr int kWarpBlock = 128;         // threads per block, warp-per-row kernels
-constexpr int kRowBlock = 256;          // threads per block, block-per-row kernels
 constexpr unsigned long long kNoBadRow = ~0ull;
-
-__device__ __forceinline__ float exp_(float x) { return expf(x); }
-__device__ __forceinline__ double exp_(double x) { return exp(x); }
-__device__ __forceinline__ float log_(float x) { return logf(x); }
-__device__ __forceinline__ double log_(double x) { return log(x); }
-
-// (m, s) pairs of the online softmax: s = sum exp(x - m) over the elements seen so far.
-template <typename T>
-__device__ __forceinline__ void online_add(T& m, T& s, T x) {
-  if (x > m) {
-    s = s * exp_(m - x) + T(1);
-    m = x;
-  } else if (m != T(-INFINITY)) {  // x == m == -inf adds exp(-inf) = 0; avoid -inf - -inf
-    s += exp_(x - m);
-  }
-}
-
-template <typename T>
-__device__ __forceinline__ void online_merge(T& m, T& s, T m2, T s2) {
-  const T mm = m > m2 ? m : m2;
-  s = mm == T(-INFINITY) ? T(0) : s * exp_(m - mm) + s2 * exp_(m2 - mm);
-  m = mm;
-}
-
-template <typename T>
-__device__ __forceinline__ void warp_online_merge(T& m, T& s) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) {
-    T m2 = __shfl_xor_sync(kFullMask, m, o), s2 = __shfl_xor_sync(kFullMask, s, o);
-    online_merge(m, s, m2, s2);
-  }
-}
 
 // logsumexp of one row, computed by a warp (BLOCK = false) or by the whole block. Every
 // thread of the group gets the result. A block needs a barrier before `red` is used again.
@@ -73,18 +38,8 @@ __device__ __forceinline__ T row_logsumexp(const T* xr, int64_t cols, T* red_m, 
   const int first = BLOCK ? threadIdx.x : lane, stride = BLOCK ? blockDim.x : 32;
   T m = T(-INFINITY), s = 0;
   for (int64_t j = first; j < cols; j += stride) online_add(m, s, xr[j]);
-  warp_online_merge(m, s);
-  if (BLOCK) {
-    const int warp = threadIdx.x / 32, warps = blockDim.x / 32;
-    if (lane == 0) {
-      red_m[warp] = m;
-      red_s[warp] = s;
-    }
-    __syncthreads();
-    m = lane < warps ? red_m[lane] : T(-INFINITY);
-    s = lane < warps ? red_s[lane] : T(0);
-    warp_online_merge(m, s);
-  }
+  if (BLOCK) block_online_merge(m, s, red_m, red_s);
+  else warp_online_merge(m, s);
   return m + log_(s);
 }
 
@@ -133,11 +88,6 @@ __global__ void cross_entropy_backward_kernel(const T* x, const int64_t* labels,
 #undef EMBER_FOR_EACH_ROW
 
 // ---- launchers ------------------------------------------------------------------
-
-dim3 grid_for(int64_t items) {
-  constexpr int64_t kMaxBlocks = int64_t(1) << 20;
-  return dim3(unsigned(items < kMaxBlocks ? items : kMaxBlocks));
-}
 
 // An 8-byte device buffer from the stream-ordered allocator, freed on scope exit.
 struct DeviceFlag {
@@ -198,10 +148,7 @@ void cross_entropy_backward(const T* x, const int64_t* labels, const T* gloss, T
   }
 }
 
-#define EMBER_INSTANTIATE(T)                                                                  \
-  template void cross_entropy_forward<T>(const T*, const int64_t*, T*, int64_t, int64_t);     \
-  template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_CROSS_ENTROPY(float)
+EMBER_INSTANTIATE_CROSS_ENTROPY(double)
 
 }  // namespace ember::cuda

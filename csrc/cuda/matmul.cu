@@ -333,12 +333,7 @@ void matmul_backward(int64_t batch, int64_t M, int64_t N, int64_t K, const T* A,
   }
 }
 
-#define EMBER_INSTANTIATE(T)                                                                                  \
-  template void matmul_forward<T>(int64_t, int64_t, int64_t, int64_t, const T*, int64_t, bool, const T*, int64_t, \
-                                  bool, T*, bool);                                                            \
-  template void matmul_backward<T>(int64_t, int64_t, int64_t, int64_t, const T*, int64_t, bool, const T*, int64_t, \
-                                   bool, const T*, T*, T*);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_MATMUL(float)
+EMBER_INSTANTIATE_MATMUL(double)
 
 }  // namespace ember::cuda

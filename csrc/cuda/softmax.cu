@@ -22,62 +22,11 @@
 
 #include "cuda/common.cuh"
 #include "kernels.h"
+#include "rows.cuh"
 
 namespace ember::cuda {
 
 namespace {  // this file's helpers and kernels
-
-constexpr unsigned kFullMask = 0xffffffffu;
-constexpr int kWarpRowsMaxCols = 1024;  // longest row handled by one warp
-constexpr int kWarpBlock = 128;         // threads per block for the warp-per-row kernels
-constexpr int kRowBlock = 256;          // threads per block for the block-per-row kernels
-
-__device__ __forceinline__ float exp_(float x) { return expf(x); }
-__device__ __forceinline__ double exp_(double x) { return exp(x); }
-__device__ __forceinline__ float log_(float x) { return logf(x); }
-__device__ __forceinline__ double log_(double x) { return log(x); }
-template <typename T> __device__ __forceinline__ T max_(T a, T b) { return a > b ? a : b; }
-
-template <typename T>
-__device__ __forceinline__ T warp_sum(T v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
-  return v;
-}
-
-template <typename T>
-__device__ __forceinline__ T warp_max(T v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = max_(v, __shfl_xor_sync(kFullMask, v, o));
-  return v;
-}
-
-// (m, s) pairs of the online softmax: s = sum exp(x - m) over the elements seen so far.
-template <typename T>
-__device__ __forceinline__ void online_add(T& m, T& s, T x) {
-  if (x > m) {
-    s = s * exp_(m - x) + T(1);
-    m = x;
-  } else if (m != T(-INFINITY)) {  // x == m == -inf adds exp(-inf) = 0; avoid -inf - -inf
-    s += exp_(x - m);
-  }
-}
-
-template <typename T>
-__device__ __forceinline__ void online_merge(T& m, T& s, T m2, T s2) {
-  const T mm = max_(m, m2);
-  s = mm == T(-INFINITY) ? T(0) : s * exp_(m - mm) + s2 * exp_(m2 - mm);
-  m = mm;
-}
-
-template <typename T>
-__device__ __forceinline__ void warp_online_merge(T& m, T& s) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) {
-    T m2 = __shfl_xor_sync(kFullMask, m, o), s2 = __shfl_xor_sync(kFullMask, s, o);
-    online_merge(m, s, m2, s2);
-  }
-}
 
 // ---- one warp per row --------------------------------------------------------------
 
@@ -163,20 +112,11 @@ template <typename T, bool LOG>
 __global__ void softmax_block_forward(const T* x, T* y, int64_t rows, int64_t cols) {
   __shared__ T red_m[32];
   __shared__ T red_s[32];
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
     const T* xr = x + row * cols;
     T m = T(-INFINITY), s = 0;
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) online_add(m, s, xr[j]);
-    warp_online_merge(m, s);
-    if (lane == 0) {
-      red_m[warp] = m;
-      red_s[warp] = s;
-    }
-    __syncthreads();
-    m = lane < warps ? red_m[lane] : T(-INFINITY);
-    s = lane < warps ? red_s[lane] : T(0);
-    warp_online_merge(m, s);
+    block_online_merge(m, s, red_m, red_s);
     const T f = LOG ? log_(s) : T(1) / s;
     T* yr = y + row * cols;
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) yr[j] = LOG ? xr[j] - m - f : exp_(xr[j] - m) * f;
@@ -200,12 +140,6 @@ __global__ void softmax_block_backward(const T* y, const T* gy, T* gx, int64_t r
 }
 
 // ---- launchers ------------------------------------------------------------------
-
-// Blocks for `items` independent pieces of work; kernels loop when there are more.
-dim3 grid_for(int64_t items) {
-  constexpr int64_t kMaxBlocks = int64_t(1) << 20;
-  return dim3(unsigned(items < kMaxBlocks ? items : kMaxBlocks));
-}
 
 // Elements per lane for the warp kernels: the smallest power of two with 32*E >= cols.
 int lane_elems(int64_t cols) {
@@ -273,12 +207,7 @@ template <typename T> void log_softmax_backward(const T* y, const T* gy, T* gx, 
   backward<T, true>(y, gy, gx, rows, cols);
 }
 
-#define EMBER_INSTANTIATE(T)                                                     \
-  template void softmax_forward<T>(const T*, T*, int64_t, int64_t);              \
-  template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);   \
-  template void log_softmax_forward<T>(const T*, T*, int64_t, int64_t);          \
-  template void log_softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_SOFTMAX(float)
+EMBER_INSTANTIATE_SOFTMAX(double)
 
 }  // namespace ember::cuda

@@ -76,3 +76,178 @@ class KernelOps:
 
     def adagrad_step(self, p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize):  # noqa: A002
         self.module.adagrad_step(p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize)
+
+    # ---- layer_norm: x (rows, cols), weight / bias (cols,) or None ------------------
+    def layer_norm_forward(self, x, weight, bias, eps):
+        y = self.xp.empty_like(x)
+        mean = self.xp.empty(x.shape[:1], dtype=x.dtype)
+        rstd = self.xp.empty(x.shape[:1], dtype=x.dtype)
+        self.module.layer_norm_forward(x, weight, bias, y, mean, rstd, eps)
+        return y, mean, rstd
+
+    def layer_norm_backward(self, x, mean, rstd, weight, grad_out, need_weight, need_bias):
+        gx = self.xp.empty_like(x)
+        gw = self.xp.empty(x.shape[1:], dtype=x.dtype) if need_weight else None
+        gb = self.xp.empty(x.shape[1:], dtype=x.dtype) if need_bias else None
+        self.module.layer_norm_backward(x, mean, rstd, weight, grad_out, gx, gw, gb)
+        return gx, gw, gb
+
+    # ---- embedding: weight (num, dim), indices int64 (n,) ------------------------------
+    def embedding_forward(self, weight, indices):
+        out = self.xp.empty((indices.shape[0], weight.shape[1]), dtype=weight.dtype)
+        self.module.embedding_forward(weight, indices, out)
+        return out
+
+    def embedding_backward(self, indices, grad_out, num_embeddings, padding_idx):
+        gw = self.xp.empty((num_embeddings, grad_out.shape[1]), dtype=grad_out.dtype)
+        self.module.embedding_backward(indices, grad_out, gw, padding_idx)
+        return gw
+
+    # ---- conv2d: x (N, C, H, W), w (K, C/groups, R, S); geometry as (h, w) pairs ----------
+    def conv2d_forward(self, x, w, b, stride, padding, dilation, groups, out_size):
+        y = self.xp.empty((x.shape[0], w.shape[0]) + tuple(out_size), dtype=x.dtype)
+        self.module.conv2d_forward(x, w, b, y, stride, padding, dilation, groups)
+        return y
+
+    def conv2d_backward(self, x, w, grad_out, stride, padding, dilation, groups, need_x=True, need_w=True,
+                        need_b=True):
+        gx = self.xp.empty_like(x) if need_x else None
+        gw = self.xp.empty_like(w) if need_w else None
+        gb = self.xp.empty(w.shape[:1], dtype=w.dtype) if need_b else None
+        self.module.conv2d_backward(x, w, grad_out, gx, gw, gb, stride, padding, dilation, groups)
+        return gx, gw, gb
+
+    # ---- pool: NCHW planes; max also returns int64 indices (h*W + w in the plane) --------
+    def max_pool2d_forward(self, x, kernel, stride, padding, dilation, out_size):
+        shape = x.shape[:2] + tuple(out_size)
+        y, idx = self.xp.empty(shape, dtype=x.dtype), self.xp.empty(shape, dtype=self.xp.int64)
+        self.module.max_pool2d_forward(x, y, idx, kernel, stride, padding, dilation)
+        return y, idx
+
+    def max_pool2d_backward(self, indices, grad_out, input_shape, kernel, stride, padding, dilation):
+        gx = self.xp.empty(input_shape, dtype=grad_out.dtype)
+        self.module.max_pool2d_backward(indices, grad_out, gx, kernel, stride, padding, dilation)
+        return gx
+
+    def avg_pool2d_forward(self, x, kernel, stride, padding, count_include_pad, out_size):
+        y = self.xp.empty(x.shape[:2] + tuple(out_size), dtype=x.dtype)
+        self.module.avg_pool2d_forward(x, y, kernel, stride, padding, count_include_pad)
+        return y
+
+    def avg_pool2d_backward(self, grad_out, input_shape, kernel, stride, padding, count_include_pad):
+        gx = self.xp.empty(input_shape, dtype=grad_out.dtype)
+        self.module.avg_pool2d_backward(grad_out, gx, kernel, stride, padding, count_include_pad)
+        return gx
+
+    # ---- batch_norm: x (N, C, L); mean/var (C) written in training, read otherwise -------
+    def batch_norm_forward(self, x, weight, bias, mean, var, eps, training):
+        y = self.xp.empty_like(x)
+        if training:
+            mean, var = self.xp.empty(x.shape[1:2], dtype=x.dtype), self.xp.empty(x.shape[1:2], dtype=x.dtype)
+        self.module.batch_norm_forward(x, weight, bias, mean, var, y, eps, training)
+        return y, mean, var
+
+    def batch_norm_backward(self, x, grad_out, weight, mean, var, eps, training, need_affine=True):
+        gx = self.xp.empty_like(x)
+        gw = self.xp.empty(x.shape[1:2], dtype=x.dtype) if need_affine else None
+        gb = self.xp.empty(x.shape[1:2], dtype=x.dtype) if need_affine else None
+        self.module.batch_norm_backward(x, grad_out, weight, mean, var, gx, gw, gb, eps, training)
+        return gx, gw, gb
+
+    # ---- dropout: keep-mask (bool, same shape) drawn by the op layer ----------------------
+    def dropout_forward(self, x, mask, scale):
+        y = self.xp.empty_like(x)
+        self.module.dropout_forward(x, mask, y, scale)
+        return y
+
+    def dropout_backward(self, mask, grad_out, scale):
+        gx = self.xp.empty_like(grad_out)
+        self.module.dropout_backward(mask, grad_out, gx, scale)
+        return gx
+
+    # ---- rnn: fused cells and one-direction sequence layers (mode: rnn_tanh | rnn_relu | lstm | gru) --
+    _RNN_GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
+
+    def _rnn_scratch(self, name, shape, dtype):
+        """A scratch array kept per thread between calls on host devices: a fresh multi-MB
+        np.empty per call costs its page faults again (glibc hands big blocks back to the OS).
+        CuPy's pool already reuses device memory, so device arrays are allocated normally."""
+        if self.xp.__name__ != "numpy":
+            return self.xp.empty(shape, dtype=dtype)
+        import threading
+        tls = self.__dict__.get("_rnn_tls")
+        if tls is None:
+            tls = self.__dict__.setdefault("_rnn_tls", threading.local())
+        cache = tls.__dict__.setdefault("arrays", {})
+        a = cache.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype:
+            a = cache[name] = self.xp.empty(shape, dtype=dtype)
+        return a
+
+    def _rnn_out(self, shape, dtype):
+        """An output array, reusing one handed back by rnn_recycle on this thread (host only)."""
+        pool = self.__dict__.get("_rnn_tls")
+        free = getattr(pool, "free", None) if pool is not None else None
+        key = (tuple(shape), self.xp.dtype(dtype))
+        if free and free.get(key):
+            return free[key].pop()
+        return self.xp.empty(shape, dtype=dtype)
+
+    def rnn_recycle(self, *arrays):
+        """Hands arrays that nothing references any more (a released node's y/c/ws) back for reuse."""
+        if self.xp.__name__ != "numpy":
+            return
+        self._rnn_scratch("_", (0,), self.xp.float32)  # creates this thread's store
+        free = self.__dict__["_rnn_tls"].__dict__.setdefault("free", {})
+        for a in arrays:
+            if a is not None and a.base is None:
+                lst = free.setdefault((a.shape, a.dtype), [])
+                if len(lst) < 4:
+                    lst.append(a)
+
+    def rnn_cell_forward(self, mode, gx, gh, b_ih, b_hh, h_prev, c_prev):
+        xp, shape = self.xp, h_prev.shape
+        h = xp.empty_like(h_prev)
+        c = xp.empty_like(h_prev) if mode == "lstm" else None
+        ws = xp.empty((shape[0], 4 * shape[1]), dtype=h_prev.dtype) if mode in ("lstm", "gru") else None
+        self.module.rnn_cell_forward(mode, gx, gh, b_ih, b_hh, h_prev, c_prev if mode == "lstm" else None, h, c, ws)
+        return h, c, ws
+
+    def rnn_cell_backward(self, mode, ws, h_prev, c_prev, c, h, grad_h, grad_c):
+        xp, (n, hs) = self.xp, h.shape
+        gates = (n, self._RNN_GATES[mode] * hs)
+        lstm, gru = mode == "lstm", mode == "gru"
+        dgx = xp.empty(gates, dtype=h.dtype)
+        dgh = xp.empty(gates, dtype=h.dtype) if gru else None
+        dhp = xp.empty_like(h) if gru else None
+        dcp = xp.empty_like(h) if lstm else None
+        self.module.rnn_cell_backward(mode, ws, h_prev if gru else None, c_prev if lstm else None,
+                                      c if lstm else None, h, grad_h, None, grad_c if lstm else None,
+                                      dgx, dgh, dhp, dcp)
+        return dgx, dgx if dgh is None else dgh, dhp, dcp
+
+    def rnn_forward(self, mode, reverse, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+        xp, (steps, n, _), hs = self.xp, x.shape, h0.shape[1]
+        lstm = mode == "lstm"
+        y = self._rnn_out((steps, n, hs), x.dtype)
+        cs = self._rnn_out((steps, n, hs), x.dtype) if lstm else None
+        ws = self._rnn_out((steps, n, 4 * hs), x.dtype) if mode in ("lstm", "gru") else None
+        gx_buf = self._rnn_scratch("gx", (steps, n, w_ih.shape[0]), x.dtype)
+        gh_buf = self._rnn_scratch("gh", (n, w_ih.shape[0]), x.dtype)
+        self.module.rnn_forward(mode, reverse, x, h0, c0 if lstm else None, w_ih, w_hh, b_ih, b_hh, y, cs, ws,
+                                gx_buf, gh_buf)
+        return y, cs, ws
+
+    def rnn_backward(self, mode, reverse, x, h0, c0, w_ih, w_hh, y, cs, ws, grad_y, grad_cn):
+        xp = self.xp
+        lstm = mode == "lstm"
+        dx, dh0 = xp.empty_like(x), xp.empty_like(h0)
+        dc0 = xp.empty_like(h0) if lstm else None
+        dw_ih, dw_hh = xp.empty_like(w_ih), xp.empty_like(w_hh)
+        db_ih = xp.empty(w_ih.shape[:1], dtype=x.dtype)
+        db_hh = xp.empty(w_ih.shape[:1], dtype=x.dtype)
+        dgx_buf = self._rnn_scratch("dgx", x.shape[:2] + w_ih.shape[:1], x.dtype)
+        dgh_buf = self._rnn_scratch("dgh", dgx_buf.shape, x.dtype) if mode == "gru" else None
+        self.module.rnn_backward(mode, reverse, x, h0, c0 if lstm else None, w_ih, w_hh, y, cs, ws, grad_y,
+                                 grad_cn if lstm else None, dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, dgx_buf, dgh_buf)
+        return dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh

@@ -1,3 +1,3 @@
 """ember.data: datasets and batching."""
 from . import datasets
-from .loader import DataLoader, Dataset, TensorDataset
+from .loader import DataLoader, Dataset, Subset, TensorDataset, random_split

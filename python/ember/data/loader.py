@@ -31,6 +31,48 @@ class TensorDataset(Dataset):
         return len(self.tensors[0])
 
 
+class Subset(Dataset):
+    """The rows `indices` of a dataset."""
+
+    def __init__(self, dataset, indices):
+        self.dataset, self.indices = dataset, np.asarray(indices, dtype=np.int64)
+
+    def __getitem__(self, i):
+        return self.dataset[int(self.indices[i])]
+
+    def __len__(self):
+        return len(self.indices)
+
+
+def random_split(dataset, lengths, seed=None):
+    """Split a dataset into non-overlapping random Subsets of the given lengths (or fractions summing to 1).
+
+    Args:
+        lengths: ints summing to len(dataset), or fractions summing to 1 (remainders go round-robin, as PyTorch).
+        seed: a private generator seed (default: ember's generator, see manual_seed).
+    Example:
+        train, val = random_split(TensorDataset(x, y), [0.8, 0.2], seed=0)
+    """
+    n = len(dataset)
+    lengths = list(lengths)
+    if lengths and all(isinstance(f, float) for f in lengths) and abs(sum(lengths) - 1) < 1e-6:
+        if any(f < 0 or f > 1 for f in lengths):
+            raise ValueError(f"random_split: fractions must be in [0, 1], got {lengths}")
+        counts = [int(np.floor(n * f)) for f in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        lengths = counts
+    if any(not isinstance(k, (int, np.integer)) or k < 0 for k in lengths) or sum(lengths) != n:
+        raise ValueError(f"random_split: lengths {lengths} must be non-negative ints summing to the dataset's "
+                         f"length {n} (or fractions summing to 1)")
+    order = (np.random.default_rng(seed) if seed is not None else generator()).permutation(n)
+    out, start = [], 0
+    for k in lengths:
+        out.append(Subset(dataset, order[start:start + k]))
+        start += k
+    return out
+
+
 class DataLoader:
     """Iterates over a dataset in batches.
 
@@ -58,6 +100,9 @@ class DataLoader:
                 break
             if isinstance(self.dataset, TensorDataset):
                 yield tuple(t[idx] for t in self.dataset.tensors)
+            elif isinstance(self.dataset, Subset) and isinstance(self.dataset.dataset, TensorDataset):
+                rows = self.dataset.indices[idx]
+                yield tuple(t[rows] for t in self.dataset.dataset.tensors)
             else:
                 items = [self.dataset[int(i)] for i in idx]
                 yield tuple(_stack([it[j] for it in items]) for j in range(len(items[0])))

@@ -1,7 +1,16 @@
 """ember.nn: modules, layers and losses with PyTorch's names and shapes."""
-from . import functional, init
-from .container import ModuleList, Sequential
+from . import functional, init, utils
+from .container import ModuleDict, ModuleList, Sequential
 from .layers import GELU, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .loss import CrossEntropyLoss, L1Loss, MSELoss
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss,
+                   SmoothL1Loss)
 from .module import Module
 from .parameter import Parameter
+from .layer_norm import LayerNorm  # noqa: E402
+from .sparse import Embedding  # noqa: E402
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402
+from .. import train as _train  # noqa: E402,F401  (gives every Module compile/fit/evaluate/predict/summary)
+from .conv import Conv2d  # noqa: E402
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: E402
+from .normalization import BatchNorm1d, BatchNorm2d  # noqa: E402
+from .dropout import Dropout  # noqa: E402

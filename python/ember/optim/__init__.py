@@ -1,3 +1,6 @@
-"""ember.optim: optimizers."""
+"""ember.optim: optimizers (one fused update kernel each) and learning-rate schedulers."""
+from . import lr_scheduler
+from .adam import Adam, AdamW
 from .optimizer import Optimizer
+from .rmsprop import Adagrad, RMSprop
 from .sgd import SGD

@@ -1,12 +1,50 @@
-"""Optimizer: parameter groups, zero_grad, state_dict."""
+"""Optimizer: parameter groups, zero_grad, state_dict, and the per-parameter plumbing the
+fused update kernels need (contiguous data and gradient, state arrays of p's shape)."""
 import copy
 
 import numpy as np
 
+from ..autograd import enable_grad
 from ..tensor import Tensor
 
 
+def check_hyper(name, value, ok, what):
+    """Raise ValueError '<Optimizer>: invalid <what> <value>' unless ok."""
+    if not ok:
+        raise ValueError(f"{name}: invalid {what} {value!r}")
+
+
+def each_grad(group):
+    """(param, its data array, its gradient array) for the group's parameters that have a
+    gradient; both arrays C-contiguous as the kernels need (a rare non-contiguous parameter
+    is updated through a contiguous copy: see write_back)."""
+    for p in group["params"]:
+        g = p.grad
+        if g is None:
+            continue
+        g = g._data
+        if not g.flags.c_contiguous:
+            g = p._backend.xp.ascontiguousarray(g)
+        data = p._data
+        if g.dtype != data.dtype:
+            g = g.astype(data.dtype)
+        if not data.flags.c_contiguous:
+            data = p._backend.xp.ascontiguousarray(data)
+        yield p, data, g
+
+
+def write_back(p, data):
+    """Store an update made on a contiguous copy (no-op when data is p's own array)."""
+    if data is not p._data:
+        p._data[...] = data
+
+
 class Optimizer:
+    """Base class: holds param_groups (dicts with 'params' and hyper-parameters) and per-parameter state.
+
+    Subclasses define step(); hyper-parameters are checked when constructed (ValueError).
+    """
+
     def __init__(self, params, defaults):
         self.defaults = defaults
         self.state = {}
@@ -45,8 +83,26 @@ class Optimizer:
                 elif p.grad is not None:
                     p.grad._data[...] = 0
 
-    def step(self):
+    def step(self, closure=None):
         raise NotImplementedError
+
+    @staticmethod
+    def _call(closure):
+        """The loss from closure() (run with gradients on), as torch.optim's step(closure)."""
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    def _zeros(self, p):
+        return p._backend.xp.zeros(p.shape, dtype=p.dtype)
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(g.items()) if k != "params"]
+        return "\n".join(lines) + "\n)"
 
     def state_dict(self):
         """{'state': {index: {name: host array or number}}, 'param_groups': [...]} as PyTorch."""

@@ -10,3 +10,10 @@ from .cross_entropy import *  # noqa: F401,F403
 from .matmul import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
 from .softmax import *  # noqa: F401,F403
+from .conv2d import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
+from .batch_norm import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .layer_norm import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403
+from .rnn import *  # noqa: F401,F403

@@ -1,0 +1,34 @@
+"""dropout: the keep-mask is drawn on the host from ember's seeded generator (so a seed drops
+the same items on every device), then one kernel applies it forward and one backward."""
+import numpy as np
+
+from ..autograd import Function
+from ..random import generator
+from .conv2d import check_tensor
+
+
+class Dropout(Function):
+    def forward(self, x, mask, scale):
+        self.mask, self.scale = mask, scale
+        return self.backend.ops.dropout_forward(self.backend.xp.ascontiguousarray(x), mask, scale)
+
+    def backward(self, g):
+        return (self.backend.ops.dropout_backward(self.mask, self.backend.xp.ascontiguousarray(g), self.scale),)
+
+
+def dropout(input, p=0.5, training=True):
+    """Zero each element with probability p and scale the rest by 1 / (1 - p) (identity unless training).
+
+    Args:
+        input: any float tensor. p: drop probability in [0, 1]. training: off -> returns input.
+    Example:
+        em.manual_seed(0); y = F.dropout(x, 0.2)
+    """
+    check_tensor(input, "input", "dropout")
+    if not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    if not training or p == 0:
+        return input
+    mask = generator().random(input.shape) >= p
+    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+    return Dropout.apply(input, mask=input._backend.from_host(np.ascontiguousarray(mask)), scale=scale)

@@ -1,0 +1,132 @@
+"""conv2d edge cases beyond the op database: bad input raises ValueError naming the shapes
+(in Python and again in the binding), the CUDA kernels under every emulator schedule with
+the race checker, the batch-of-one (threaded GEMM) path, and groups / 1x1 fast paths."""
+import numpy as np
+import pytest
+
+import ember as em
+from ember.backends import get_backend
+from ember.backends.numpy_ref import conv2d_backward, conv2d_forward
+
+from .check import KERNEL_DEVICES, require
+
+F = em.nn.functional
+GEOM = ((1, 1), (1, 1), (1, 1), 1)
+
+
+def _t(a, device="cpu", **kw):
+    return em.tensor(a, device=device, **kw)
+
+
+@pytest.mark.parametrize("x_shape,w_shape,kw,match", [
+    ((2, 3, 5, 5), (4, 2, 3, 3), {}, r"expects input with 2 channels.*\(2, 3, 5, 5\)"),
+    ((3, 5, 5), (4, 3, 3, 3), {}, r"4-D input.*\(3, 5, 5\)"),
+    ((1, 3, 2, 2), (4, 3, 3, 3), {}, r"larger than the padded input"),
+    ((1, 3, 5, 5), (4, 3, 3, 3), {"stride": 0}, r"stride must be positive"),
+    ((1, 3, 5, 5), (4, 3, 3, 3), {"stride": (1, -1)}, r"stride must be positive"),
+    ((1, 4, 5, 5), (6, 2, 3, 3), {"groups": 4}, r"not divisible by groups"),
+    ((1, 3, 5, 5), (4, 3, 3, 3), {"padding": "same", "stride": 2}, r"'same' needs stride 1"),
+    ((1, 3, 5, 5), (4, 3, 3, 3), {"padding": -1}, r"non-negative"),
+    ((1, 3, 5, 5), (4, 3, 3, 3), {"dilation": 0}, r"dilation must be positive"),
+])
+def test_bad_input_raises_value_error(x_shape, w_shape, kw, match):
+    x, w = _t(np.zeros(x_shape, np.float32)), _t(np.zeros(w_shape, np.float32))
+    with pytest.raises(ValueError, match=match):
+        F.conv2d(x, w, **kw)
+
+
+def test_bad_bias_dtype_and_device():
+    x, w = _t(np.zeros((1, 3, 5, 5), np.float32)), _t(np.zeros((4, 3, 3, 3), np.float32))
+    with pytest.raises(ValueError, match=r"bias of shape \(3,\)"):
+        F.conv2d(x, w, _t(np.zeros(3, np.float32)))
+    with pytest.raises(TypeError, match="float64"):
+        F.conv2d(x, _t(np.zeros((4, 3, 3, 3)), dtype=np.float64))
+    with pytest.raises(ValueError, match="numpy"):
+        F.conv2d(x, em.tensor(np.zeros((4, 3, 3, 3), np.float32), device="numpy"))
+
+
+@pytest.mark.parametrize("device", KERNEL_DEVICES)
+def test_binding_checks_too(device):
+    """Called directly, the kernel module raises instead of reading out of bounds."""
+    require(device)
+    k = get_backend(device).ops.module
+    x, w = np.zeros((1, 3, 5, 5), np.float32), np.zeros((4, 3, 3, 3), np.float32)
+    with pytest.raises(ValueError, match=r"expected input with 6 channels"):
+        k.conv2d_forward(np.zeros((1, 6, 5, 5), np.float32)[:, :3].copy(), np.zeros((4, 6, 3, 3), np.float32), None,
+                         np.zeros((1, 4, 3, 3), np.float32), *GEOM)
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        k.conv2d_forward(x, w, None, np.zeros((1, 4, 9, 9), np.float32), *GEOM)
+    with pytest.raises(ValueError, match="stride must be positive"):
+        k.conv2d_forward(x, w, None, np.zeros((1, 4, 5, 5), np.float32), (0, 1), (1, 1), (1, 1), 1)
+    with pytest.raises(TypeError, match="float64"):
+        k.conv2d_forward(x, w.astype(np.float64), None, np.zeros((1, 4, 5, 5), np.float32), *GEOM)
+    with pytest.raises(TypeError, match="int64"):
+        k.conv2d_forward(x.astype(np.int64), w.astype(np.int64), None, np.zeros((1, 4, 5, 5), np.int64), *GEOM)
+
+
+def _reference(x, w, b, geom, out):
+    y = conv2d_forward(x, w, b, *geom, out)
+    g = np.random.default_rng(3).standard_normal(y.shape)
+    return y, g, conv2d_backward(x, w, g, *geom)
+
+
+@pytest.mark.parametrize("schedule", ["forward", "reverse", "random:5"])
+def test_cuda_emu_schedules_with_race_checker(schedule):
+    require("cuda-emu")
+    k = get_backend("cuda-emu").ops.module
+    rng = np.random.default_rng(0)
+    cases = [((2, 3, 6, 5), (5, 3, 3, 2), ((2, 1), (1, 1), (1, 2), 1), (3, 4)),
+             ((1, 4, 5, 5), (4, 1, 3, 3), ((1, 1), (1, 1), (1, 1), 4), (5, 5))]
+    k.set_schedule(schedule)
+    k.set_check(True)
+    try:
+        for xs, ws, geom, out in cases:
+            x, w, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])
+            y_ref, g, (gx_ref, gw_ref, gb_ref) = _reference(x, w, b, geom, out)
+            y = np.empty_like(y_ref)
+            k.conv2d_forward(x, w, b, y, *geom)
+            gx, gw, gb = np.empty_like(x), np.empty_like(w), np.empty_like(b)
+            k.conv2d_backward(x, w, g, gx, gw, gb, *geom)
+            for got, want in ((y, y_ref), (gx, gx_ref), (gw, gw_ref), (gb, gb_ref)):
+                np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    finally:
+        k.set_schedule("")
+        k.set_check("")
+
+
+@pytest.mark.parametrize("shape", [((1, 8, 9, 9), (16, 8, 3, 3)), ((3, 16, 6, 6), (32, 16, 1, 1)),
+                                   ((5, 6, 7, 7), (6, 1, 3, 3))])
+def test_cpu_paths_match_reference(shape):
+    """Batch of one (threaded GEMMs), 1x1 (no im2col) and depthwise, with 1 and 2 threads."""
+    require("cpu")
+    k = get_backend("cpu").ops.module
+    rng = np.random.default_rng(1)
+    xs, ws = shape
+    groups = xs[1] // ws[1]
+    pad = ws[2] // 2
+    geom = ((1, 1), (pad, pad), (1, 1), groups)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in (xs, ws, ws[:1]))
+    y_ref, g, grads = _reference(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), geom, xs[2:])
+    g = g.astype(np.float32)
+    before = k.get_num_threads()
+    try:
+        for threads in (1, 2):
+            k.set_num_threads(threads)
+            y = np.empty(y_ref.shape, np.float32)
+            k.conv2d_forward(x, w, b, y, *geom)
+            np.testing.assert_allclose(y, y_ref, rtol=1e-4, atol=1e-4)
+            out = [np.empty_like(x), np.empty_like(w), np.empty_like(b)]
+            k.conv2d_backward(x, w, g, *out, *geom)
+            for got, want in zip(out, grads):
+                np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    finally:
+        k.set_num_threads(before)
+
+
+def test_only_some_gradients():
+    require("cpu")
+    rng = np.random.default_rng(2)
+    x = _t(rng.standard_normal((2, 3, 5, 5)).astype(np.float32))
+    w = _t(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    F.conv2d(x, w, padding=1).sum().backward()
+    assert x.grad is None and w.grad.shape == (4, 3, 3, 3)

@@ -1,0 +1,113 @@
+"""Pooling edge cases beyond the op database: return_indices against PyTorch's, bad input
+(ValueError naming the shapes, in Python and in the binding), NaN propagation, overlapping
+windows in backward, and the CUDA kernels under every emulator schedule with checks on."""
+import numpy as np
+import pytest
+
+import ember as em
+from ember.backends import get_backend
+from ember.backends.numpy_ref import avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward
+
+from .check import DEVICES, KERNEL_DEVICES, require
+
+F = em.nn.functional
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_return_indices_and_overlapping_backward(device):
+    require(device)
+    rng = np.random.default_rng(0)
+    x = em.tensor(rng.standard_normal((2, 3, 7, 6)), dtype=np.float64, device=device, requires_grad=True)
+    y, idx = F.max_pool2d(x, 3, stride=1, padding=1, return_indices=True)
+    assert idx.dtype == np.int64 and idx.shape == y.shape == (2, 3, 7, 6)
+    y.sum().backward()
+    want_y, want_idx = max_pool2d_forward(x.numpy(), (3, 3), (1, 1), (1, 1), (1, 1), (7, 6))
+    np.testing.assert_array_equal(idx.numpy(), want_idx)
+    np.testing.assert_array_equal(y.numpy(), want_y)
+    np.testing.assert_allclose(x.grad.numpy(), max_pool2d_backward(want_idx, np.ones(y.shape), x.shape, None, None,
+                                                                   None, None))
+    torch = pytest.importorskip("torch")
+    _, tidx = torch.nn.functional.max_pool2d(torch.from_numpy(x.numpy()), 3, 1, 1, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_nan_wins(device):
+    require(device)
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    x[0, 0, 1, 0] = np.nan
+    y = F.max_pool2d(em.tensor(x, device=device), 2).numpy()
+    assert np.isnan(y[0, 0, 0, 0]) and y[0, 0, 1, 1] == 15
+
+
+@pytest.mark.parametrize("fn,kw,match", [
+    (F.max_pool2d, {"kernel_size": 5}, r"window \(5, 5\) is larger than the padded input \(4, 4\)"),
+    (F.max_pool2d, {"kernel_size": 2, "stride": 0}, "stride must be positive"),
+    (F.max_pool2d, {"kernel_size": 2, "padding": 2}, "half the kernel"),
+    (F.avg_pool2d, {"kernel_size": (2, 6)}, r"larger than the padded input"),
+    (F.avg_pool2d, {"kernel_size": 2, "stride": -1}, "stride must be positive"),
+    (F.adaptive_avg_pool2d, {"output_size": 0}, "must be positive"),
+])
+def test_bad_input_raises_value_error(fn, kw, match):
+    x = em.tensor(np.zeros((2, 3, 4, 4), np.float32), device="cpu")
+    with pytest.raises(ValueError, match=match):
+        fn(x, **kw)
+    with pytest.raises(ValueError, match=r"4-D input.*\(4, 4\)"):
+        fn(em.tensor(np.zeros((4, 4), np.float32), device="cpu"), **kw)
+
+
+@pytest.mark.parametrize("device", KERNEL_DEVICES)
+def test_binding_checks(device):
+    require(device)
+    k = get_backend(device).ops.module
+    x = np.zeros((1, 2, 4, 4), np.float32)
+    y, idx = np.zeros((1, 2, 2, 2), np.float32), np.zeros((1, 2, 2, 2), np.int64)
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        k.max_pool2d_forward(x, np.zeros((1, 2, 1, 1), np.float32), np.zeros((1, 2, 1, 1), np.int64), (5, 5), (1, 1),
+                             (0, 0), (1, 1))
+    with pytest.raises(ValueError, match="positive"):
+        k.avg_pool2d_forward(x, y, (2, 2), (0, 2), (0, 0), True)
+    with pytest.raises(TypeError, match="int64"):
+        k.max_pool2d_forward(x, y, idx.astype(np.float32), (2, 2), (2, 2), (0, 0), (1, 1))
+    # indices outside the plane are skipped, never written through
+    gx = np.full(x.shape, np.nan, np.float32)
+    k.max_pool2d_backward(np.full((1, 2, 2, 2), 1 << 40, np.int64), np.ones_like(y), gx, (2, 2), (2, 2), (0, 0),
+                          (1, 1))
+    assert (gx == 0).all()
+
+
+@pytest.mark.parametrize("schedule", ["forward", "reverse", "random:5"])
+def test_cuda_emu_schedules_with_checks(schedule):
+    require("cuda-emu")
+    k = get_backend("cuda-emu").ops.module
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 7, 6))
+    geom = ((3, 2), (2, 1), (1, 1))
+    out = (4, 5)
+    k.set_schedule(schedule)
+    k.set_check(True)
+    try:
+        y, idx = np.empty((2, 3) + out), np.empty((2, 3) + out, np.int64)
+        k.max_pool2d_forward(x, y, idx, *geom, (1, 1))
+        want_y, want_idx = max_pool2d_forward(x, *geom, (1, 1), out)
+        np.testing.assert_array_equal(idx, want_idx)
+        g = rng.standard_normal(y.shape)
+        gx = np.empty_like(x)
+        k.max_pool2d_backward(idx, g, gx, *geom, (1, 1))
+        np.testing.assert_allclose(gx, max_pool2d_backward(want_idx, g, x.shape, *geom, (1, 1)), atol=1e-12)
+        for include in (True, False):
+            k.avg_pool2d_forward(x, y, *geom, include)
+            np.testing.assert_allclose(y, avg_pool2d_forward(x, *geom, include, out), atol=1e-12)
+            k.avg_pool2d_backward(g, gx, *geom, include)
+            np.testing.assert_allclose(gx, avg_pool2d_backward(g, x.shape, *geom, include), atol=1e-12)
+    finally:
+        k.set_schedule("")
+        k.set_check("")
+
+
+def test_modules_defaults():
+    x = em.tensor(np.random.default_rng(0).standard_normal((1, 2, 6, 6)).astype(np.float32), device="cpu")
+    assert em.nn.MaxPool2d(2)(x).shape == (1, 2, 3, 3)
+    assert em.nn.AvgPool2d(3, stride=1, padding=1)(x).shape == (1, 2, 6, 6)
+    assert em.nn.AdaptiveAvgPool2d((1, 1))(x).shape == (1, 2, 1, 1)
+    assert em.nn.MaxPool2d(2, ceil_mode=True)(x[:, :, :5, :5]).shape == (1, 2, 3, 3)
