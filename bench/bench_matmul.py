@@ -20,6 +20,11 @@ from common import gpu, gpu_timeit, kernels, report, timeit, torch_or_none  # no
 
 SIZES = [16, 32, 48, 64, 128, 256, 512, 1024, 2048]
 BATCHED = [(32, 64, 64, 64), (8, 256, 256, 256)]  # (batch, M, N, K)
+# The GEMMs of an LSTM(28 -> 128), T = 28, batch 64 (bench_rnn.py), as it runs them:
+# (label, M, N, K, A stored transposed, B stored transposed).
+LSTM = [("lstm x@W_ih^T", 1792, 512, 28, False, True),   # input projection, K = 28
+        ("lstm dG@W_ih", 1792, 28, 512, False, False),   # dx, N = 28
+        ("lstm dG^T@x", 512, 28, 1792, True, False)]     # dW_ih, N = 28, A transposed
 
 
 def blas_info():
@@ -46,25 +51,26 @@ def settle():
     time.sleep(0.2)
 
 
-def bench_case(k, torch, label, batch, m, n, kk, repeat):
+def bench_case(k, torch, label, batch, m, n, kk, repeat, ta=False, tb=False):
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((batch, m, kk), dtype=np.float32)
-    b = rng.standard_normal((batch, kk, n), dtype=np.float32)
+    a = rng.standard_normal((batch, kk, m) if ta else (batch, m, kk), dtype=np.float32)
+    b = rng.standard_normal((batch, n, kk) if tb else (batch, kk, n), dtype=np.float32)
     c = np.empty((batch, m, n), np.float32)
-    k.matmul_forward(a, b, c)
-    check(c, a, b)
+    k.matmul_forward(a, b, c, ta, tb, False)
+    a_op, b_op = (a.transpose(0, 2, 1) if ta else a), (b.transpose(0, 2, 1) if tb else b)
+    check(c, a_op, b_op)
     # NumPy's fastest call: 2-D operands for batch 1, preallocated out.
-    a_np, b_np, c_np = (a[0], b[0], c[0]) if batch == 1 else (a, b, c)
+    a_np, b_np, c_np = (a_op[0], b_op[0], c[0]) if batch == 1 else (a_op, b_op, c)
     settle()
-    t_ember = timeit(lambda: k.matmul_forward(a, b, c), repeat=repeat)
+    t_ember = timeit(lambda: k.matmul_forward(a, b, c, ta, tb, False), repeat=repeat)
     settle()
     t_numpy = timeit(lambda: np.matmul(a_np, b_np, out=c_np), repeat=repeat)
     row = {"case": label}
     t_torch = None
     if torch is not None:
-        ta, tb, tc = (torch.from_numpy(x) for x in (a_np, b_np, c_np))
+        t_a, t_b, t_c = (torch.from_numpy(x) for x in (a_np, b_np, c_np))
         settle()
-        t_torch = timeit(lambda: torch.matmul(ta, tb, out=tc), repeat=repeat)
+        t_torch = timeit(lambda: torch.matmul(t_a, t_b, out=t_c), repeat=repeat)
     flops = 2.0 * batch * m * n * kk
     row.update({
         "ember_us": t_ember * 1e6,
@@ -111,6 +117,7 @@ def main():
     torch = torch_or_none()
     rows = [bench_case(k, torch, f"{s}^3", 1, s, s, s, args.repeat) for s in args.sizes]
     rows += [bench_case(k, torch, f"{b}x{m}x{n}x{kk}", b, m, n, kk, args.repeat) for b, m, n, kk in BATCHED]
+    rows += [bench_case(k, torch, label, 1, m, n, kk, args.repeat, ta, tb) for label, m, n, kk, ta, tb in LSTM]
     columns = ["case", "ember_us", "numpy_us", "torch_us", "ember_GFLOPs", "numpy_GFLOPs", "vs_numpy", "vs_torch"]
     notes = [f"fp32, ember isa {k.isa()}, threads: OMP {os.environ.get('OMP_NUM_THREADS', 'default')}; "
              f"BLAS: {blas_info()}" + (f"; torch {torch.__version__} x{torch.get_num_threads()}" if torch else ""),

@@ -26,8 +26,20 @@ template <typename T, int W>
 inline void pack_panel_gather(const T* src, int64_t si, int64_t w, int64_t k, T* dst) {
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i idx = _mm512_mullo_epi32(lane, _mm512_set1_epi32(int(si)));
-  const __mmask16 rows = __mmask16((1u << w) - 1), all = __mmask16((1u << W) - 1);
-  if constexpr (sizeof(T) == 4) {
+  // W <= 32 and w <= W: shift in 64 bits so w or W == 32 stays defined (only W > 16 reaches 32).
+  const __mmask16 rows = __mmask16((uint64_t(1) << w) - 1), all = __mmask16((uint64_t(1) << W) - 1);
+  if constexpr (sizeof(T) == 4 && W > 16) {
+    // Two gathers per k: lanes 0..15 and 16..W-1 (the second half at 16 rows further).
+    const T* src2 = src + 16 * si;
+    const __mmask16 rows2 = w > 16 ? __mmask16((uint64_t(1) << (w - 16)) - 1) : __mmask16(0);
+    const __mmask16 all2 = __mmask16((uint64_t(1) << (W - 16)) - 1), lo = __mmask16(w >= 16 ? 0xFFFF : (1u << w) - 1);
+    for (int64_t p = 0; p < k; ++p) {
+      __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lo, idx, src + p, 4);
+      _mm512_storeu_ps(dst + p * W, v);
+      __m512 u = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows2, idx, src2 + p, 4);
+      _mm512_mask_storeu_ps(dst + p * W + 16, all2, u);
+    }
+  } else if constexpr (sizeof(T) == 4) {
     for (int64_t p = 0; p < k; ++p) {
       __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx, src + p, 4);
       _mm512_mask_storeu_ps(dst + p * W, all, v);
@@ -53,7 +65,13 @@ inline void pack_panel(const T* src, int64_t si, int64_t sp, int64_t w, int64_t 
     // The panel's rows are contiguous in memory (op(A) stored transposed, or
     // op(B) row-major): one short copy per k.
     if (w == W) {  // fixed-size copies compile to a few full-width vector moves
-      for (int64_t p = 0; p < k; ++p) std::memcpy(dst + p * W, src + p * sp, sizeof(T) * W);
+      // Rows sp apart (often > 1 KiB: A^T of a tall matrix) defeat the
+      // hardware prefetchers, which stop at page ends: fetch 16 rows ahead.
+      for (int64_t p = 0; p < k; ++p) {
+        __builtin_prefetch(src + (p + 16) * sp, 0, 3);
+        __builtin_prefetch(src + (p + 16) * sp + W - 1, 0, 3);
+        std::memcpy(dst + p * W, src + p * sp, sizeof(T) * W);
+      }
       return;
     }
     for (int64_t p = 0; p < k; ++p) {
@@ -69,7 +87,7 @@ inline void pack_panel(const T* src, int64_t si, int64_t sp, int64_t w, int64_t 
   // Transposing case on AVX-512: one masked gather per k (w rows at stride
   // si) and one store of the whole W-wide slice, zeros included; about twice
   // as fast as the scalar loop, which is one load and one store per element.
-  if constexpr (W <= 16 && (sizeof(T) == 4 || W >= 8)) {
+  if constexpr ((W <= 16 && (sizeof(T) == 4 || W >= 8)) || (sizeof(T) == 4 && W <= 32)) {
     if (sp == 1 && si * (W - 1) < (int64_t(1) << 31)) {  // 32-bit gather offsets
       pack_panel_gather<T, W>(src, si, w, k, dst);
       return;

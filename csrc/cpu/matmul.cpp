@@ -112,7 +112,9 @@ void gemm_batched(Batched<T> g) {
   const GemmBlocking bl = blocking_of<T>();
 
   int64_t threads = omp_get_max_threads();
-  if (g.batch * g.M * g.N * g.K < kParallelMinMacs) threads = 1;
+  // Inside a parallel region (a caller splitting work itself, as the RNN time
+  // loop does) a nested team would have one thread: skip the split.
+  if (g.batch * g.M * g.N * g.K < kParallelMinMacs || omp_in_parallel()) threads = 1;
   // Slabs per output matrix: enough for units to divide evenly among threads.
   int64_t tiles_m = ceil_div(g.M, bl.mr), tiles_n = ceil_div(g.N, bl.nr);
   int64_t slabs = threads / std::gcd(outputs, threads);
