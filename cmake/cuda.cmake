@@ -8,7 +8,8 @@
 # compiler's ThreadSanitizer instrumentation; no TSan runtime is linked: the
 # callbacks are the emulator's memory checker (csrc/cuda/emu/check.cpp).
 
-set(EMBER_CUDA_FAMILIES matmul activations softmax cross_entropy)
+set(EMBER_CUDA_FAMILIES matmul activations softmax cross_entropy optim layer_norm embedding rnn conv2d pool
+  batch_norm dropout)
 set(EMBER_CUDA_DIR ${PROJECT_SOURCE_DIR}/csrc/cuda)
 file(GLOB EMBER_CUDA_SOURCES CONFIGURE_DEPENDS ${EMBER_CUDA_DIR}/*.cu)
 file(GLOB EMBER_CUDA_HEADERS CONFIGURE_DEPENDS ${EMBER_CUDA_DIR}/*.cuh)

@@ -15,7 +15,9 @@
 
 namespace ember::cpu {
 namespace {
-int64_t channel_grain(int64_t N, int64_t L) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(N * L, 1)); }
+int64_t channel_grain(int64_t N, int64_t L) {
+  return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(N * L, 1));
+}
 }  // namespace
 
 template <typename T>

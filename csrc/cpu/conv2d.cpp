@@ -3,18 +3,20 @@
 //
 // Per image n and group g (Cg = C/groups input and Kg = K/groups output channels, RS = R*S):
 //   col (Cg*RS, P*Q)      col[(c*R + r)*S + s][p*Q + q] = x[n, g*Cg + c, p*sh - ph + r*dh, q*sw - pw + s*dw]
-//   forward   y_ng (Kg, PQ)    = w_g (Kg, Cg*RS) @ col                 (+ bias: y pre-filled, GEMM adds)
-//   backward  gcol (Cg*RS, PQ) = w_g^T @ gy_ng;  gx_ng = col2im(gcol)  (scatter-add of the windows)
-//             gw_g (Kg, Cg*RS) += gy_ng (Kg, PQ) @ col^T;  gb[k] = sum_{n,p,q} gy
-// Up to 4 small images share one GEMM (their col matrices side by side), so the register
-// tiles along P*Q are full and the packed weights are reused.
+//   forward   y_ng (Kg, PQ)      = w_g (Kg, Cg*RS) @ col, then + b
+//   backward  gcol (Cg*RS, PQ)   = w_g^T @ gy_ng;  gx_ng = col2im(gcol)  (scatter-add of the windows)
+//             gw_g^T (Cg*RS, Kg) += col @ gy_ng^T (col read in place);  gb[k] = sum_{n,p,q} gy
+// Up to 4 small images share one GEMM (their col and gy matrices side by side, so P*Q of
+// 196 becomes 784 columns): the register tiles along the pixels are full and the packed
+// weights are reused. With stride 1 and Q == W each kernel tap's map is one shifted run
+// of the plane, so im2col / col2im copy whole runs and patch the border columns.
 //
 // Threads: with at least as many images as threads, each thread takes a slice of the batch
 // and runs single-thread GEMMs on its own col buffer (no synchronisation; gw is summed from
-// one partial per thread at the end). With fewer images (inference on one image) the images
-// run in turn and each GEMM is split over the threads by matmul_forward.
-// Bound: compute (the GEMM's FMAs) for C*RS >= ~32; the 1-channel first layer (K = 9) is
-// bound by writing col and y.
+// one transposed partial per thread at the end). With fewer images (inference on one
+// image) the images run in turn and each GEMM is split over the threads by matmul_forward.
+// Bound: compute (the GEMM's FMAs) for C*RS >= ~32, with im2col/col2im ~25% on top at
+// 14x14; the 1-channel first layer (K = 9) is bound by writing col and y.
 #include <omp.h>
 
 #include <cstdlib>
@@ -312,7 +314,8 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
         if (gx) {
           // gcol (CRS, L) = w_g^T (CRS, Kg) @ gy (Kg, L), then scattered back into each image
           gemm(CRS, L, Kg, w + g * Kg * CRS, true, CRS, gyg, false, L, col, L, false);
-          for (int64_t i = 0; i < nb; ++i) col2im_add(s, Cg, col + i * PQ, L, gx + ((n + i) * s.C + g * Cg) * s.H * s.W);
+          for (int64_t i = 0; i < nb; ++i)
+            col2im_add(s, Cg, col + i * PQ, L, gx + ((n + i) * s.C + g * Cg) * s.H * s.W);
         }
       }
     }

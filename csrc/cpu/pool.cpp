@@ -17,7 +17,9 @@ namespace ember::cpu {
 namespace {
 
 // Planes per thread chunk: ~16K inputs, so a small batch stays on one thread.
-int64_t plane_grain(const Pool2dShape& s) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(s.H * s.W, 1)); }
+int64_t plane_grain(const Pool2dShape& s) {
+  return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(s.H * s.W, 1));
+}
 
 // First and one-past-last tap r of output o whose input o*stride - pad + r*dil is in [0, extent).
 inline void taps(int64_t o, int64_t stride, int64_t pad, int64_t dil, int64_t k, int64_t extent, int64_t* r0,
