@@ -23,10 +23,12 @@ def summary(names):
         for r in data["rows"]:
             keys = list(r)
             case = " ".join(str(r[k]) for k in keys[:2] if not isinstance(r[k], float))
-            ratios = {k: v for k, v in r.items() if isinstance(v, float) and (k.startswith(("vs_", "x_")) or "/" in k)}
+            ratios = {k: v for k, v in r.items()
+                      if isinstance(v, float) and (k.startswith(("vs_", "x_", "ratio")) or "/" in k)}
             ember = next((v for k, v in r.items() if k.startswith("ember_us")), None)
             rows.append((data["bench"], case, ember, ratios))
-    print("\nsummary (ratios > 1: ember faster, except 'ember/torch time' where < 1 is faster)")
+    print("\nsummary (vs_*/x_*: speed ratios, > 1 = ember faster; ratio, ember/*: time ratios, < 1 = ember faster;"
+          " each bench's own header says which)")
     for bench, case, ember, ratios in rows:
         rs = "  ".join(f"{k}={v:.2f}" for k, v in ratios.items())
         print(f"{bench:24s} {case:28s} {'' if ember is None else f'{ember:10.1f} us'}  {rs}")
