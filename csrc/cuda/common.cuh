@@ -49,7 +49,7 @@ __host__ __device__ constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a
 #else
 #define EMBER_LAUNCH(kernel, grid, block, smem, ...)                                               \
   do {                                                                                             \
-    dim3 ember_grid_(grid), ember_block_(block);                                                   \
+    dim3 ember_grid_ = dim3(grid), ember_block_ = dim3(block); /* "=": no most vexing parse */  \
     if (ember_grid_.x * ember_grid_.y * ember_grid_.z > 0) {                                       \
       kernel<<<ember_grid_, ember_block_, size_t(smem), ::ember::cuda::current_stream()>>>(__VA_ARGS__); \
       cudaError_t ember_err_ = cudaGetLastError();                                                 \

@@ -22,13 +22,13 @@
 
 #include "cuda/common.cuh"
 #include "kernels.h"
+#include "index_check.cuh"
 #include "rows.cuh"
 
 namespace ember::cuda {
 
 namespace {  // this file's helpers and kernels
 
-constexpr unsigned long long kNoBadRow = ~0ull;
 
 // logsumexp of one row, computed by a warp (BLOCK = false) or by the whole block. Every
 // thread of the group gets the result. A block needs a barrier before `red` is used again.
@@ -41,11 +41,6 @@ __device__ __forceinline__ T row_logsumexp(const T* xr, int64_t cols, T* red_m, 
   if (BLOCK) block_online_merge(m, s, red_m, red_s);
   else warp_online_merge(m, s);
   return m + log_(s);
-}
-
-__global__ void check_labels_kernel(const int64_t* labels, int64_t rows, int64_t cols, unsigned long long* bad_row) {
-  for (int64_t r = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; r < rows; r += int64_t(gridDim.x) * blockDim.x)
-    if (labels[r] < 0 || labels[r] >= cols) atomicMin(bad_row, (unsigned long long)r);
 }
 
 // Rows handled by one group (a warp or the block): group g of the grid takes rows g,
@@ -89,33 +84,13 @@ __global__ void cross_entropy_backward_kernel(const T* x, const int64_t* labels,
 
 // ---- launchers ------------------------------------------------------------------
 
-// An 8-byte device buffer from the stream-ordered allocator, freed on scope exit.
-struct DeviceFlag {
-  unsigned long long* ptr = nullptr;
-  cudaStream_t stream;
-  explicit DeviceFlag(cudaStream_t s) : stream(s) {
-    EMBER_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&ptr), sizeof(*ptr), stream));
-  }
-  ~DeviceFlag() { cudaFreeAsync(ptr, stream); }  // nothing to do about a failure here
-  DeviceFlag(const DeviceFlag&) = delete;
-  DeviceFlag& operator=(const DeviceFlag&) = delete;
-};
-
 // Throws std::out_of_range for the first row whose label is outside [0, cols).
 void check_labels(const int64_t* labels, int64_t rows, int64_t cols) {
-  cudaStream_t stream = current_stream();
-  DeviceFlag flag(stream);
-  EMBER_CUDA_CHECK(cudaMemsetAsync(flag.ptr, 0xff, sizeof(*flag.ptr), stream));
-  EMBER_LAUNCH(check_labels_kernel, grid_for(ceil_div(rows, 256)), 256, 0, labels, rows, cols, flag.ptr);
-  unsigned long long bad = kNoBadRow;
-  EMBER_CUDA_CHECK(cudaMemcpyAsync(&bad, flag.ptr, sizeof(bad), cudaMemcpyDeviceToHost, stream));
-  EMBER_CUDA_CHECK(cudaStreamSynchronize(stream));
-  if (bad == kNoBadRow) return;
   int64_t label = 0;
-  EMBER_CUDA_CHECK(cudaMemcpyAsync(&label, labels + bad, sizeof(label), cudaMemcpyDeviceToHost, stream));
-  EMBER_CUDA_CHECK(cudaStreamSynchronize(stream));
-  throw std::out_of_range("cross_entropy: label " + std::to_string(label) + " at row " + std::to_string(bad) +
-                          " is out of range for " + std::to_string(cols) + " classes");
+  const int64_t bad = first_bad_index(labels, rows, cols, &label);
+  if (bad >= 0)
+    throw std::out_of_range("cross_entropy: label " + std::to_string(label) + " at row " + std::to_string(bad) +
+                            " is out of range for " + std::to_string(cols) + " classes");
 }
 
 }  // namespace

@@ -19,23 +19,18 @@
 
 #include "cuda/common.cuh"
 #include "kernels.h"
+#include "index_check.cuh"
 
 namespace ember::cuda {
 
 namespace {
 
 constexpr int kBlock = 256;
-constexpr unsigned long long kNoBad = ~0ull;
 
 dim3 grid_for(int64_t items) {
   constexpr int64_t kMaxBlocks = int64_t(1) << 20;
   const int64_t blocks = ceil_div(items, kBlock);
   return dim3(unsigned(blocks < kMaxBlocks ? blocks : kMaxBlocks));
-}
-
-__global__ void check_indices_kernel(const int64_t* idx, int64_t n, int64_t num, unsigned long long* first_bad) {
-  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < n; k += int64_t(gridDim.x) * blockDim.x)
-    if (idx[k] < 0 || idx[k] >= num) atomicMin(first_bad, (unsigned long long)k);
 }
 
 template <typename T>
@@ -58,34 +53,13 @@ __global__ void embedding_backward_kernel(const int64_t* idx, const T* gy, T* gw
   }
 }
 
-// A device word freed when the call ends (also when it throws).
-struct DeviceFlag {
-  unsigned long long* ptr = nullptr;
-  cudaStream_t stream;
-  explicit DeviceFlag(cudaStream_t s) : stream(s) {
-    EMBER_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&ptr), sizeof(*ptr), stream));
-  }
-  ~DeviceFlag() { cudaFreeAsync(ptr, stream); }  // nothing to do about a failure here
-  DeviceFlag(const DeviceFlag&) = delete;
-  DeviceFlag& operator=(const DeviceFlag&) = delete;
-};
-
 // Throws std::out_of_range for the first position whose index is outside [0, num).
 void check_indices(const int64_t* idx, int64_t n, int64_t num) {
-  if (n == 0) return;
-  cudaStream_t stream = current_stream();
-  DeviceFlag flag(stream);
-  EMBER_CUDA_CHECK(cudaMemsetAsync(flag.ptr, 0xff, sizeof(*flag.ptr), stream));
-  EMBER_LAUNCH(check_indices_kernel, grid_for(n), kBlock, 0, idx, n, num, flag.ptr);
-  unsigned long long bad = kNoBad;
-  EMBER_CUDA_CHECK(cudaMemcpyAsync(&bad, flag.ptr, sizeof(bad), cudaMemcpyDeviceToHost, stream));
-  EMBER_CUDA_CHECK(cudaStreamSynchronize(stream));
-  if (bad == kNoBad) return;
   int64_t value = 0;
-  EMBER_CUDA_CHECK(cudaMemcpyAsync(&value, idx + bad, sizeof(value), cudaMemcpyDeviceToHost, stream));
-  EMBER_CUDA_CHECK(cudaStreamSynchronize(stream));
-  throw std::out_of_range("embedding: index " + std::to_string(value) + " at position " + std::to_string(bad) +
-                          " is out of range for " + std::to_string(num) + " embeddings");
+  const int64_t bad = first_bad_index(idx, n, num, &value);
+  if (bad >= 0)
+    throw std::out_of_range("embedding: index " + std::to_string(value) + " at position " + std::to_string(bad) +
+                            " is out of range for " + std::to_string(num) + " embeddings");
 }
 
 }  // namespace
