@@ -9,7 +9,7 @@
 # callbacks are the emulator's memory checker (csrc/cuda/emu/check.cpp).
 
 set(EMBER_CUDA_FAMILIES matmul activations softmax cross_entropy optim layer_norm embedding rnn conv2d pool
-  batch_norm dropout)
+  batch_norm dropout losses)
 set(EMBER_CUDA_DIR ${PROJECT_SOURCE_DIR}/csrc/cuda)
 file(GLOB EMBER_CUDA_SOURCES CONFIGURE_DEPENDS ${EMBER_CUDA_DIR}/*.cu)
 file(GLOB EMBER_CUDA_HEADERS CONFIGURE_DEPENDS ${EMBER_CUDA_DIR}/*.cuh)

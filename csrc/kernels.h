@@ -204,6 +204,39 @@ void rnn_backward(int mode, bool reverse, int64_t steps, int64_t N, int64_t I, i
                   T* dgh_buf);
 }  // namespace ember::EMBER_KERNEL_NS
 
+// ---- losses (elementwise per-item loss of input x against target t, over n items) ----
+// mse (x - t)^2; l1 |x - t|; smooth_l1 0.5 d^2 / beta if |d| < beta else |d| - beta / 2
+// (beta == 0: l1); bce -(t log x + (1 - t) log(1 - x)), each log clamped at -100;
+// bce_with_logits (1 - t) x + L softplus(-x), L = 1 + (pw - 1) t, pw per item or null (1).
+// backward: gx[i] = g[i] * d loss[i] / d x[i] (bce: PyTorch's (x - t) / max(x (1 - x), 1e-12)).
+namespace ember::EMBER_KERNEL_NS {
+
+template <typename T> void mse_forward(const T* x, const T* t, T* out, int64_t n);
+template <typename T> void mse_backward(const T* x, const T* t, const T* g, T* gx, int64_t n);
+template <typename T> void l1_forward(const T* x, const T* t, T* out, int64_t n);
+template <typename T> void l1_backward(const T* x, const T* t, const T* g, T* gx, int64_t n);
+template <typename T> void smooth_l1_forward(const T* x, const T* t, T* out, int64_t n, double beta);
+template <typename T> void smooth_l1_backward(const T* x, const T* t, const T* g, T* gx, int64_t n, double beta);
+template <typename T> void bce_forward(const T* x, const T* t, T* out, int64_t n);
+template <typename T> void bce_backward(const T* x, const T* t, const T* g, T* gx, int64_t n);
+template <typename T> void bce_with_logits_forward(const T* x, const T* t, const T* pw, T* out, int64_t n);
+template <typename T>
+void bce_with_logits_backward(const T* x, const T* t, const T* pw, const T* g, T* gx, int64_t n);
+
+#define EMBER_INSTANTIATE_LOSSES(T)                                                          \
+  template void mse_forward<T>(const T*, const T*, T*, int64_t);                             \
+  template void mse_backward<T>(const T*, const T*, const T*, T*, int64_t);                  \
+  template void l1_forward<T>(const T*, const T*, T*, int64_t);                              \
+  template void l1_backward<T>(const T*, const T*, const T*, T*, int64_t);                   \
+  template void smooth_l1_forward<T>(const T*, const T*, T*, int64_t, double);               \
+  template void smooth_l1_backward<T>(const T*, const T*, const T*, T*, int64_t, double);    \
+  template void bce_forward<T>(const T*, const T*, T*, int64_t);                             \
+  template void bce_backward<T>(const T*, const T*, const T*, T*, int64_t);                  \
+  template void bce_with_logits_forward<T>(const T*, const T*, const T*, T*, int64_t);       \
+  template void bce_with_logits_backward<T>(const T*, const T*, const T*, const T*, T*, int64_t);
+
+}  // namespace ember::EMBER_KERNEL_NS
+
 // ---- optim: fused in-place optimizer updates over n contiguous items ---------
 // Each updates the parameter p and its state from the gradient g in one pass,
 // with PyTorch's formulas and order of operations (torch.optim's single-tensor

@@ -15,7 +15,8 @@
   X(conv2d)                  \
   X(pool)                    \
   X(batch_norm)              \
-  X(dropout)
+  X(dropout)                 \
+  X(losses)
 
 namespace ember {
 #define EMBER_DECLARE_BIND(stem) void bind_##stem(pybind11::module_& m);

@@ -2,6 +2,8 @@
 
     ember train --model mlp --dataset digits --epochs 20 [--device cpu] [--plot curves.png]
     ember train --model mlp --dataset mnist:~/data/mnist --epochs 5
+    ember train --model cnn --dataset digits --epochs 20   # the seeds' CNN on (N, 1, H, W) images
+    ember train --model lstm --dataset digits --epochs 20  # an LSTM reading the image row by row
 """
 import argparse
 import sys
@@ -11,6 +13,22 @@ import numpy as np
 
 # what each model needs from ember.nn that other issues provide
 _NEEDS = {"cnn": ("Conv2d", "MaxPool2d"), "lstm": ("LSTM",)}
+
+
+def _row_lstm(nn, rows_width, classes, hidden=64):
+    """An LSTM that reads an image row by row (batch_first), then a Linear on the last output."""
+
+    class RowLSTM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(rows_width, hidden, batch_first=True)
+            self.head = nn.Linear(hidden, classes)
+
+        def forward(self, x):              # x (N, rows, width)
+            out, _ = self.lstm(x)          # out (N, rows, hidden)
+            return self.head(out[:, -1])
+
+    return RowLSTM()
 
 
 def _dataset(spec, seed):
@@ -36,12 +54,15 @@ def _model(name, image_shape, classes):
         hidden = (128, 64)
         return nn.Sequential(nn.Flatten(), nn.Linear(features, hidden[0]), nn.ReLU(), nn.Linear(*hidden), nn.ReLU(),
                              nn.Linear(hidden[1], classes))
-    if name == "cnn":
+    if name == "cnn":  # the seeds' CNN: (N, 1, 8, 8) digits -> (N, 32, 2, 2); (N, 1, 28, 28) mnist -> (N, 32, 7, 7)
         h, w = image_shape
-        flat = 16 * (h // 4) * (w // 4)
-        return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                             nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                             nn.Linear(flat, 64), nn.ReLU(), nn.Linear(64, classes))
+        flat = 32 * (h // 4) * (w // 4)
+        return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(flat, classes))
+    if name == "lstm":  # one time step per image row
+        rows, width = image_shape
+        return _row_lstm(nn, width, classes)
     raise SystemExit(f"ember train: --model {name} is not wired into the CLI yet; use --model mlp")
 
 

@@ -13,6 +13,7 @@ class KernelOps:
         self.module = module
         self.xp = xp
         self._bind_elementwise()
+        self._bind_losses()
 
     # ---- matmul: 3-D (batch, rows, cols), batch 1 broadcasts; or 2-D @ 2-D -------------
     def matmul_forward(self, a, b, trans_a=False, trans_b=False):
@@ -47,6 +48,35 @@ class KernelOps:
                 return gx
             setattr(self, name + "_forward", forward)
             setattr(self, name + "_backward", backward)
+
+    # ---- losses: name_forward(x, t[, param]) -> per-item loss, name_backward(x, t, grad_out[, param]) -> grad_x --
+    # bce_with_logits: pos_weight (shaped like x, or None) comes after the target.
+    def _bind_losses(self):
+        empty_like = self.xp.empty_like
+        for name in ("mse", "l1", "smooth_l1", "bce"):
+            fwd, bwd = getattr(self.module, name + "_forward"), getattr(self.module, name + "_backward")
+
+            def forward(x, t, *param, _k=fwd):
+                out = empty_like(x)
+                _k(x, t, out, *param)
+                return out
+
+            def backward(x, t, grad_out, *param, _k=bwd):
+                gx = empty_like(x)
+                _k(x, t, grad_out, gx, *param)
+                return gx
+            setattr(self, name + "_forward", forward)
+            setattr(self, name + "_backward", backward)
+
+    def bce_with_logits_forward(self, x, t, pos_weight):
+        out = self.xp.empty_like(x)
+        self.module.bce_with_logits_forward(x, t, pos_weight, out)
+        return out
+
+    def bce_with_logits_backward(self, x, t, pos_weight, grad_out):
+        gx = self.xp.empty_like(x)
+        self.module.bce_with_logits_backward(x, t, pos_weight, grad_out, gx)
+        return gx
 
     # ---- cross_entropy: logits (N, C), labels int64 (N,) -----------------------
     def cross_entropy_forward(self, logits, labels):

@@ -22,9 +22,17 @@ def _same_shape(input, target, name):
         raise ValueError(f"{name}: input of shape {input.shape} and target of shape {target.shape} differ")
 
 
+def _fused(input, target):
+    """Whether the loss kernels (ember.ops.losses) apply: a float input and a target of its dtype and device."""
+    return input.dtype.kind == "f" and target.dtype == input.dtype and target._backend is input._backend
+
+
 def mse_loss(input, target, reduction="mean"):
     target = ops.arith.as_tensor(target, input)
     _same_shape(input, target, "mse_loss")
+    if _fused(input, target):
+        from ..ops.losses import MSELoss
+        return _reduce(MSELoss.apply(input, target), reduction, "mse_loss")
     d = input - target
     return _reduce(d * d, reduction, "mse_loss")
 
@@ -32,6 +40,9 @@ def mse_loss(input, target, reduction="mean"):
 def l1_loss(input, target, reduction="mean"):
     target = ops.arith.as_tensor(target, input)
     _same_shape(input, target, "l1_loss")
+    if _fused(input, target):
+        from ..ops.losses import L1Loss
+        return _reduce(L1Loss.apply(input, target), reduction, "l1_loss")
     return _reduce(abs(input - target), reduction, "l1_loss")
 
 
@@ -267,6 +278,9 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     if lo < 0 or hi > 1 or lo != lo or hi != hi:
         raise ValueError(f"{name}: input values must be in [0, 1], got values in [{lo}, {hi}]")
     wd = None if w is None else input._backend.xp.broadcast_to(w._data, input.shape)
+    if _fused(input, target):
+        from ..ops.losses import BCELoss
+        return _reduce_loss(BCELoss.apply(input, target, weight=wd), reduction)
     return _reduce_loss(_BinaryCrossEntropy.apply(input, target, weight=wd), reduction)
 
 
@@ -315,6 +329,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
             raise ValueError(f"{name}: pos_weight of shape {pw.shape} does not broadcast to {input.shape}") from None
     wd = None if w is None else xp.broadcast_to(w._data, input.shape)
     pwd = None if pw is None else xp.broadcast_to(pw._data, input.shape)
+    if _fused(input, target):
+        from ..ops.losses import BCEWithLogitsLoss
+        return _reduce_loss(BCEWithLogitsLoss.apply(input, target, weight=wd, pos_weight=pwd), reduction)
     return _reduce_loss(_BCEWithLogits.apply(input, target, weight=wd, pos_weight=pwd), reduction)
 
 
@@ -336,6 +353,12 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     _check_reduction(reduction, name)
     if beta < 0:
         raise ValueError(f"{name}: beta must be non-negative, got {beta}")
+    _float_tensor(input, name)
+    t = _on(target, input, name, "target")
+    _same_shape(input, t, name)
+    if _fused(input, t):
+        from ..ops.losses import SmoothL1Loss
+        return _reduce_loss(SmoothL1Loss.apply(input, t, param=float(beta)), reduction)
     d, a = _abs_diff(input, target, name)
     if beta == 0:
         return _reduce_loss(a, reduction)
@@ -353,6 +376,12 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     _check_reduction(reduction, name)
     if delta <= 0:
         raise ValueError(f"{name}: delta must be positive, got {delta}")
+    _float_tensor(input, name)
+    t = _on(target, input, name, "target")
+    _same_shape(input, t, name)
+    if _fused(input, t):
+        from ..ops.losses import SmoothL1Loss
+        return _reduce_loss(SmoothL1Loss.apply(input, t, param=float(delta), scale=float(delta)), reduction)
     d, a = _abs_diff(input, target, name)
     from ..ops import where
     return _reduce_loss(where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta), reduction)

@@ -17,3 +17,4 @@ from .dropout import *  # noqa: F401,F403
 from .layer_norm import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
