@@ -1,15 +1,14 @@
 """ember.nn.functional: the layers' ops as functions (linear, relu, softmax, losses, ...)."""
 from .. import ops
 from ..ops import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
-from ..ops.cross_entropy import cross_entropy  # noqa: F401
 from ..ops.matmul import linear  # noqa: F401
 from ..ops.layer_norm import layer_norm  # noqa: F401
 from ..ops.embedding import embedding  # noqa: F401
 
 
-def _reduce(loss, reduction, name):
-    if reduction == "mean":
-        return loss.mean()
+def _reduce(loss, reduction, name="loss"):
+    if reduction == "mean":  # the mean of no items is NaN, as PyTorch, without NumPy's warning
+        return _divide(loss.sum(), float(loss.numel())) if loss.numel() == 0 else loss.mean()
     if reduction == "sum":
         return loss.sum()
     if reduction == "none":
@@ -223,12 +222,6 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return out.reshape(()) if one and reduction == "none" else out
 
 
-def _reduce_loss(loss, reduction):
-    if reduction == "mean":
-        return _divide(loss.sum(), float(loss.numel())) if loss.numel() == 0 else loss.mean()
-    return loss.sum() if reduction == "sum" else loss
-
-
 def _bce_args(input, target, weight, name):
     _float_tensor(input, name)
     target = _on(target, input, name, "target")
@@ -280,8 +273,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     wd = None if w is None else input._backend.xp.broadcast_to(w._data, input.shape)
     if _fused(input, target):
         from ..ops.losses import BCELoss
-        return _reduce_loss(BCELoss.apply(input, target, weight=wd), reduction)
-    return _reduce_loss(_BinaryCrossEntropy.apply(input, target, weight=wd), reduction)
+        return _reduce(BCELoss.apply(input, target, weight=wd), reduction)
+    return _reduce(_BinaryCrossEntropy.apply(input, target, weight=wd), reduction)
 
 
 class _BCEWithLogits(_Function):
@@ -331,8 +324,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     pwd = None if pw is None else xp.broadcast_to(pw._data, input.shape)
     if _fused(input, target):
         from ..ops.losses import BCEWithLogitsLoss
-        return _reduce_loss(BCEWithLogitsLoss.apply(input, target, weight=wd, pos_weight=pwd), reduction)
-    return _reduce_loss(_BCEWithLogits.apply(input, target, weight=wd, pos_weight=pwd), reduction)
+        return _reduce(BCEWithLogitsLoss.apply(input, target, weight=wd, pos_weight=pwd), reduction)
+    return _reduce(_BCEWithLogits.apply(input, target, weight=wd, pos_weight=pwd), reduction)
 
 
 def _abs_diff(input, target, name):
@@ -358,12 +351,12 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     _same_shape(input, t, name)
     if _fused(input, t):
         from ..ops.losses import SmoothL1Loss
-        return _reduce_loss(SmoothL1Loss.apply(input, t, param=float(beta)), reduction)
+        return _reduce(SmoothL1Loss.apply(input, t, param=float(beta)), reduction)
     d, a = _abs_diff(input, target, name)
     if beta == 0:
-        return _reduce_loss(a, reduction)
+        return _reduce(a, reduction)
     from ..ops import where
-    return _reduce_loss(where(a < beta, d * d * (0.5 / beta), a - 0.5 * beta), reduction)
+    return _reduce(where(a < beta, d * d * (0.5 / beta), a - 0.5 * beta), reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
@@ -381,10 +374,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     _same_shape(input, t, name)
     if _fused(input, t):
         from ..ops.losses import SmoothL1Loss
-        return _reduce_loss(SmoothL1Loss.apply(input, t, param=float(delta), scale=float(delta)), reduction)
+        return _reduce(SmoothL1Loss.apply(input, t, param=float(delta), scale=float(delta)), reduction)
     d, a = _abs_diff(input, target, name)
     from ..ops import where
-    return _reduce_loss(where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta), reduction)
+    return _reduce(where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta), reduction)
 
 # ---- convolution, pooling, normalization, dropout (issue 6) --------------------------
 from ..ops.conv2d import conv2d  # noqa: E402,F401
