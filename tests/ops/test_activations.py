@@ -54,17 +54,6 @@ def _call(k, name, direction, *arrays):
     getattr(k, KERNEL.get(name, name) + "_" + direction)(*arrays, *OPS[name][3])
 
 
-@pytest.fixture(params=ISAS)
-def isa(request, cpu_kernels):
-    """Caps the kernels at one ISA level for the test, then restores it."""
-    before = cpu_kernels.isa()
-    if cpu_kernels.set_isa(request.param) != request.param:
-        cpu_kernels.set_isa(before)
-        pytest.skip(f"CPU lacks {request.param}")
-    yield request.param
-    cpu_kernels.set_isa(before)
-
-
 @functools.lru_cache(maxsize=None)
 def _data(n, dtype):
     """Inputs spread over [-12, 12] (tanh/gelu cross their branch points), grads, and references."""

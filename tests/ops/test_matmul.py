@@ -19,17 +19,6 @@ TRANS = list(itertools.product([False, True], repeat=2))
 SIZES = [1, 7, 15, 17, 31, 33, 63, 65, 127, 129, 257, 300, 385, 513]
 
 
-@pytest.fixture(params=ISAS)
-def isa(request, cpu_kernels):
-    """Caps the kernels at one ISA level for the test, then restores it."""
-    before = cpu_kernels.isa()
-    if cpu_kernels.set_isa(request.param) != request.param:
-        cpu_kernels.set_isa(before)
-        pytest.skip(f"CPU lacks {request.param}")
-    yield request.param
-    cpu_kernels.set_isa(before)
-
-
 def _operands(rng, dtype, batch_a, batch_b, M, N, K, ta, tb):
     a = rng.standard_normal((batch_a, K, M) if ta else (batch_a, M, K)).astype(dtype)
     b = rng.standard_normal((batch_b, N, K) if tb else (batch_b, K, N)).astype(dtype)

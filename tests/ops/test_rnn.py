@@ -13,16 +13,6 @@ MODES = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
 G = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 
-@pytest.fixture(params=["generic", "avx2", "avx512"])
-def isa(request, cpu_kernels):
-    before = cpu_kernels.isa()
-    if cpu_kernels.set_isa(request.param) != request.param:
-        cpu_kernels.set_isa(before)
-        pytest.skip(f"CPU lacks {request.param}")
-    yield request.param
-    cpu_kernels.set_isa(before)
-
-
 def _seq_args(rng, mode, steps, n, i, h, dtype):
     g = G[mode] * h
     x = rng.standard_normal((steps, n, i))

@@ -12,17 +12,6 @@ CASE_IDS = [f"{np.dtype(d).name}-{i}" for d, i in CASES]
 SHAPES = [(0, 5), (5, 0), (1, 1), (3, 1)] + [(2, c) for c in range(2, 34)] + [(64, 10), (67, 1000), (2, 100003)]
 
 
-@pytest.fixture(params=ISAS)
-def isa(request, cpu_kernels):
-    """Caps the kernels at one ISA level for the test, then restores it."""
-    before = cpu_kernels.isa()
-    if cpu_kernels.set_isa(request.param) != request.param:
-        cpu_kernels.set_isa(before)
-        pytest.skip(f"CPU lacks {request.param}")
-    yield request.param
-    cpu_kernels.set_isa(before)
-
-
 def _log_softmax(x):
     x = x.astype(np.float64)
     if x.size == 0:
