@@ -121,6 +121,10 @@ template <typename T> void conv2d_forward(const Conv2dShape& s, const T* x, cons
 template <typename T>
 void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb);
 
+#define EMBER_INSTANTIATE_CONV2D(T)                                                    \
+  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);       \
+  template void conv2d_backward<T>(const Conv2dShape&, const T*, const T*, const T*, T*, T*, T*);
+
 // ---- pool (2-D max and average pooling over NCHW planes) ------------------------
 // max: y = largest input in the window (a NaN wins), idx = its index h*W + w in the plane.
 template <typename T> void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* idx);
@@ -130,6 +134,12 @@ template <typename T> void max_pool2d_backward(const Pool2dShape& s, const int64
 // when count_include_pad, else the number of inputs inside the image).
 template <typename T> void avg_pool2d_forward(const Pool2dShape& s, const T* x, T* y, bool count_include_pad);
 template <typename T> void avg_pool2d_backward(const Pool2dShape& s, const T* gy, T* gx, bool count_include_pad);
+
+#define EMBER_INSTANTIATE_POOL(T)                                                                 \
+  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, int64_t*);           \
+  template void max_pool2d_backward<T>(const Pool2dShape&, const int64_t*, const T*, T*);    \
+  template void avg_pool2d_forward<T>(const Pool2dShape&, const T*, T*, bool);               \
+  template void avg_pool2d_backward<T>(const Pool2dShape&, const T*, T*, bool);
 
 // ---- batch_norm (per channel of x (N, C, L)) --------------------------------------
 // training: mean, var (C) are written with the batch mean and biased variance; otherwise
@@ -143,11 +153,21 @@ template <typename T>
 void batch_norm_backward(const T* x, const T* gy, const T* w, const T* mean, const T* var, T* gx, T* gw, T* gb,
                          int64_t N, int64_t C, int64_t L, double eps, bool training);
 
+#define EMBER_INSTANTIATE_BATCH_NORM(T)                                                                                  \
+  template void batch_norm_forward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, int64_t,    \
+                                      double, bool);                                                          \
+  template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, \
+                                       int64_t, int64_t, double, bool);
+
 // ---- dropout (elementwise over n items, keep-mask given) ---------------------------
 // y = mask ? x * scale : 0, mask one byte per item (numpy bool).
 template <typename T> void dropout_forward(const T* x, const uint8_t* mask, T* y, int64_t n, double scale);
 template <typename T> void dropout_backward(const uint8_t* mask, const T* gy, T* gx, int64_t n, double scale);
 }  // namespace ember::EMBER_KERNEL_NS
+
+#define EMBER_INSTANTIATE_DROPOUT(T)                                                         \
+  template void dropout_forward<T>(const T*, const uint8_t*, T*, int64_t, double);   \
+  template void dropout_backward<T>(const uint8_t*, const T*, T*, int64_t, double);
 
 // ---- layer_norm (over the last axis of x (rows, cols)) ------------------------------
 // y = (x - mean) rstd w + b with mean, rstd = 1/sqrt(biased var + eps) written per row (rows,);
@@ -161,6 +181,11 @@ template <typename T>
 void layer_norm_backward(const T* x, const T* mean, const T* rstd, const T* w, const T* gy, T* gx, T* gw, T* gb,
                          int64_t rows, int64_t cols);
 
+#define EMBER_INSTANTIATE_LAYER_NORM(T)                                                                                 \
+  template void layer_norm_forward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, double);    \
+  template void layer_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, \
+                                       int64_t);
+
 // ---- embedding (rows of w (num, dim) gathered by int64 indices (n,)) ----------------
 // out[k] = w[idx[k]]; backward gw[r] = sum of gy[k] over k with idx[k] == r (gw overwritten),
 // row padding_idx (if >= 0) stays 0. An index outside [0, num) throws std::out_of_range
@@ -171,6 +196,10 @@ template <typename T>
 void embedding_backward(const int64_t* idx, const T* gy, T* gw, int64_t n, int64_t num, int64_t dim,
                         int64_t padding_idx);
 }  // namespace ember::EMBER_KERNEL_NS
+
+#define EMBER_INSTANTIATE_EMBEDDING(T)                                                                    \
+  template void embedding_forward<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);  \
+  template void embedding_backward<T>(const int64_t*, const T*, T*, int64_t, int64_t, int64_t, int64_t);
 
 // ---- rnn (fused recurrent cells and one-direction sequence layers) -----------------
 // mode: 0 rnn_tanh, 1 rnn_relu, 2 lstm (gates i, f, g, o), 3 gru (r, z, n; b_hn inside r * (...)),
@@ -203,6 +232,17 @@ void rnn_backward(int mode, bool reverse, int64_t steps, int64_t N, int64_t I, i
                   const T* gc_n, T* dx, T* dh0, T* dc0, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, T* dgx_buf,
                   T* dgh_buf);
 }  // namespace ember::EMBER_KERNEL_NS
+
+#define EMBER_INSTANTIATE_RNN(T)                                                                                        \
+  template void rnn_cell_forward<T>(int, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*,        \
+                                    const T*, T*, T*, T*);                                                          \
+  template void rnn_cell_backward<T>(int, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*,       \
+                                     const T*, const T*, const T*, T*, T*, T*, T*);                                 \
+  template void rnn_forward<T>(int, bool, int64_t, int64_t, int64_t, int64_t, const T*, const T*, const T*,         \
+                               const T*, const T*, const T*, const T*, T*, T*, T*, T*, T*);                         \
+  template void rnn_backward<T>(int, bool, int64_t, int64_t, int64_t, int64_t, const T*, const T*, const T*,        \
+                                const T*, const T*, const T*, const T*, const T*, const T*, const T*, T*, T*, T*,   \
+                                T*, T*, T*, T*, T*, T*);
 
 // ---- losses (elementwise per-item loss of input x against target t, over n items) ----
 // mse (x - t)^2; l1 |x - t|; smooth_l1 0.5 d^2 / beta if |d| < beta else |d| - beta / 2
@@ -260,4 +300,11 @@ void rmsprop_step(T* p, const T* g, T* square_avg, T* momentum_buffer, T* grad_a
 template <typename T>
 void adagrad_step(T* p, const T* g, T* sum, int64_t n, int64_t step, double lr, double lr_decay,
                   double weight_decay, double eps, bool maximize);
+
+#define EMBER_INSTANTIATE_OPTIM(T)                                                                                   \
+  template void sgd_step<T>(T*, const T*, T*, int64_t, double, double, double, double, bool, bool, bool);     \
+  template void adam_step<T>(T*, const T*, T*, T*, T*, int64_t, int64_t, double, double, double, double, double, \
+                             bool, bool);                                                                      \
+  template void rmsprop_step<T>(T*, const T*, T*, T*, T*, int64_t, double, double, double, double, double, bool); \
+  template void adagrad_step<T>(T*, const T*, T*, int64_t, int64_t, double, double, double, double, bool);
 }  // namespace ember::EMBER_KERNEL_NS

@@ -99,12 +99,7 @@ void batch_norm_backward(const T* x, const T* gy, const T* w, const T* mean, con
   });
 }
 
-#define EMBER_INSTANTIATE(T)                                                                                  \
-  template void batch_norm_forward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, int64_t,    \
-                                      double, bool);                                                          \
-  template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, \
-                                       int64_t, int64_t, double, bool);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_BATCH_NORM(float)
+EMBER_INSTANTIATE_BATCH_NORM(double)
 
 }  // namespace ember::cpu

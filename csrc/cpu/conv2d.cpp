@@ -28,6 +28,18 @@
 #include "cpu/common.h"
 #include "cpu/gemm.h"
 #include "kernels.h"
+#include "cpu/isa.h"
+
+// csrc/cpu/isa/conv2d_kernel.cpp, per ISA level.
+#define EMBER_CONV_DECLARE(T)                                                                              \
+  EMBER_ISA_DECLARE(void conv2d_im2col(const ::ember::Conv2dShape& s, int64_t Cg, const T* x, T* col,     \
+                                       int64_t ld))                                                       \
+  EMBER_ISA_DECLARE(void conv2d_col2im_add(const ::ember::Conv2dShape& s, int64_t Cg, T* gcol, int64_t ld, \
+                                           T* gx))                                                        \
+  EMBER_ISA_DECLARE(void conv2d_bias_copy(T* dst, const T* src, T bias, int64_t n))                      \
+  EMBER_ISA_DECLARE(void conv2d_sum(const T* p, int64_t n, T* out))
+EMBER_CONV_DECLARE(float)
+EMBER_CONV_DECLARE(double)
 
 namespace ember::cpu {
 namespace {
@@ -83,112 +95,14 @@ struct Gemms {
   }
 };
 
-// Input rows/columns read by output index o at kernel tap r: o*stride - pad + r*dil.
-// [lo, hi) is the range of o whose tap falls inside [0, extent).
-inline void valid_range(int64_t extent, int64_t out, int64_t stride, int64_t offset, int64_t* lo, int64_t* hi) {
-  // o*stride + offset >= 0  and  o*stride + offset < extent
-  int64_t a = offset >= 0 ? 0 : ceil_div(-offset, stride);
-  int64_t b = extent - offset <= 0 ? 0 : ceil_div(extent - offset, stride);
-  *lo = std::min(a, out);
-  *hi = std::max(*lo, std::min(b, out));
-}
-
-// Stride 1 and as many output as input columns ("same" padding): consecutive output rows
-// read consecutive input rows, so a kernel tap's whole map is one shifted run of the plane.
-inline bool flat_rows(const Conv2dShape& s) { return s.stride_h == 1 && s.stride_w == 1 && s.Q == s.W; }
-
-// Zeroes columns [0, q0) and [q1, Q) of `rows` rows of Q values.
-template <typename T>
-inline void zero_borders(T* o, int64_t rows, int64_t Q, int64_t q0, int64_t q1) {
-  if (q0 == 0 && q1 == Q) return;
-  for (int64_t p = 0; p < rows; ++p, o += Q) {
-    for (int64_t q = 0; q < q0; ++q) o[q] = T(0);
-    for (int64_t q = q1; q < Q; ++q) o[q] = T(0);
-  }
-}
-
-// col rows (c, r, t) of one image's group (Cg planes of (H, W) at x), P*Q columns each,
-// row stride ld: several images sit side by side in one col matrix.
+// Per-ISA helpers (csrc/cpu/isa/conv2d_kernel.cpp: vectorized with the widest registers).
 template <typename T>
 void im2col(const Conv2dShape& s, int64_t Cg, const T* x, T* col, int64_t ld) {
-  for (int64_t c = 0; c < Cg; ++c) {
-    const T* plane = x + c * s.H * s.W;
-    for (int64_t r = 0; r < s.R; ++r) {
-      int64_t p0, p1;
-      valid_range(s.H, s.P, s.stride_h, r * s.dil_h - s.pad_h, &p0, &p1);
-      for (int64_t t = 0; t < s.S; ++t) {
-        T* row = col + ((c * s.R + r) * s.S + t) * ld;
-        int64_t q0, q1;
-        const int64_t off_w = t * s.dil_w - s.pad_w;
-        valid_range(s.W, s.Q, s.stride_w, off_w, &q0, &q1);
-        std::fill(row, row + p0 * s.Q, T(0));
-        if (flat_rows(s)) {
-          // Output rows p0..p1 are one contiguous run of the plane shifted by `base`: copy it
-          // in one go, then zero the columns whose taps fall left or right of the image.
-          const int64_t base = (p0 - s.pad_h + r * s.dil_h) * s.W + off_w, n = (p1 - p0) * s.Q;
-          const int64_t j0 = std::min(n, std::max<int64_t>(0, -base)), j1 = std::max(j0, std::min(n, s.H * s.W - base));
-          T* o = row + p0 * s.Q;
-          std::fill(o, o + j0, T(0));
-          std::copy(plane + base + j0, plane + base + j1, o + j0);
-          std::fill(o + j1, o + n, T(0));
-          zero_borders(o, p1 - p0, s.Q, q0, q1);
-          std::fill(row + p1 * s.Q, row + s.P * s.Q, T(0));
-          continue;
-        }
-        for (int64_t p = p0; p < p1; ++p) {
-          T* out = row + p * s.Q;
-          const T* in = plane + (p * s.stride_h - s.pad_h + r * s.dil_h) * s.W + off_w;
-          for (int64_t q = 0; q < q0; ++q) out[q] = T(0);
-          if (s.stride_w == 1) {
-            for (int64_t q = q0; q < q1; ++q) out[q] = in[q];
-          } else {
-            for (int64_t q = q0; q < q1; ++q) out[q] = in[q * s.stride_w];
-          }
-          for (int64_t q = q1; q < s.Q; ++q) out[q] = T(0);
-        }
-        std::fill(row + p1 * s.Q, row + s.P * s.Q, T(0));
-      }
-    }
-  }
+  EMBER_ISA_CALL(conv2d_im2col, s, Cg, x, col, ld);
 }
-
-// gx planes (Cg, H, W) += the windows of gcol (row stride ld): the adjoint of im2col.
-// gcol's out-of-image entries are overwritten with zeros on the way.
 template <typename T>
 void col2im_add(const Conv2dShape& s, int64_t Cg, T* gcol, int64_t ld, T* gx) {
-  for (int64_t c = 0; c < Cg; ++c) {
-    T* plane = gx + c * s.H * s.W;
-    for (int64_t r = 0; r < s.R; ++r) {
-      int64_t p0, p1;
-      valid_range(s.H, s.P, s.stride_h, r * s.dil_h - s.pad_h, &p0, &p1);
-      for (int64_t t = 0; t < s.S; ++t) {
-        T* row = gcol + ((c * s.R + r) * s.S + t) * ld;
-        int64_t q0, q1;
-        const int64_t off_w = t * s.dil_w - s.pad_w;
-        valid_range(s.W, s.Q, s.stride_w, off_w, &q0, &q1);
-        if (flat_rows(s)) {
-          // The mirror of im2col's run copy: zero the out-of-image columns of gcol (scratch),
-          // then one contiguous add.
-          const int64_t base = (p0 - s.pad_h + r * s.dil_h) * s.W + off_w, n = (p1 - p0) * s.Q;
-          const int64_t j0 = std::min(n, std::max<int64_t>(0, -base)), j1 = std::max(j0, std::min(n, s.H * s.W - base));
-          T* o = row + p0 * s.Q;
-          zero_borders(o, p1 - p0, s.Q, q0, q1);
-          T* dst = plane + base;
-          for (int64_t j = j0; j < j1; ++j) dst[j] += o[j];
-          continue;
-        }
-        for (int64_t p = p0; p < p1; ++p) {
-          const T* in = row + p * s.Q;
-          T* out = plane + (p * s.stride_h - s.pad_h + r * s.dil_h) * s.W + off_w;
-          if (s.stride_w == 1) {
-            for (int64_t q = q0; q < q1; ++q) out[q] += in[q];
-          } else {
-            for (int64_t q = q0; q < q1; ++q) out[q * s.stride_w] += in[q];
-          }
-        }
-      }
-    }
-  }
+  EMBER_ISA_CALL(conv2d_col2im_add, s, Cg, gcol, ld, gx);
 }
 
 // Runs f(thread, n0, n1) over slices of the batch: one slice per thread when the batch
@@ -256,7 +170,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
             const T* src = c + k * L + i * PQ;
             const T bias = b ? b[g * Kg + k] : T(0);
             if (nb == 1 && !b) break;
-            for (int64_t j = 0; j < PQ; ++j) dst[j] = src[j] + bias;
+            EMBER_ISA_CALL(conv2d_bias_copy, dst, src, bias, PQ);
           }
       }
     }
@@ -272,9 +186,8 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
       for (int64_t k = k0; k < k1; ++k) {
         double acc = 0;
         for (int64_t n = 0; n < s.N; ++n) {
-          const T* row = gy + (n * s.K + k) * PQ;
           T part = 0;
-          for (int64_t i = 0; i < PQ; ++i) part += row[i];
+          EMBER_ISA_CALL(conv2d_sum, gy + (n * s.K + k) * PQ, PQ, &part);
           acc += part;
         }
         gb[k] = T(acc);
@@ -335,10 +248,7 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
   });
 }
 
-#define EMBER_INSTANTIATE(T)                                                                   \
-  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);       \
-  template void conv2d_backward<T>(const Conv2dShape&, const T*, const T*, const T*, T*, T*, T*);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_CONV2D(float)
+EMBER_INSTANTIATE_CONV2D(double)
 
 }  // namespace ember::cpu

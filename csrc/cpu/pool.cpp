@@ -176,12 +176,7 @@ void avg_pool2d_backward(const Pool2dShape& s, const T* gy, T* gx, bool count_in
   });
 }
 
-#define EMBER_INSTANTIATE(T)                                                                 \
-  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, int64_t*);           \
-  template void max_pool2d_backward<T>(const Pool2dShape&, const int64_t*, const T*, T*);    \
-  template void avg_pool2d_forward<T>(const Pool2dShape&, const T*, T*, bool);               \
-  template void avg_pool2d_backward<T>(const Pool2dShape&, const T*, T*, bool);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_POOL(float)
+EMBER_INSTANTIATE_POOL(double)
 
 }  // namespace ember::cpu

@@ -236,10 +236,7 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
   }
 }
 
-#define EMBER_INSTANTIATE(T)                                                                   \
-  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);       \
-  template void conv2d_backward<T>(const Conv2dShape&, const T*, const T*, const T*, T*, T*, T*);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_CONV2D(float)
+EMBER_INSTANTIATE_CONV2D(double)
 
 }  // namespace ember::cuda

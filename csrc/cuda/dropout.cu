@@ -37,10 +37,7 @@ void dropout_backward(const uint8_t* mask, const T* gy, T* gx, int64_t n, double
   launch(gy, mask, gx, n, scale);
 }
 
-#define EMBER_INSTANTIATE(T)                                                         \
-  template void dropout_forward<T>(const T*, const uint8_t*, T*, int64_t, double);   \
-  template void dropout_backward<T>(const uint8_t*, const T*, T*, int64_t, double);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_DROPOUT(float)
+EMBER_INSTANTIATE_DROPOUT(double)
 
 }  // namespace ember::cuda

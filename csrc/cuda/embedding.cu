@@ -81,10 +81,7 @@ void embedding_backward(const int64_t* idx, const T* gy, T* gw, int64_t n, int64
   EMBER_LAUNCH(embedding_backward_kernel<T>, grid_for(n * dim), kBlock, 0, idx, gy, gw, n, dim, padding_idx);
 }
 
-#define EMBER_INSTANTIATE(T)                                                                    \
-  template void embedding_forward<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);  \
-  template void embedding_backward<T>(const int64_t*, const T*, T*, int64_t, int64_t, int64_t, int64_t);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_EMBEDDING(float)
+EMBER_INSTANTIATE_EMBEDDING(double)
 
 }  // namespace ember::cuda

@@ -149,11 +149,7 @@ void layer_norm_backward(const T* x, const T* mean, const T* rstd, const T* w, c
                  0, x, mean, rstd, gy, gw, gb, rows, cols);
 }
 
-#define EMBER_INSTANTIATE(T)                                                                                 \
-  template void layer_norm_forward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, double);    \
-  template void layer_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, \
-                                       int64_t);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_LAYER_NORM(float)
+EMBER_INSTANTIATE_LAYER_NORM(double)
 
 }  // namespace ember::cuda

@@ -190,13 +190,7 @@ void adagrad_step(T* p, const T* g, T* sum, int64_t n, int64_t step, double lr, 
   EMBER_LAUNCH(kernel, grid_for(n), kThreads, 0, p, g, sum, n, a);
 }
 
-#define EMBER_INSTANTIATE(T)                                                                                   \
-  template void sgd_step<T>(T*, const T*, T*, int64_t, double, double, double, double, bool, bool, bool);     \
-  template void adam_step<T>(T*, const T*, T*, T*, T*, int64_t, int64_t, double, double, double, double, double, \
-                             bool, bool);                                                                      \
-  template void rmsprop_step<T>(T*, const T*, T*, T*, T*, int64_t, double, double, double, double, double, bool); \
-  template void adagrad_step<T>(T*, const T*, T*, int64_t, int64_t, double, double, double, double, bool);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_OPTIM(float)
+EMBER_INSTANTIATE_OPTIM(double)
 
 }  // namespace ember::cuda

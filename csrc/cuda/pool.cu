@@ -158,12 +158,7 @@ void avg_pool2d_backward(const Pool2dShape& s, const T* gy, T* gx, bool count_in
   if (n > 0) EMBER_LAUNCH(avg_pool_backward_kernel<T>, grid_for(n), kThreads, 0, s, gy, gx, count_include_pad);
 }
 
-#define EMBER_INSTANTIATE(T)                                                                 \
-  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, int64_t*);           \
-  template void max_pool2d_backward<T>(const Pool2dShape&, const int64_t*, const T*, T*);    \
-  template void avg_pool2d_forward<T>(const Pool2dShape&, const T*, T*, bool);               \
-  template void avg_pool2d_backward<T>(const Pool2dShape&, const T*, T*, bool);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_POOL(float)
+EMBER_INSTANTIATE_POOL(double)
 
 }  // namespace ember::cuda

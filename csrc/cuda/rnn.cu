@@ -213,17 +213,7 @@ void rnn_backward(int mode, bool reverse, int64_t steps, int64_t N, int64_t I, i
   else if (GH) EMBER_CUDA_CHECK(cudaMemcpyAsync(db_hh, db_ih, sizeof(T) * GH, cudaMemcpyDeviceToDevice, stream));
 }
 
-#define EMBER_INSTANTIATE(T)                                                                                        \
-  template void rnn_cell_forward<T>(int, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*,        \
-                                    const T*, T*, T*, T*);                                                          \
-  template void rnn_cell_backward<T>(int, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*,       \
-                                     const T*, const T*, const T*, T*, T*, T*, T*);                                 \
-  template void rnn_forward<T>(int, bool, int64_t, int64_t, int64_t, int64_t, const T*, const T*, const T*,         \
-                               const T*, const T*, const T*, const T*, T*, T*, T*, T*, T*);                         \
-  template void rnn_backward<T>(int, bool, int64_t, int64_t, int64_t, int64_t, const T*, const T*, const T*,        \
-                                const T*, const T*, const T*, const T*, const T*, const T*, const T*, T*, T*, T*,   \
-                                T*, T*, T*, T*, T*, T*);
-EMBER_INSTANTIATE(float)
-EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE_RNN(float)
+EMBER_INSTANTIATE_RNN(double)
 
 }  // namespace ember::cuda
