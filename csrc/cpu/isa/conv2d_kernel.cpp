@@ -36,19 +36,19 @@ template <typename T>
   }
 }
 
-// col rows (c, r, t) of one image's group (Cg planes of (H, W) at x), P*Q columns each,
-// row stride ld: several images sit side by side in one col matrix.
+// A mask word as wide as T, so the masked copy vectorises lane for lane.
 template <typename T>
-void im2col(const Conv2dShape& s, int64_t Cg, const T* x, T* col, int64_t ld) {
-  const int64_t PQ = s.P * s.Q;
-  const bool flat = flat_rows(s);
-  using M = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
-  // masks[t][j]: whether column j % Q of a flat run reads inside the image at tap t; kept per
-  // thread and rebuilt only when the geometry changes (one image of a 1-channel layer costs
-  // about as much as building them).
+using TapMask = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+
+// masks[t][j]: whether column j % Q of a flat run reads inside the image at tap t. Shared by
+// im2col and col2im, kept per thread and rebuilt only when the geometry changes (one image of
+// a 1-channel layer costs about as much as building them).
+template <typename M>
+const std::vector<M>& tap_masks(const Conv2dShape& s) {
   static thread_local std::vector<M> masks;
   static thread_local int64_t key[5] = {-1, -1, -1, -1, -1};
-  if (flat && (key[0] != s.S || key[1] != s.Q || key[2] != PQ || key[3] != s.dil_w || key[4] != s.pad_w)) {
+  const int64_t PQ = s.P * s.Q;
+  if (key[0] != s.S || key[1] != s.Q || key[2] != PQ || key[3] != s.dil_w || key[4] != s.pad_w) {
     masks.assign(size_t(s.S * PQ), M(0));
     for (int64_t t = 0; t < s.S; ++t) {
       int64_t q0, q1;
@@ -58,6 +58,17 @@ void im2col(const Conv2dShape& s, int64_t Cg, const T* x, T* col, int64_t ld) {
     }
     key[0] = s.S, key[1] = s.Q, key[2] = PQ, key[3] = s.dil_w, key[4] = s.pad_w;
   }
+  return masks;
+}
+
+// col rows (c, r, t) of one image's group (Cg planes of (H, W) at x), P*Q columns each,
+// row stride ld: several images sit side by side in one col matrix.
+template <typename T>
+void im2col(const Conv2dShape& s, int64_t Cg, const T* x, T* col, int64_t ld) {
+  const int64_t PQ = s.P * s.Q;
+  const bool flat = flat_rows(s);
+  using M = TapMask<T>;
+  const M* masks = flat ? tap_masks<M>(s).data() : nullptr;
   for (int64_t c = 0; c < Cg; ++c) {
     const T* plane = x + c * s.H * s.W;
     for (int64_t r = 0; r < s.R; ++r) {
@@ -80,7 +91,7 @@ void im2col(const Conv2dShape& s, int64_t Cg, const T* x, T* col, int64_t ld) {
           if (q0 == 0 && q1 == s.Q) {
             for (int64_t j = j0; j < j1; ++j) o[j] = src[j];
           } else {
-            const M* m = masks.data() + t * PQ;
+            const M* m = masks + t * PQ;
             for (int64_t j = j0; j < j1; ++j) {
               const T v = src[j];
               o[j] = m[j] ? v : T(0);
@@ -111,22 +122,8 @@ template <typename T>
 void col2im_add(const Conv2dShape& s, int64_t Cg, T* gcol, int64_t ld, T* gx) {
   const int64_t PQ = s.P * s.Q;
   const bool flat = flat_rows(s);
-  using M = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
-  // masks[t][j]: whether column j % Q of a flat run reads inside the image at tap t; kept per
-  // thread and rebuilt only when the geometry changes (one image of a 1-channel layer costs
-  // about as much as building them).
-  static thread_local std::vector<M> masks;
-  static thread_local int64_t key[5] = {-1, -1, -1, -1, -1};
-  if (flat && (key[0] != s.S || key[1] != s.Q || key[2] != PQ || key[3] != s.dil_w || key[4] != s.pad_w)) {
-    masks.assign(size_t(s.S * PQ), M(0));
-    for (int64_t t = 0; t < s.S; ++t) {
-      int64_t q0, q1;
-      valid_range(s.W, s.Q, s.stride_w, t * s.dil_w - s.pad_w, &q0, &q1);
-      for (int64_t p = 0; p < s.P; ++p)
-        for (int64_t q = q0; q < q1; ++q) masks[t * PQ + p * s.Q + q] = M(-1);
-    }
-    key[0] = s.S, key[1] = s.Q, key[2] = PQ, key[3] = s.dil_w, key[4] = s.pad_w;
-  }
+  using M = TapMask<T>;
+  const M* masks = flat ? tap_masks<M>(s).data() : nullptr;
   for (int64_t c = 0; c < Cg; ++c) {
     T* plane = gx + c * s.H * s.W;
     for (int64_t r = 0; r < s.R; ++r) {
@@ -146,7 +143,7 @@ void col2im_add(const Conv2dShape& s, int64_t Cg, T* gcol, int64_t ld, T* gx) {
           if (q0 == 0 && q1 == s.Q) {
             for (int64_t j = j0; j < j1; ++j) dst[j] += o[j];
           } else {
-            const M* m = masks.data() + t * PQ;
+            const M* m = masks + t * PQ;
             for (int64_t j = j0; j < j1; ++j) {
               const T v = o[j];
               dst[j] += m[j] ? v : T(0);
