@@ -228,33 +228,16 @@ void for_row_blocks(int64_t N, int64_t macs_per_step, F&& f) {
 template <typename T>
 void rnn_cell_forward(int mode, int64_t N, int64_t H, const T* gx, const T* gh, const T* b_ih, const T* b_hh,
                       const T* h_prev, const T* c_prev, T* h, T* c, T* ws) {
-  const int64_t GH = gates(mode) * H, W = ws_width(mode) * H;
-  parallel_for(N, cell_grain(GH), [&](int64_t b, int64_t e) {
-    if constexpr (std::is_same_v<T, float>) {
-      EMBER_ISA_CALL(rnn_cell_forward_f32, mode, e - b, H, gx + b * GH, gh + b * GH, b_ih, b_hh, at(h_prev, b * H),
-                     at(c_prev, b * H), h + b * H, at(c, b * H), at(ws, b * W));
-    } else {
-      cell_forward_scalar<T>(mode, e - b, H, gx + b * GH, gh + b * GH, b_ih, b_hh, at(h_prev, b * H),
-                             at(c_prev, b * H), h + b * H, at(c, b * H), at(ws, b * W));
-    }
+  parallel_for(N, cell_grain(gates(mode) * H), [&](int64_t b, int64_t e) {
+    cell_forward_rows<T>(mode, b, e, H, gx, gh, b_ih, b_hh, h_prev, c_prev, h, c, ws);
   });
 }
 
 template <typename T>
 void rnn_cell_backward(int mode, int64_t N, int64_t H, const T* ws, const T* h_prev, const T* c_prev, const T* c,
                        const T* h, const T* gh1, const T* gh2, const T* gc, T* dgx, T* dgh, T* dh_prev, T* dc_prev) {
-  const int64_t GH = gates(mode) * H, W = ws_width(mode) * H;
-  parallel_for(N, cell_grain(GH), [&](int64_t b, int64_t e) {
-    const int64_t o = b * H;
-    if constexpr (std::is_same_v<T, float>) {
-      EMBER_ISA_CALL(rnn_cell_backward_f32, mode, e - b, H, at(ws, b * W), at(h_prev, o), at(c_prev, o), at(c, o),
-                     at(h, o), gh1 + o, at(gh2, o), at(gc, o), dgx + b * GH, at(dgh, b * GH), at(dh_prev, o),
-                     at(dc_prev, o));
-    } else {
-      cell_backward_scalar<T>(mode, e - b, H, at(ws, b * W), at(h_prev, o), at(c_prev, o), at(c, o), at(h, o),
-                              gh1 + o, at(gh2, o), at(gc, o), dgx + b * GH, at(dgh, b * GH), at(dh_prev, o),
-                              at(dc_prev, o));
-    }
+  parallel_for(N, cell_grain(gates(mode) * H), [&](int64_t b, int64_t e) {
+    cell_backward_rows<T>(mode, b, e, H, ws, h_prev, c_prev, c, h, gh1, gh2, gc, dgx, dgh, dh_prev, dc_prev);
   });
 }
 
