@@ -26,20 +26,10 @@
 #include <vector>
 
 #include "cpu/common.h"
+#include "cpu/conv2d.h"
 #include "cpu/gemm.h"
 #include "kernels.h"
 #include "cpu/isa.h"
-
-// csrc/cpu/isa/conv2d_kernel.cpp, per ISA level.
-#define EMBER_CONV_DECLARE(T)                                                                              \
-  EMBER_ISA_DECLARE(void conv2d_im2col(const ::ember::Conv2dShape& s, int64_t Cg, const T* x, T* col,     \
-                                       int64_t ld))                                                       \
-  EMBER_ISA_DECLARE(void conv2d_col2im_add(const ::ember::Conv2dShape& s, int64_t Cg, T* gcol, int64_t ld, \
-                                           T* gx))                                                        \
-  EMBER_ISA_DECLARE(void conv2d_bias_copy(T* dst, const T* src, T bias, int64_t n))                      \
-  EMBER_ISA_DECLARE(void conv2d_sum(const T* p, int64_t n, T* out))
-EMBER_CONV_DECLARE(float)
-EMBER_CONV_DECLARE(double)
 
 namespace ember::cpu {
 namespace {
@@ -65,16 +55,26 @@ T* scratch(int64_t elems) {
 
 enum { kPackTag, kColTag, kGcolTag };
 
+// This thread's GEMM pack buffers: A's at pack[0], B's at pack[1].
+template <typename T>
+struct PackBuffers {
+  T* pack[2];
+  PackBuffers() {
+    GemmBlocking bl;
+    EMBER_ISA_CALL(gemm_blocking, bl, T{});
+    const int64_t a_elems = (bl.pack_a_size() + 15) / 16 * 16;
+    pack[0] = scratch<T, kPackTag>(a_elems + bl.pack_b_size());
+    pack[1] = pack[0] + a_elems;
+  }
+};
+
 // C (M,N) (row stride ldc) = / += A (M,K) @ B (K,N), on this thread only.
 template <typename T>
 void gemm1(int64_t M, int64_t N, int64_t K, MatView<T> A, MatView<T> B, T* C, int64_t ldc, bool accumulate) {
   if (M <= 0 || N <= 0) return;
-  GemmBlocking bl;
-  EMBER_ISA_CALL(gemm_blocking, bl, T{});
-  const int64_t a_elems = (bl.pack_a_size() + 15) / 16 * 16;
-  T* ws = scratch<T, kPackTag>(a_elems + bl.pack_b_size());
+  PackBuffers<T> ws;
   GemmTask<T> task{M, N, K, A, B, C, ldc, accumulate};
-  EMBER_ISA_CALL(gemm_run, task, ws, ws + a_elems);
+  EMBER_ISA_CALL(gemm_run, task, ws.pack[0], ws.pack[1]);
 }
 
 // C (M,N) (row stride ldc) = A (M,K) @ B (K,N) (+ C); A stored transposed (K,M) when ta, B
@@ -144,6 +144,13 @@ int64_t images_per_gemm(int64_t PQ, bool threaded) {
   return std::max<int64_t>(1, std::min<int64_t>(4, ceil_div(600, PQ)));
 }
 
+// Whether the GEMMs pack col straight from the images (csrc/cpu/isa/conv2d_pack.cpp):
+// on a batch slice (the threaded path splits one GEMM through matmul_forward, which needs
+// col stored), with the lanes' offsets inside 32 bits.
+bool implicit_cols(const Conv2dShape& s, int64_t per, bool threaded) {
+  return !threaded && (per + 1) * s.C * s.H * s.W < (int64_t(1) << 31);
+}
+
 }  // namespace
 
 template <typename T>
@@ -154,16 +161,24 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
   // No batch split on a multi-thread machine: split each GEMM over the threads instead.
   const Gemms<T> gemm{threads == 1 && omp_get_max_threads() > 1};
   const int64_t per = images_per_gemm(PQ, gemm.threaded);
+  const bool packed = implicit_cols(s, per, gemm.threaded);
   over_batch(s.N, threads, [&](int, int64_t n0, int64_t n1) {
-    T* col = scratch<T, kColTag>(CRS * per * PQ);
+    T* col = packed ? nullptr : scratch<T, kColTag>(CRS * per * PQ);
     T* out = per > 1 ? scratch<T, kGcolTag>(Kg * per * PQ) : nullptr;
     for (int64_t n = n0; n < n1; n += per) {
       const int64_t nb = std::min(per, n1 - n), L = nb * PQ;
       for (int64_t g = 0; g < G; ++g) {
-        for (int64_t i = 0; i < nb; ++i) im2col(s, Cg, x + ((n + i) * s.C + g * Cg) * s.H * s.W, col + i * PQ, L);
         T* yg = y + (n * s.K + g * Kg) * PQ;
         T* c = nb == 1 ? yg : out;  // several images: (Kg, nb*PQ) here, then to each image's planes
-        gemm(Kg, L, CRS, w + g * Kg * CRS, false, CRS, col, false, L, c, L, false);
+        const T* xg = x + (n * s.C + g * Cg) * s.H * s.W;
+        if (packed) {
+          PackBuffers<T> ws;
+          EMBER_ISA_CALL(conv2d_forward_gemm, ConvCols<T>{&s, Cg, xg, s.C * s.H * s.W, nb}, w + g * Kg * CRS, Kg, c,
+                         ws.pack[0], ws.pack[1]);
+        } else {
+          for (int64_t i = 0; i < nb; ++i) im2col(s, Cg, xg + i * s.C * s.H * s.W, col + i * PQ, L);
+          gemm(Kg, L, CRS, w + g * Kg * CRS, false, CRS, col, false, L, c, L, false);
+        }
         for (int64_t i = 0; i < nb; ++i)
           for (int64_t k = 0; k < Kg; ++k) {
             T* dst = y + ((n + i) * s.K + g * Kg + k) * PQ;
@@ -175,6 +190,32 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
       }
     }
   });
+}
+
+// With stride 1, gx is the forward convolution of gy with the kernel flipped and its
+// input and output channels swapped (padding dil*(R-1) - pad). That GEMM has C rows and
+// K*R*S deep and packs gy; w^T @ gy has C*R*S rows, K deep, and writes gcol for col2im.
+// Measured (one thread, batch 64, 3x3): flipped 3.4 ms against 4.6 for 64->32 at 14x14,
+// 3.8 against 5.2 for 128->64 at 8x8, but 3.8 against 3.6 for 32->64 and 3.1 against 0.6
+// for 1->32: used when C >= K. Returns false (nothing done) otherwise, for strides > 1,
+// and for paddings beyond dil*(R-1), whose flipped padding would be negative.
+template <typename T>
+bool flipped_input_grad(const Conv2dShape& s, const T* w, const T* gy, T* gx) {
+  const int64_t ph = s.dil_h * (s.R - 1) - s.pad_h, pw = s.dil_w * (s.S - 1) - s.pad_w;
+  const int64_t G = s.groups, Cg = s.C / G, Kg = s.K / G, RS = s.R * s.S;
+  if (s.stride_h != 1 || s.stride_w != 1 || ph < 0 || pw < 0 || Cg < Kg) return false;
+  // wf (C, Kg, R, S): wf[g*Cg + c][k][r][t] = w[g*Kg + k][c][R-1-r][S-1-t]
+  std::vector<T> wf(size_t(s.C * Kg * RS));
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t c = 0; c < Cg; ++c)
+      for (int64_t k = 0; k < Kg; ++k) {
+        const T* src = w + ((g * Kg + k) * Cg + c) * RS;
+        T* dst = wf.data() + ((g * Cg + c) * Kg + k) * RS;
+        for (int64_t i = 0; i < RS; ++i) dst[i] = src[RS - 1 - i];
+      }
+  const Conv2dShape t{s.N, s.K, s.P, s.Q, s.C, s.R, s.S, s.H, s.W, 1, 1, ph, pw, s.dil_h, s.dil_w, G};
+  conv2d_forward<T>(t, gy, wf.data(), nullptr, gx);
+  return true;
 }
 
 template <typename T>
@@ -194,6 +235,7 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
       }
     });
   }
+  if (gx && s.N > 0 && PQ > 0 && s.K > 0 && flipped_input_grad(s, w, gy, gx)) gx = nullptr;
   if (gx && s.N * s.C * s.H * s.W > 0) std::memset(gx, 0, sizeof(T) * size_t(s.N * s.C * s.H * s.W));
   if (gw && wsize > 0) std::memset(gw, 0, sizeof(T) * size_t(wsize));
   if ((!gx && !gw) || s.N == 0 || PQ == 0 || s.K == 0) return;
@@ -201,11 +243,13 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
   const int threads = batch_threads(s.N, 2 * s.K * PQ * CRS);
   const Gemms<T> gemm{threads == 1 && omp_get_max_threads() > 1};
   const int64_t per = images_per_gemm(PQ, gemm.threaded);
+  const bool packed = implicit_cols(s, per, gemm.threaded);
   // gw is accumulated transposed, one (CRS, Kg) block per group and thread: col (CRS, L) @ gy^T
   // reads col in place, where gy @ col^T would gather col's columns (measured 10-20% slower).
   std::vector<T> partial(gw ? size_t(threads * wsize) : 0, T(0));
   over_batch(s.N, threads, [&](int t, int64_t n0, int64_t n1) {
-    T* col = scratch<T, kColTag>(CRS * per * PQ);  // im2col for gw, then gcol for gx
+    // im2col for gw, then gcol for gx
+    T* col = packed && !gx ? nullptr : scratch<T, kColTag>(CRS * per * PQ);
     T* gyb = per > 1 ? scratch<T, kGcolTag>(Kg * per * PQ) : nullptr;
     T* gw_t = gw ? partial.data() + t * wsize : nullptr;
     for (int64_t n = n0; n < n1; n += per) {
@@ -219,7 +263,11 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
               std::memcpy(gyb + k * L + i * PQ, gy + ((n + i) * s.K + g * Kg + k) * PQ, sizeof(T) * size_t(PQ));
           gyg = gyb;
         }
-        if (gw) {
+        if (gw && packed) {
+          PackBuffers<T> ws;
+          EMBER_ISA_CALL(conv2d_weight_gemm, ConvCols<T>{&s, Cg, x + (n * s.C + g * Cg) * s.H * s.W, s.C * s.H * s.W, nb},
+                         gyg, Kg, L, gw_t + g * Kg * CRS, ws.pack[0], ws.pack[1]);
+        } else if (gw) {
           for (int64_t i = 0; i < nb; ++i) im2col(s, Cg, x + ((n + i) * s.C + g * Cg) * s.H * s.W, col + i * PQ, L);
           // gw_g^T (CRS, Kg) += col (CRS, L) @ gy^T (L, Kg)
           gemm(CRS, Kg, L, col, false, L, gyg, true, L, gw_t + g * Kg * CRS, Kg, true);

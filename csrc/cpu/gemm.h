@@ -16,7 +16,18 @@ struct MatView {
   int64_t rs, cs;
 };
 
+// An operand that packs itself instead of being read through a MatView (conv2d packs
+// its im2col matrix straight from the images). fn packs rows [i0, i0 + m) x k [k0, k0 + kc)
+// of op(A) (columns of op(B)) into W-wide panels laid out as pack_block does
+// (csrc/cpu/gemm_pack.h); W is the level's mr (A) or nr (B).
+template <typename T>
+struct PackHook {
+  void (*fn)(const void* ctx, int64_t W, int64_t i0, int64_t m, int64_t k0, int64_t kc, T* dst) = nullptr;
+  const void* ctx = nullptr;
+};
+
 // C (M,N) with row stride ldc = A (M,K) @ B (K,N), plus C when accumulate.
+// An operand with a hook runs the blocked path and ignores its view.
 template <typename T>
 struct GemmTask {
   int64_t M, N, K;
@@ -24,6 +35,7 @@ struct GemmTask {
   T* C;
   int64_t ldc;
   bool accumulate;
+  PackHook<T> pack_a{}, pack_b{};
 };
 
 // Register tile (mr x nr) and cache blocks of one ISA level and dtype. The

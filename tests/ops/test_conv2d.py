@@ -130,3 +130,46 @@ def test_only_some_gradients():
     w = _t(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
     F.conv2d(x, w, padding=1).sum().backward()
     assert x.grad is None and w.grad.shape == (4, 3, 3, 3)
+
+
+# Geometries for the GEMMs that pack col straight from the images (csrc/cpu/isa/conv2d_pack.cpp):
+# pixel panels that are one run of the plane or cross images (masked loads) or not (gathers),
+# and the input gradient as a flipped forward convolution (stride 1, C >= K) or gcol + col2im.
+PACKED_CASES = [
+    ((4, 16, 9, 9), (24, 16, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # C < K, runs crossing images
+    ((3, 20, 7, 6), (12, 20, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # C >= K: flipped input gradient
+    ((3, 8, 9, 8), (10, 8, 3, 3), ((2, 2), (1, 1), (1, 1), 1)),     # stride 2: gathers, col2im
+    ((2, 8, 8, 8), (8, 4, 3, 3), ((1, 1), (2, 2), (2, 2), 2)),      # dilation and groups
+    ((3, 6, 7, 9), (5, 6, 2, 3), ((1, 1), (0, 2), (1, 1), 1)),      # asymmetric kernel, wider output
+    ((2, 6, 7, 8), (4, 6, 3, 3), ((1, 1), (0, 0), (1, 1), 1)),      # "valid": runs broken at rows
+]
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"], indirect=True)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", PACKED_CASES, ids=lambda c: "x".join(map(str, c[0])) + "_" + "x".join(map(str, c[1])))
+def test_packed_paths_match_reference(case, dtype, isa):
+    """One thread runs every batch slice through the packed GEMMs; two threads split the batch
+    (the larger cases) or the GEMMs (the smaller ones)."""
+    k = get_backend("cpu").ops.module
+    rng = np.random.default_rng(4)
+    xs, ws, geom = case
+    x, w, b = (rng.standard_normal(s) for s in (xs, ws, ws[:1]))
+    stride, pad, dil, _ = geom
+    out = tuple((xs[2 + i] + 2 * pad[i] - dil[i] * (ws[2 + i] - 1) - 1) // stride[i] + 1 for i in range(2))
+    y_ref, g, grads = _reference(x, w, b, geom, out)
+    tol = 1e-10 if dtype == np.float64 else 2e-4
+    x, w, b, g = (a.astype(dtype) for a in (x, w, b, g))
+    before = k.get_num_threads()
+    try:
+        for threads in (1, 2):
+            k.set_num_threads(threads)
+            y = np.full(y_ref.shape, np.nan, dtype)
+            k.conv2d_forward(x, w, b, y, *geom)
+            np.testing.assert_allclose(y, y_ref, rtol=tol, atol=tol)
+            got = [np.full_like(x, np.nan), np.full_like(w, np.nan), np.full_like(b, np.nan)]
+            k.conv2d_backward(x, w, g, *got, *geom)
+            for name, a, want in zip("xwb", got, grads):
+                np.testing.assert_allclose(a, want, rtol=tol, atol=tol, err_msg=f"grad {name}, {threads} threads")
+    finally:
+        k.set_num_threads(before)

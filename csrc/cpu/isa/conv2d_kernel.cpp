@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cpu/common.h"
+#include "cpu/conv2d.h"
 #include "kernels.h"
 
 namespace ember::cpu::EMBER_ISA {

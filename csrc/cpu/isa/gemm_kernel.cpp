@@ -246,16 +246,25 @@ void micro_tile(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, in
 // ---- blocked path ---------------------------------------------------------------
 template <typename T>
 void gemm_blocked(const GemmTask<T>& t, T* pack_a, T* pack_b) {
-  constexpr int64_t MR = kMR, NR = kNR<T>, KC = kKC<T>, MC = kMCPanels * kMR, NC = kNC;
+  constexpr int64_t MR = kMR, NR = kNR<T>, MC = kMCPanels * kMR, NC = kNC;
+  // K in equal blocks of at most kKC (784 = 2 x 392, not 384 + 384 + 16): each block
+  // reads and writes C once, which a thin last block would not pay for.
+  const int64_t blocks = t.K > kKC<T> ? (t.K + kKC<T> - 1) / kKC<T> : 1, KC = (t.K + blocks - 1) / blocks;
   for (int64_t ic = 0; ic < t.M; ic += MC) {
     int64_t mc = imin(MC, t.M - ic);
     for (int64_t pc = 0; pc < t.K; pc += KC) {
       int64_t kc = imin(KC, t.K - pc);
       bool acc = t.accumulate || pc > 0;
-      pack_block<T, MR>(t.A.p + ic * t.A.rs + pc * t.A.cs, t.A.rs, t.A.cs, mc, kc, pack_a);
+      if (t.pack_a.fn)
+        t.pack_a.fn(t.pack_a.ctx, MR, ic, mc, pc, kc, pack_a);
+      else
+        pack_block<T, MR>(t.A.p + ic * t.A.rs + pc * t.A.cs, t.A.rs, t.A.cs, mc, kc, pack_a);
       for (int64_t jc = 0; jc < t.N; jc += NC) {
         int64_t nc = imin(NC, t.N - jc);
-        pack_block<T, NR>(t.B.p + pc * t.B.rs + jc * t.B.cs, t.B.cs, t.B.rs, nc, kc, pack_b);
+        if (t.pack_b.fn)
+          t.pack_b.fn(t.pack_b.ctx, NR, jc, nc, pc, kc, pack_b);
+        else
+          pack_block<T, NR>(t.B.p + pc * t.B.rs + jc * t.B.cs, t.B.cs, t.B.rs, nc, kc, pack_b);
         for (int64_t ir = 0; ir < mc; ir += MR) {
           const T* ap = pack_a + ir * kc;
           T* crow = t.C + (ic + ir) * t.ldc + jc;
@@ -320,7 +329,9 @@ void run(const GemmTask<T>& t, T* pack_a, T* pack_b) {
   // once. The whole K x NR panel of B (<= KC*NC elements when it has to be
   // packed, an L2-sized block) is read in place or packed once.
   const bool one_panel = t.N <= kNR<T> && t.K <= kKC<T> * kNC / kNR<T>;
-  if (one_panel && t.K > kKC<T> && t.A.rs < t.A.cs) {
+  if (t.pack_a.fn || t.pack_b.fn) {
+    gemm_blocked(t, pack_a, pack_b);  // a hooked operand has no view to read in place
+  } else if (one_panel && t.K > kKC<T> && t.A.rs < t.A.cs) {
     // op(A) stored transposed: a tile reads MR adjacent elements of each of
     // the K rows of A's storage; in KC-row chunks those lines stay in L2 for
     // the next row tiles instead of coming back from L3 for each one.

@@ -1,0 +1,41 @@
+// The interface between conv2d's driver (csrc/cpu/conv2d.cpp: batch slices, threads,
+// workspaces) and its per-ISA kernels: csrc/cpu/isa/conv2d_kernel.cpp (im2col, col2im,
+// bias, sums) and csrc/cpu/isa/conv2d_pack.cpp (the GEMMs whose im2col operand is packed
+// straight from the images).
+#pragma once
+#include <cstdint>
+
+#include "cpu/isa.h"
+#include "kernels.h"
+
+namespace ember::cpu {
+
+// The im2col matrix of one group of nb images side by side, never stored: row (c, r, t) and
+// column i*P*Q + p*Q + q hold x_i[c, p*sh - ph + r*dh, q*sw - pw + t*dw] (0 outside),
+// where image i's Cg group planes start at x + i*image_stride.
+template <typename T>
+struct ConvCols {
+  const Conv2dShape* s;
+  int64_t Cg;
+  const T* x;
+  int64_t image_stride, nb;
+};
+
+}  // namespace ember::cpu
+
+#define EMBER_CONV_DECLARE(T)                                                                              \
+  EMBER_ISA_DECLARE(void conv2d_im2col(const ::ember::Conv2dShape& s, int64_t Cg, const T* x, T* col,     \
+                                       int64_t ld))                                                       \
+  EMBER_ISA_DECLARE(void conv2d_col2im_add(const ::ember::Conv2dShape& s, int64_t Cg, T* gcol, int64_t ld, \
+                                           T* gx))                                                        \
+  EMBER_ISA_DECLARE(void conv2d_bias_copy(T* dst, const T* src, T bias, int64_t n))                      \
+  EMBER_ISA_DECLARE(void conv2d_sum(const T* p, int64_t n, T* out))                                        \
+  /* y (Kg, L) = w (Kg, Cg*R*S) @ cols; this thread's GEMM pack buffers (gemm_blocking sizes) */         \
+  EMBER_ISA_DECLARE(void conv2d_forward_gemm(const ::ember::cpu::ConvCols<T>& cols, const T* w, int64_t Kg, \
+                                             T* y, T* pack_a, T* pack_b))                                 \
+  /* gwt (Cg*R*S, Kg) += cols @ gy^T, gy (Kg, L) with rows ldgy apart */                                  \
+  EMBER_ISA_DECLARE(void conv2d_weight_gemm(const ::ember::cpu::ConvCols<T>& cols, const T* gy, int64_t Kg, \
+                                            int64_t ldgy, T* gwt, T* pack_a, T* pack_b))
+EMBER_CONV_DECLARE(float)
+EMBER_CONV_DECLARE(double)
+#undef EMBER_CONV_DECLARE
