@@ -33,9 +33,9 @@ struct ConvCols {
   /* y (Kg, L) = w (Kg, Cg*R*S) @ cols; this thread's GEMM pack buffers (gemm_blocking sizes) */         \
   EMBER_ISA_DECLARE(void conv2d_forward_gemm(const ::ember::cpu::ConvCols<T>& cols, const T* w, int64_t Kg, \
                                              T* y, T* pack_a, T* pack_b))                                 \
-  /* gwt (Cg*R*S, Kg) += cols @ gy^T, gy (Kg, L) with rows ldgy apart */                                  \
+  /* gw (Kg, R*S*Cg) += gy @ cols^T, gy (Kg, L) with rows ldgy apart; gw's columns ordered (r, t, c) */     \
   EMBER_ISA_DECLARE(void conv2d_weight_gemm(const ::ember::cpu::ConvCols<T>& cols, const T* gy, int64_t Kg, \
-                                            int64_t ldgy, T* gwt, T* pack_a, T* pack_b))
+                                            int64_t ldgy, T* gw, T* pack_a, T* pack_b))
 EMBER_CONV_DECLARE(float)
 EMBER_CONV_DECLARE(double)
 #undef EMBER_CONV_DECLARE

@@ -22,6 +22,49 @@
 namespace ember::cpu::EMBER_ISA {
 
 #if defined(__AVX512F__)
+// r[i][j] <-> r[j][i]: 64 shuffles in four rounds (32-bit, 64-bit, then 128-bit lanes twice).
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+  }
+}
+
+// The transposing pack of float32 rows (w <= W <= 32 of them, si apart, contiguous along k)
+// in 16 x 16 blocks: 16 row loads, 64 shuffles and 16 stores per block, where a gather per k
+// costs about twice as much. dst[p * W + i] = src[i * si + p], zeros for rows w..W-1; the
+// last k % 16 columns are returned for the caller to pack.
+template <int W>
+inline int64_t pack_panel_transpose(const float* src, int64_t si, int64_t w, int64_t k, float* dst) {
+  int64_t p = 0;
+  for (; p + 16 <= k; p += 16)
+    for (int h = 0; h < W; h += 16) {
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) r[i] = h + i < w ? _mm512_loadu_ps(src + (h + i) * si + p) : _mm512_setzero_ps();
+      transpose16(r);
+      const __mmask16 lanes = __mmask16(W - h >= 16 ? 0xFFFF : (1u << (W - h)) - 1);
+      for (int j = 0; j < 16; ++j) _mm512_mask_storeu_ps(dst + (p + j) * W + h, lanes, r[j]);
+    }
+  return p;
+}
+
 template <typename T, int W>
 inline void pack_panel_gather(const T* src, int64_t si, int64_t w, int64_t k, T* dst) {
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -89,7 +132,9 @@ inline void pack_panel(const T* src, int64_t si, int64_t sp, int64_t w, int64_t 
   // as fast as the scalar loop, which is one load and one store per element.
   if constexpr ((W <= 16 && (sizeof(T) == 4 || W >= 8)) || (sizeof(T) == 4 && W <= 32)) {
     if (sp == 1 && si * (W - 1) < (int64_t(1) << 31)) {  // 32-bit gather offsets
-      pack_panel_gather<T, W>(src, si, w, k, dst);
+      int64_t done = 0;
+      if constexpr (sizeof(T) == 4 && W >= 8) done = pack_panel_transpose<W>(src, si, w, k, dst);
+      if (done < k) pack_panel_gather<T, W>(src + done, si, w, k - done, dst + done * W);
       return;
     }
   }

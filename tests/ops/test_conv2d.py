@@ -132,16 +132,19 @@ def test_only_some_gradients():
     assert x.grad is None and w.grad.shape == (4, 3, 3, 3)
 
 
-# Geometries for the GEMMs that pack col straight from the images (csrc/cpu/isa/conv2d_pack.cpp):
-# pixel panels that are one run of the plane or cross images (masked loads) or not (gathers),
-# and the input gradient as a flipped forward convolution (stride 1, C >= K) or gcol + col2im.
+# Geometries for the GEMMs that pack col straight from the images (csrc/cpu/isa/conv2d_pack.cpp,
+# groups of >= 16 channels): pixel panels that are one run of the plane, cross images (masked
+# loads) or break at rows (gathers); weight-gradient channel runs split across kernel taps
+# (20 channels); the input gradient as a flipped forward convolution (stride 1, C >= K) or
+# gcol + col2im; and groups of fewer channels, which take im2col.
 PACKED_CASES = [
     ((4, 16, 9, 9), (24, 16, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # C < K, runs crossing images
-    ((3, 20, 7, 6), (12, 20, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # C >= K: flipped input gradient
-    ((3, 8, 9, 8), (10, 8, 3, 3), ((2, 2), (1, 1), (1, 1), 1)),     # stride 2: gathers, col2im
-    ((2, 8, 8, 8), (8, 4, 3, 3), ((1, 1), (2, 2), (2, 2), 2)),      # dilation and groups
-    ((3, 6, 7, 9), (5, 6, 2, 3), ((1, 1), (0, 2), (1, 1), 1)),      # asymmetric kernel, wider output
-    ((2, 6, 7, 8), (4, 6, 3, 3), ((1, 1), (0, 0), (1, 1), 1)),      # "valid": runs broken at rows
+    ((3, 20, 7, 6), (16, 20, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # C >= K: flipped input gradient
+    ((3, 16, 9, 8), (10, 16, 3, 3), ((2, 2), (1, 1), (1, 1), 1)),   # stride 2: gathers, col2im
+    ((2, 32, 8, 8), (8, 16, 3, 3), ((1, 1), (2, 2), (2, 2), 2)),    # dilation and groups
+    ((3, 16, 7, 9), (5, 16, 2, 3), ((1, 1), (0, 2), (1, 1), 1)),    # asymmetric kernel, wider output
+    ((2, 20, 7, 8), (16, 20, 3, 3), ((1, 1), (0, 0), (1, 1), 1)),   # "valid": runs broken at rows
+    ((3, 6, 7, 9), (5, 6, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),      # 6 channels: im2col
 ]
 
 

@@ -6,8 +6,9 @@
 //   forward: col is op(B); a panel is nr pixels (lanes) x kc taps. For each tap one
 //            masked load of the nr pixels when they are one run of the plane (stride 1,
 //            "same" width, inside one image), else a masked gather.
-//   weight:  col is op(A); a panel is mr taps (lanes) x kc pixels: per pixel one masked
-//            gather of the mr taps' values.
+//   weight:  col is op(A); a panel is mr taps (lanes) x kc pixels: 16 pixels that are one
+//            run of the plane are 16 masked loads per tap transposed in registers (float32
+//            on AVX-512), other pixels one masked gather of the mr taps' values each.
 // Masks: lane l of a panel reads inside the image when its input row and column both
 // do; the row and column tests are precomputed per panel (per tap for the forward
 // panels, per output row and column for the weight panels), so the inner loops are a
@@ -19,6 +20,7 @@
 
 #include "cpu/conv2d.h"
 #include "cpu/gemm.h"
+#include "cpu/gemm_pack.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -62,6 +64,10 @@ struct PixelWalk {
     q = 0;
     if (++p < s.P) return;
     p = 0, ++i;
+  }
+  void skip(int64_t n) {  // n times next()
+    for (q += n; q >= s.Q; q -= s.Q)
+      if (++p == s.P) p = 0, ++i;
   }
 };
 
@@ -129,35 +135,88 @@ void pack_pixels(const void* ctx, int64_t W, int64_t j0, int64_t n, int64_t k0, 
   }
 }
 
-// op(A) of the weight GEMM: rows [i0, i0 + m) (taps) x columns [k0, k0 + kc) (pixels).
+// The images' group planes channels last: xt[(i*H*W + h*W + w)*Cg + c] = x_i[c][h][w].
 template <typename T>
-void pack_taps(const void* ctx, int64_t W, int64_t i0, int64_t m, int64_t k0, int64_t kc, T* dst) {
-  const ConvCols<T>& cc = *static_cast<const ConvCols<T>*>(ctx);
-  const Conv2dShape& s = *cc.s;
-  std::vector<uint32_t> row_mask(size_t(s.P)), col_mask(size_t(s.Q));  // per output row / column
-  int32_t idx[kMaxLanes];
-  int64_t dr[kMaxLanes], dc[kMaxLanes];
-  TapWalk tap(s, i0);
-  for (int64_t ir = 0; ir < m; ir += W, dst += W * kc) {
-    const int64_t w = std::min(W, m - ir);
-    for (int64_t l = 0; l < W; ++l) {
-      idx[l] = l < w ? int32_t(tap.offset()) : 0;
-      dr[l] = tap.dr(), dc[l] = tap.dc();
-      if (l < w) tap.next();
+void channels_last(const ConvCols<T>& cc, T* xt) {
+  const int64_t HW = cc.s->H * cc.s->W, Cg = cc.Cg;
+  for (int64_t i = 0; i < cc.nb; ++i) {
+    const T* x = cc.x + i * cc.image_stride;
+    T* out = xt + i * HW * Cg;
+    int64_t c0 = 0;
+#if defined(__AVX512F__)
+    if constexpr (sizeof(T) == 4)
+      for (; c0 + 16 <= Cg; c0 += 16) {  // 16 channels x 16 pixels a block, transposed in registers
+        int64_t h = 0;
+        for (; h + 16 <= HW; h += 16) {
+          __m512 r[16];
+          for (int c = 0; c < 16; ++c) r[c] = _mm512_loadu_ps(x + (c0 + c) * HW + h);
+          transpose16(r);
+          for (int j = 0; j < 16; ++j) _mm512_storeu_ps(out + (h + j) * Cg + c0, r[j]);
+        }
+        for (; h < HW; ++h)
+          for (int64_t c = c0; c < c0 + 16; ++c) out[h * Cg + c] = x[c * HW + h];
+      }
+#endif
+    for (int64_t h = 0; h < HW; ++h)
+      for (int64_t c = c0; c < Cg; ++c) out[h * Cg + c] = x[c * HW + h];
+  }
+}
+
+// n values from src to dst, or zeros when src is null.
+template <typename T>
+inline void copy_or_zero(T* dst, const T* src, int64_t n) {
+#if defined(__AVX512F__)
+  constexpr int64_t V = 64 / sizeof(T);
+  for (int64_t v = 0; v < n; v += V) {
+    const uint32_t m = n - v >= V ? (1u << V) - 1 : (1u << (n - v)) - 1;
+    if constexpr (sizeof(T) == 4) {
+      _mm512_mask_storeu_ps(dst + v, __mmask16(m), src ? _mm512_maskz_loadu_ps(__mmask16(m), src + v) : _mm512_setzero_ps());
+    } else {
+      _mm512_mask_storeu_pd(dst + v, __mmask8(m), src ? _mm512_maskz_loadu_pd(__mmask8(m), src + v) : _mm512_setzero_pd());
     }
-    for (int64_t p = 0; p < s.P; ++p) {
-      uint32_t mk = 0;
-      for (int64_t l = 0; l < w; ++l) mk |= uint32_t(inside(p * s.stride_h + dr[l], s.H)) << l;
-      row_mask[size_t(p)] = mk;
+  }
+#else
+  for (int64_t v = 0; v < n; ++v) dst[v] = src ? src[v] : T(0);
+#endif
+}
+
+// The weight GEMM's op(B), col^T with its columns ordered (r, t, c): rows [k0, k0 + kc)
+// (pixels) x columns [j0, j0 + n). A panel's columns are runs of channels of one kernel tap
+// (one run when Cg is a multiple of nr), each a copy of consecutive channels from xt.
+template <typename T>
+struct TapsLast {
+  const ConvCols<T>& cc;
+  const T* xt;
+};
+
+template <typename T>
+void pack_taps_last(const void* ctx, int64_t W, int64_t j0, int64_t n, int64_t k0, int64_t kc, T* dst) {
+  const TapsLast<T>& tl = *static_cast<const TapsLast<T>*>(ctx);
+  const Conv2dShape& s = *tl.cc.s;
+  const int64_t Cg = tl.cc.Cg, HW = s.H * s.W;
+  struct Run {
+    int64_t lane, len, dr, dc, c;
+  } runs[kMaxLanes];
+  for (int64_t jr = 0; jr < n; jr += W, dst += W * kc) {
+    const int64_t w = std::min(W, n - jr);
+    int64_t count = 0;
+    for (int64_t l = 0; l < w;) {
+      const int64_t col = j0 + jr + l, c = col % Cg, len = std::min(w - l, Cg - c);
+      const TapWalk tap(s, col / Cg);  // kernel tap (r, t) = col / Cg; TapWalk's c is unused
+      runs[count++] = {l, len, tap.dr(), tap.dc(), c};
+      l += len;
     }
-    for (int64_t q = 0; q < s.Q; ++q) {
-      uint32_t mk = 0;
-      for (int64_t l = 0; l < w; ++l) mk |= uint32_t(inside(q * s.stride_w + dc[l], s.W)) << l;
-      col_mask[size_t(q)] = mk;
+    PixelWalk px(s, 0, k0);
+    for (int64_t k = 0; k < kc; ++k, px.next()) {
+      T* d = dst + k * W;
+      for (int64_t u = 0; u < count; ++u) {
+        const Run& run = runs[u];
+        const int64_t h = px.row() + run.dr, x = px.col() + run.dc;
+        const bool in = inside(h, s.H) && inside(x, s.W);
+        copy_or_zero(d + run.lane, in ? tl.xt + (px.i * HW + h * s.W + x) * Cg + run.c : nullptr, run.len);
+      }
+      if (w < W) copy_or_zero<T>(d + w, nullptr, W - w);
     }
-    PixelWalk px(s, cc.image_stride, k0);
-    for (int64_t k = 0; k < kc; ++k, px.next())
-      copy_lanes(cc.x + px.anchor(), idx, false, row_mask[size_t(px.p)] & col_mask[size_t(px.q)], W, dst + k * W);
   }
 }
 
@@ -176,11 +235,15 @@ int64_t taps(const ConvCols<T>& cc) {
     task.pack_b = {pack_pixels<T>, &cc};                                                                \
     gemm_run(task, pack_a, pack_b);                                                                     \
   }                                                                                                     \
-  void conv2d_weight_gemm(const ConvCols<T>& cc, const T* gy, int64_t Kg, int64_t ldgy, T* gwt, T* pack_a, \
+  void conv2d_weight_gemm(const ConvCols<T>& cc, const T* gy, int64_t Kg, int64_t ldgy, T* gw, T* pack_a,  \
                           T* pack_b) {                                                                  \
-    const int64_t M = taps(cc), L = cc.nb * cc.s->P * cc.s->Q;                                         \
-    GemmTask<T> task{M, Kg, L, {nullptr, 0, 0}, {gy, 1, ldgy}, gwt, Kg, true};                         \
-    task.pack_a = {pack_taps<T>, &cc};                                                                  \
+    const int64_t N = taps(cc), L = cc.nb * cc.s->P * cc.s->Q;                                         \
+    static thread_local std::vector<T> xt;                                                              \
+    xt.resize(size_t(cc.nb * cc.s->H * cc.s->W * cc.Cg));                                               \
+    channels_last(cc, xt.data());                                                                       \
+    const TapsLast<T> tl{cc, xt.data()};                                                                \
+    GemmTask<T> task{Kg, N, L, {gy, ldgy, 1}, {nullptr, 0, 0}, gw, N, true};                           \
+    task.pack_b = {pack_taps_last<T>, &tl};                                                             \
     gemm_run(task, pack_a, pack_b);                                                                     \
   }
 EMBER_CONV_PACK_ISA(float)
