@@ -196,16 +196,18 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
 
 // With stride 1, gx is the forward convolution of gy with the kernel flipped and its
 // input and output channels swapped (padding dil*(R-1) - pad). That GEMM has C rows and
-// K*R*S deep and packs gy; w^T @ gy has C*R*S rows, K deep, and writes gcol for col2im.
-// Measured (one thread, batch 64, 3x3): flipped 3.4 ms against 4.6 for 64->32 at 14x14,
-// 3.8 against 5.2 for 128->64 at 8x8, but 3.8 against 3.6 for 32->64 and 3.1 against 0.6
-// for 1->32: used when C >= K. Returns false (nothing done) otherwise, for strides > 1,
-// and for paddings beyond dil*(R-1), whose flipped padding would be negative.
+// K*R*S deep and packs gy (K*R*S*P*Q values); w^T @ gy has C*R*S rows, K deep, and writes
+// gcol for col2im (C*R*S*P*Q values, each added back at about twice a packed value's
+// cost). So flipped wins when K < 2C, and at K = 2C only with enough rows for full register
+// tiles. Measured (2 threads, batch 64, 3x3, flipped against gcol): 64->32 at 14x14 3.4 ms
+// against 4.6, 64->128 at 8x8 1.72 against 1.82, but 32->64 at 14x14 1.63 against 1.54
+// and 16->32 at 28x28 2.25 against 1.75. Returns false (nothing done) where gcol wins, for
+// strides > 1, and for paddings beyond dil*(R-1), whose flipped padding would be negative.
 template <typename T>
 bool flipped_input_grad(const Conv2dShape& s, const T* w, const T* gy, T* gx) {
   const int64_t ph = s.dil_h * (s.R - 1) - s.pad_h, pw = s.dil_w * (s.S - 1) - s.pad_w;
   const int64_t G = s.groups, Cg = s.C / G, Kg = s.K / G, RS = s.R * s.S;
-  if (s.stride_h != 1 || s.stride_w != 1 || ph < 0 || pw < 0 || Cg < Kg) return false;
+  if (s.stride_h != 1 || s.stride_w != 1 || ph < 0 || pw < 0 || Kg > (Cg >= 64 ? 2 : 1) * Cg) return false;
   // wf (C, Kg, R, S): wf[g*Cg + c][k][r][t] = w[g*Kg + k][c][R-1-r][S-1-t]
   std::vector<T> wf(size_t(s.C * Kg * RS));
   for (int64_t g = 0; g < G; ++g)
