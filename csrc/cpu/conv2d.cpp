@@ -240,9 +240,11 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
     });
   }
   if (gx && s.N > 0 && PQ > 0 && s.K > 0 && flipped_input_grad(s, w, gy, gx)) gx = nullptr;
-  if (gx && s.N * s.C * s.H * s.W > 0) std::memset(gx, 0, sizeof(T) * size_t(s.N * s.C * s.H * s.W));
   if (gw && wsize > 0) std::memset(gw, 0, sizeof(T) * size_t(wsize));
-  if ((!gx && !gw) || s.N == 0 || PQ == 0 || s.K == 0) return;
+  if ((!gx && !gw) || s.N == 0 || PQ == 0 || s.K == 0) {
+    if (gx && s.N * s.C * s.H * s.W > 0) std::memset(gx, 0, sizeof(T) * size_t(s.N * s.C * s.H * s.W));
+    return;
+  }
 
   const int threads = batch_threads(s.N, 2 * s.K * PQ * CRS);
   const Gemms<T> gemm{threads == 1 && omp_get_max_threads() > 1};
@@ -280,8 +282,12 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
         if (gx) {
           // gcol (CRS, L) = w_g^T (CRS, Kg) @ gy (Kg, L), then scattered back into each image
           gemm(CRS, L, Kg, w + g * Kg * CRS, true, CRS, gyg, false, L, col, L, false);
-          for (int64_t i = 0; i < nb; ++i)
-            col2im_add(s, Cg, col + i * PQ, L, gx + ((n + i) * s.C + g * Cg) * s.H * s.W);
+          for (int64_t i = 0; i < nb; ++i) {
+            // zeroed here, by this thread and just before the adds, not in one pass up front
+            T* gxi = gx + ((n + i) * s.C + g * Cg) * s.H * s.W;
+            std::memset(gxi, 0, sizeof(T) * size_t(Cg * s.H * s.W));
+            col2im_add(s, Cg, col + i * PQ, L, gxi);
+          }
         }
       }
     }
