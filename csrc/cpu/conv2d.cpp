@@ -1,22 +1,30 @@
 // conv2d over NCHW images (grouped, strided, dilated, zero-padded), forward and backward,
-// lowered to ember's packed GEMM (csrc/cpu/isa/gemm_kernel.cpp) through im2col.
+// lowered to ember's packed GEMM (csrc/cpu/isa/gemm_kernel.cpp).
 //
 // Per image n and group g (Cg = C/groups input and Kg = K/groups output channels, RS = R*S):
 //   col (Cg*RS, P*Q)      col[(c*R + r)*S + s][p*Q + q] = x[n, g*Cg + c, p*sh - ph + r*dh, q*sw - pw + s*dw]
 //   forward   y_ng (Kg, PQ)      = w_g (Kg, Cg*RS) @ col, then + b
-//   backward  gcol (Cg*RS, PQ)   = w_g^T @ gy_ng;  gx_ng = col2im(gcol)  (scatter-add of the windows)
-//             gw_g^T (Cg*RS, Kg) += col @ gy_ng^T (col read in place);  gb[k] = sum_{n,p,q} gy
-// Up to 4 small images share one GEMM (their col and gy matrices side by side, so P*Q of
-// 196 becomes 784 columns): the register tiles along the pixels are full and the packed
-// weights are reused. With stride 1 and Q == W each kernel tap's map is one shifted run
-// of the plane, so im2col / col2im copy whole runs and patch the border columns.
+//   backward  gw_g (Kg, Cg*RS)  += gy_ng @ col^T;  gb[k] = sum_{n,p,q} gy
+//             gx_ng = col2im(w_g^T @ gy_ng)  (scatter-add of the windows), or with stride 1
+//             and C >= K (or K = 2C >= 128) the forward conv of gy with the kernel flipped
+// Several images share one GEMM (their col and gy matrices side by side: 196-pixel maps
+// become 784 or ~1000 columns), so the register tiles along the pixels are full and the
+// packed weights are reused.
+//
+// With >= 16 channels per group col is never stored: the forward GEMM packs its panels
+// straight from the images, and the weight-gradient GEMM takes col^T with its columns
+// ordered (r, s, c) and packs them as runs of channels from a channels-last copy of the
+// images (csrc/cpu/isa/conv2d_pack.cpp). Fewer channels (the first layer) write col with
+// im2col and run the GEMM on it. With stride 1 and Q == W each kernel tap's map is one
+// shifted run of the plane, so the packing, im2col and col2im copy whole runs.
 //
 // Threads: with at least as many images as threads, each thread takes a slice of the batch
-// and runs single-thread GEMMs on its own col buffer (no synchronisation; gw is summed from
-// one transposed partial per thread at the end). With fewer images (inference on one
-// image) the images run in turn and each GEMM is split over the threads by matmul_forward.
-// Bound: compute (the GEMM's FMAs) for C*RS >= ~32, with im2col/col2im ~25% on top at
-// 14x14; the 1-channel first layer (K = 9) is bound by writing col and y.
+// and runs single-thread GEMMs (no synchronisation; gw is summed from one partial per thread
+// at the end). With fewer images (inference on one image) the images run in turn through
+// im2col and each GEMM is split over the threads by matmul_forward.
+// Bound: compute (the GEMM's FMAs) for Cg*RS >= ~32, with the packing of col (each value
+// used K times) the main overhead at 64 channels; the 1-channel first layer (K = 9) is bound
+// by writing col and y.
 #include <omp.h>
 
 #include <cstdlib>

@@ -1,19 +1,19 @@
 // conv2d's two GEMMs over the im2col matrix (forward y = w @ col, weight gradient
-// gw^T += col @ gy^T) with col never written: the GEMM's packing hook (csrc/cpu/gemm.h)
+// gw += gy @ col^T) with col never written: the GEMM's packing hook (csrc/cpu/gemm.h)
 // fills its panels straight from the images, so the separate im2col pass (a write and a
 // re-read of 9x the input, ~25% of a 3x3 layer's GEMM time) is gone.
 //
 //   forward: col is op(B); a panel is nr pixels (lanes) x kc taps. For each tap one
 //            masked load of the nr pixels when they are one run of the plane (stride 1,
-//            "same" width, inside one image), else a masked gather.
-//   weight:  col is op(A); a panel is mr taps (lanes) x kc pixels: 16 pixels that are one
-//            run of the plane are 16 masked loads per tap transposed in registers (float32
-//            on AVX-512), other pixels one masked gather of the mr taps' values each.
-// Masks: lane l of a panel reads inside the image when its input row and column both
-// do; the row and column tests are precomputed per panel (per tap for the forward
-// panels, per output row and column for the weight panels), so the inner loops are a
-// mask AND, a load and a store. Compiled per ISA level; without AVX-512 the lanes are
-// copied one by one.
+//            "same" width, inside one image), else a masked gather. Lane l reads inside
+//            the image when its input row and column both do: a mask per kernel tap and
+//            panel, computed once per panel.
+//   weight:  col^T is op(B), its columns ordered (r, s, c); a panel is nr channels of one
+//            tap (lanes) x kc pixels. The images are first copied channels last (16 x 16
+//            register transposes), so each pixel's panel row is a copy of nr consecutive
+//            channels, or zeros where the tap falls outside the image. Packing col itself
+//            would transpose 9x the input (a gather per pixel: 40% of the GEMM's time).
+// Compiled per ISA level; without AVX-512 the lanes are copied one by one.
 #include <algorithm>
 #include <cstdint>
 #include <vector>

@@ -24,6 +24,9 @@
 // is packed only once for M <= 2240. Bottom rows (mr < MR) run a 4- or 8-row
 // tile so small M wastes few FMAs.
 //
+// K is cut into equal blocks of at most KC. An operand with a pack hook (csrc/cpu/gemm.h:
+// conv2d packs its im2col panels straight from the images) always runs this blocked path.
+//
 // Small problems (K <= 2 KC, N <= NC, M*N*K <= 2^23), and any problem with
 // one column panel (N <= NR, e.g. the 28-wide gradients of an LSTM's input
 // weights), skip the packing: full MR-row tiles read A in place and B rows in
