@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 
 namespace ember::cpu {
 
@@ -28,6 +30,30 @@ void parallel_for(int64_t n, int64_t grain, F&& f) {
     int64_t begin = t * chunk, end = std::min(n, begin + chunk);
     if (begin < end) f(begin, end);
   }
+}
+
+// Which thread_scratch buffer: the GEMM pack buffers of matmul and conv2d, conv2d's col
+// (im2col, or gcol) and its several-image output / gradient block.
+enum ScratchTag { kMatmulPack, kConvPack, kConvCol, kConvBlock };
+
+// A grow-only scratch buffer, one per thread and Tag, 64-byte aligned for the vector loads.
+// (Transparent huge pages for the pack buffers were measured: no difference.)
+template <typename T, int Tag>
+T* thread_scratch(int64_t elems) {
+  struct Buffer {
+    void* p = nullptr;
+    size_t bytes = 0;
+    ~Buffer() { std::free(p); }
+  };
+  static thread_local Buffer buf;
+  size_t bytes = (size_t(std::max<int64_t>(elems, 1)) * sizeof(T) + 63) / 64 * 64;
+  if (buf.bytes < bytes) {
+    std::free(buf.p);
+    buf.p = std::aligned_alloc(64, bytes);
+    buf.bytes = buf.p ? bytes : 0;
+    if (!buf.p) throw std::bad_alloc();
+  }
+  return static_cast<T*>(buf.p);
 }
 
 }  // namespace ember::cpu

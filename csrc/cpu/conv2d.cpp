@@ -42,27 +42,6 @@
 namespace ember::cpu {
 namespace {
 
-// A grow-only, 64-byte aligned scratch buffer; one per thread and purpose (Tag).
-template <typename T, int Tag>
-T* scratch(int64_t elems) {
-  struct Buffer {
-    void* p = nullptr;
-    size_t bytes = 0;
-    ~Buffer() { std::free(p); }
-  };
-  static thread_local Buffer buf;
-  size_t bytes = (size_t(std::max<int64_t>(elems, 1)) * sizeof(T) + 63) / 64 * 64;
-  if (buf.bytes < bytes) {
-    std::free(buf.p);
-    buf.p = std::aligned_alloc(64, bytes);
-    buf.bytes = buf.p ? bytes : 0;
-    if (!buf.p) throw std::bad_alloc();
-  }
-  return static_cast<T*>(buf.p);
-}
-
-enum { kPackTag, kColTag, kGcolTag };
-
 // This thread's GEMM pack buffers: A's at pack[0], B's at pack[1].
 template <typename T>
 struct PackBuffers {
@@ -71,7 +50,7 @@ struct PackBuffers {
     GemmBlocking bl;
     EMBER_ISA_CALL(gemm_blocking, bl, T{});
     const int64_t a_elems = (bl.pack_a_size() + 15) / 16 * 16;
-    pack[0] = scratch<T, kPackTag>(a_elems + bl.pack_b_size());
+    pack[0] = thread_scratch<T, kConvPack>(a_elems + bl.pack_b_size());
     pack[1] = pack[0] + a_elems;
   }
 };
@@ -174,8 +153,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
   const int64_t per = images_per_gemm(PQ, gemm.threaded, 1024, 8);
   const bool packed = implicit_cols(s, per, gemm.threaded, Cg);
   over_batch(s.N, threads, [&](int, int64_t n0, int64_t n1) {
-    T* col = packed ? nullptr : scratch<T, kColTag>(CRS * per * PQ);
-    T* out = per > 1 ? scratch<T, kGcolTag>(Kg * per * PQ) : nullptr;
+    T* col = packed ? nullptr : thread_scratch<T, kConvCol>(CRS * per * PQ);
+    T* out = per > 1 ? thread_scratch<T, kConvBlock>(Kg * per * PQ) : nullptr;
     for (int64_t n = n0; n < n1; n += per) {
       const int64_t nb = std::min(per, n1 - n), L = nb * PQ;
       for (int64_t g = 0; g < G; ++g) {
@@ -265,8 +244,8 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
   std::vector<T> partial(gw ? size_t(threads * wsize) : 0, T(0));
   over_batch(s.N, threads, [&](int t, int64_t n0, int64_t n1) {
     // im2col for gw, then gcol for gx
-    T* col = packed && !gx ? nullptr : scratch<T, kColTag>(CRS * per * PQ);
-    T* gyb = per > 1 ? scratch<T, kGcolTag>(Kg * per * PQ) : nullptr;
+    T* col = packed && !gx ? nullptr : thread_scratch<T, kConvCol>(CRS * per * PQ);
+    T* gyb = per > 1 ? thread_scratch<T, kConvBlock>(Kg * per * PQ) : nullptr;
     T* gw_t = gw ? partial.data() + t * wsize : nullptr;
     for (int64_t n = n0; n < n1; n += per) {
       const int64_t nb = std::min(per, n1 - n), L = nb * PQ;

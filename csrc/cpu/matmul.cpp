@@ -58,27 +58,9 @@ GemmBlocking blocking_of() {
 
 // This thread's pack buffers (grow-only, 64-byte aligned for the vector loads).
 template <typename T>
-T* workspace(int64_t elems) {
-  struct Buffer {
-    void* p = nullptr;
-    size_t bytes = 0;
-    ~Buffer() { std::free(p); }
-  };
-  static thread_local Buffer buf;
-  size_t bytes = (size_t(elems) * sizeof(T) + 63) / 64 * 64;
-  if (buf.bytes < bytes) {
-    std::free(buf.p);
-    buf.p = std::aligned_alloc(64, bytes);
-    buf.bytes = buf.p ? bytes : 0;
-    if (!buf.p) throw std::bad_alloc();
-  }
-  return static_cast<T*>(buf.p);
-}
-
-template <typename T>
 void run_one(const GemmTask<T>& task, const GemmBlocking& bl) {
   int64_t a_elems = (bl.pack_a_size() + 15) / 16 * 16;  // keep pack_b 64-byte aligned
-  T* ws = workspace<T>(a_elems + bl.pack_b_size());
+  T* ws = thread_scratch<T, kMatmulPack>(a_elems + bl.pack_b_size());
   EMBER_ISA_CALL(gemm_run, task, ws, ws + a_elems);
 }
 
