@@ -602,6 +602,7 @@ def conv2d_samples(rng):
             Sample([_r(rng, 1, 2, 6, 5), _r(rng, 3, 2, 2, 2)], {"padding": "same"}),
             Sample([_r(rng, 2, 3, 6, 7), _r(rng, 2, 3, 2, 3), _r(rng, 2)], {"stride": (1, 2), "padding": "valid"}),
             Sample([_r(rng, 2, 3, 4, 4), _r(rng, 5, 3, 1, 1), _r(rng, 5)]),
+            Sample([_r(rng, 2, 3, 3, 4), _r(rng, 4, 3, 2, 1), _r(rng, 4)], {"padding": (2, 1)}),  # windows all padding
             Sample([_r(rng, 2, 2, 5, 4), _r(rng, 3, 2, 3, 2), _r(rng, 3)], {"padding": (1, 0)}, transpose=True),
             Sample([_r(rng, 3, 8, 13, 11), _r(rng, 16, 8, 3, 3), _r(rng, 16)], {"padding": 1, "stride": (2, 1)},
                    gradcheck=False),

@@ -145,6 +145,7 @@ PACKED_CASES = [
     ((3, 16, 7, 9), (5, 16, 2, 3), ((1, 1), (0, 2), (1, 1), 1)),    # asymmetric kernel, wider output
     ((2, 20, 7, 8), (16, 20, 3, 3), ((1, 1), (0, 0), (1, 1), 1)),   # "valid": runs broken at rows
     ((3, 6, 7, 9), (5, 6, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),      # 6 channels: im2col
+    ((3, 16, 4, 5), (6, 16, 2, 2), ((1, 2), (2, 3), (1, 1), 1)),    # windows wholly in the padding
 ]
 
 

@@ -39,10 +39,11 @@ Conv2dShape conv_shape(const Array& x, const Array& w, const Array& y, const Pai
   });
   check(s.R >= 1 && s.S >= 1, op, [&] { return "empty kernel: " + shapes(); });
   check(y.dim(0) == s.N && y.dim(1) == s.K, op, [&] { return "output does not fit: " + shapes(); });
-  // The windows: every one starts inside the image or its top/left padding, and the implied
-  // bottom/right padding is at most the top/left padding + 1 ("same" with an odd total).
+  // The windows: the implied bottom/right padding is at most the top/left padding + 1 ("same"
+  // with an odd total). As in PyTorch, a window may lie wholly in the padding (its output is
+  // the bias): every kernel tests each tap against the image.
   auto fits = [](int64_t in, int64_t out, int64_t k, int64_t st, int64_t pad, int64_t dil) {
-    return out >= 1 && (out - 1) * st - pad < in && (out - 1) * st + dil * (k - 1) + 1 <= in + 2 * pad + 1;
+    return out >= 1 && (out - 1) * st + dil * (k - 1) + 1 <= in + 2 * pad + 1;
   };
   check(fits(s.H, s.P, s.R, s.stride_h, s.pad_h, s.dil_h) && fits(s.W, s.Q, s.S, s.stride_w, s.pad_w, s.dil_w), op,
         [&] {
