@@ -51,11 +51,11 @@ static void map2(const T* a, const T* gy, T* gx, int64_t n, K simd, F f) {
 #define EMBER_SIMD(kernel, ...) [=](auto... p) { EMBER_ISA_CALL(kernel, p..., ##__VA_ARGS__); }
 
 template <typename T> void relu_forward(const T* x, T* y, int64_t n) {
-  auto f = [](T v) { return v > T(0) ? v : T(0); };
+  auto f = [](T v) { return v <= T(0) ? T(0) : v; };  // a NaN passes, as in PyTorch
   map1(x, y, n, EMBER_SIMD(relu_forward_f32), f);
 }
 template <typename T> void relu_backward(const T* a, const T* gy, T* gx, int64_t n) {
-  auto f = [](T v, T g) { return v > T(0) ? g : T(0); };
+  auto f = [](T v, T g) { return v <= T(0) ? T(0) : g; };
   map2(a, gy, gx, n, EMBER_SIMD(relu_backward_f32), f);
 }
 template <typename T> void leaky_relu_forward(const T* x, T* y, int64_t n, double slope) {

@@ -1,6 +1,6 @@
 // Elementwise activations over n items, forward and backward.
 //
-//   relu        y = max(x, 0)                 gx = gy * [x > 0]
+//   relu        y = x <= 0 ? 0 : x            gx = x <= 0 ? 0 : gy   (NaN passes, as in PyTorch)
 //   leaky_relu  y = x > 0 ? x : slope*x       gx = gy * (x > 0 ? 1 : slope)
 //   sigmoid     y = 1 / (1 + exp(-x))         gx = gy * y * (1 - y)        (from the output y)
 //   tanh        y = tanh(x)                   gx = gy * (1 - y^2)          (from the output y)
@@ -48,10 +48,10 @@ constexpr double kGeluCubic = 0.044715;
 // p is the op's parameter (leaky_relu's slope), passed as a plain kernel argument.
 
 template <typename T> struct ReluF {
-  static __device__ T f(T x, T) { return x > T(0) ? x : T(0); }
+  static __device__ T f(T x, T) { return x <= T(0) ? T(0) : x; }  // a NaN passes, as in PyTorch
 };
 template <typename T> struct ReluB {
-  static __device__ T f(T x, T g, T) { return x > T(0) ? g : T(0); }
+  static __device__ T f(T x, T g, T) { return x <= T(0) ? T(0) : g; }
 };
 template <typename T> struct LeakyReluF {
   static __device__ T f(T x, T slope) { return x > T(0) ? x : x * slope; }

@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pytest
 
+from .check import DEVICES, require
+
 ISAS = ["generic", "avx2", "avx512"]
 SIZES = list(range(0, 34)) + [1000003]  # empty, every SIMD tail up to 32 lanes, threaded
 SLOPE = 0.01
@@ -36,7 +38,7 @@ def _gelu_tanh_grad(x):
 
 # name -> (forward(x), d forward / dx (x), backward saves the output?, kernel args)
 OPS = {
-    "relu": (lambda x: np.maximum(x, 0), lambda x: (x > 0) * 1.0, False, ()),
+    "relu": (lambda x: np.where(x <= 0, 0.0, x), lambda x: np.where(x <= 0, 0.0, 1.0), False, ()),
     "leaky_relu": (lambda x: np.where(x > 0, x, SLOPE * x), lambda x: np.where(x > 0, 1.0, SLOPE), False, (SLOPE,)),
     "sigmoid": (_sigmoid, lambda x: _sigmoid(x) * _sigmoid(-x), True, ()),
     "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2, True, ()),
@@ -121,6 +123,16 @@ def test_infinities(cpu_kernels, isa, dtype):
         np.testing.assert_array_equal(gx, [0, 1], err_msg=name)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_relu_of_nan(cpu_kernels, isa, dtype):
+    x = np.array([np.nan, -1, 2] * 11, dtype)  # NaN in every lane of the vector body and the tail
+    y, gx = np.empty_like(x), np.empty_like(x)
+    cpu_kernels.relu_forward(x, y)
+    cpu_kernels.relu_backward(x, np.ones_like(x), gx)
+    np.testing.assert_array_equal(y, np.array([np.nan, 0, 2] * 11, dtype))
+    np.testing.assert_array_equal(gx, np.array([1, 0, 1] * 11, dtype))
+
+
 def test_sigmoid_of_minus_100_and_nan(cpu_kernels, isa):
     x = np.array([-100, -104, -1e4, np.nan], np.float32)
     y = np.empty_like(x)
@@ -166,3 +178,17 @@ def test_relative_accuracy_near_zero(cpu_kernels, isa, name):
     y = np.empty_like(x)
     _call(cpu_kernels, name, "forward", x, y)
     np.testing.assert_allclose(y, OPS[name][0](x.astype(np.float64)), rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("device", DEVICES)
+def test_relu_passes_nan_like_torch(device, dtype):
+    """relu(NaN) is NaN and its gradient passes through, as PyTorch's does (x <= 0 gives 0)."""
+    require(device)
+    import ember as em
+    x = em.tensor(np.array([np.nan, -1, -0.0, 2] * 9, dtype), device=device, requires_grad=True)  # SIMD body + tail
+    y = em.nn.functional.relu(x)
+    y.backward(em.tensor(np.full(36, 3, dtype), device=device))
+    got, grad = np.asarray(y.detach().to("numpy")), np.asarray(x.grad.to("numpy"))
+    np.testing.assert_array_equal(got, np.array([np.nan, 0, 0, 2] * 9, dtype))
+    np.testing.assert_array_equal(grad, np.array([3, 0, 0, 3] * 9, dtype))

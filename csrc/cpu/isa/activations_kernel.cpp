@@ -15,10 +15,10 @@
 namespace ember::cpu::EMBER_ISA {
 
 void relu_forward_f32(const float* x, float* y, int64_t n) {
-  map1(x, y, n, [](vf v) { return v > 0.0f ? v : vf{}; });
+  map1(x, y, n, [](vf v) { return v <= 0.0f ? vf{} : v; });  // a NaN passes, as in PyTorch
 }
 void relu_backward_f32(const float* x, const float* gy, float* gx, int64_t n) {
-  map2(x, gy, gx, n, [](vf v, vf g) { return v > 0.0f ? g : vf{}; });
+  map2(x, gy, gx, n, [](vf v, vf g) { return v <= 0.0f ? vf{} : g; });
 }
 void leaky_relu_forward_f32(const float* x, float* y, int64_t n, float slope) {
   map1(x, y, n, [=](vf v) { return v > 0.0f ? v : v * slope; });

@@ -18,12 +18,12 @@ def erf(x):
     return _erf(x).astype(x.dtype) if x.size else x.copy()
 
 
-def relu_forward(x):
-    return np.where(x > 0, x, np.zeros_like(x))
+def relu_forward(x):  # x <= 0, not x > 0: a NaN passes through, as in PyTorch
+    return np.where(x <= 0, np.zeros_like(x), x)
 
 
 def relu_backward(x, grad_out):
-    return np.where(x > 0, grad_out, np.zeros_like(grad_out))
+    return np.where(x <= 0, np.zeros_like(grad_out), grad_out)
 
 
 def leaky_relu_forward(x, slope):
