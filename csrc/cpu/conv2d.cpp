@@ -6,12 +6,17 @@
 //   forward   y_ng (Kg, PQ)      = w_g (Kg, Cg*RS) @ col, then + b
 //   backward  gw_g (Kg, Cg*RS)  += gy_ng @ col^T;  gb[k] = sum_{n,p,q} gy
 //             gx_ng = col2im(w_g^T @ gy_ng)  (scatter-add of the windows), or with stride 1
-//             and C >= K (or K = 2C >= 128) the forward conv of gy with the kernel flipped
+//             the forward conv of gy with the kernel flipped (where that runs direct tiles,
+//             or C >= K, or K = 2C >= 128)
 // Several images share one GEMM (their col and gy matrices side by side: 196-pixel maps
 // become 784 or ~1000 columns), so the register tiles along the pixels are full and the
 // packed weights are reused.
 //
-// With >= 16 channels per group col is never stored: the forward GEMM packs its panels
+// Stride 1 with rows of >= 12 pixels and >= 16 channels per group runs the forward as
+// direct tiles: mr pixels of an output row x nr output channels, the pixels' taps read in
+// place from a zero-padded copy of the image and the weights packed once per call, so
+// nothing is packed per image (csrc/cpu/isa/conv2d_pack.cpp). Otherwise, with >= 16
+// channels per group col is never stored either: the forward GEMM packs its panels
 // straight from the images, and the weight-gradient GEMM takes col^T with its columns
 // ordered (r, s, c) and packs them as runs of channels from a channels-last copy of the
 // images (csrc/cpu/isa/conv2d_pack.cpp). Fewer channels (the first layer) write col with
@@ -137,6 +142,22 @@ int64_t images_per_gemm(int64_t PQ, bool threaded, int64_t columns, int64_t most
 // col stored), with at least 16 channels per group (the channel runs the weight GEMM packs;
 // measured, 1->32 at 28x28: im2col 0.26 ms forward and 0.30 weight gradient against 0.52
 // and 1.12 packed) and the lanes' offsets inside 32 bits.
+// Whether the forward runs direct tiles (csrc/cpu/isa/conv2d_pack.cpp: mr pixels of an output
+// row x nr channels, read in place from a padded image, no im2col panel packed per image):
+// stride 1, rows of at least 12 pixels (narrower rows leave the 14-row tile short, and its
+// weight panel streams from L2 for too few FMAs: 8x8 maps 2.0 ms against 1.75 packed) and
+// >= 16 channels per group, and output channels filling >= 3/4 of the tiles' nr lanes (16
+// channels in 32 lanes: 16->32 at 28x28's input gradient 5.3 ms against 4.2), on a batch
+// slice. Measured, 2 threads, batch 64, 3x3: 32->64 at
+// 14x14 1.34 ms against 1.53 packed, 64->32 1.38 against 1.82, 16->32 at 28x28 1.39 against 1.91.
+template <typename T>
+bool direct_forward_ok(const Conv2dShape& s, bool threaded) {
+  GemmBlocking bl;
+  EMBER_ISA_CALL(gemm_blocking, bl, T{});
+  const int64_t Kg = s.K / s.groups, lanes = ceil_div(Kg, bl.nr) * bl.nr;
+  return !threaded && s.stride_h == 1 && s.stride_w == 1 && s.Q >= 12 && s.C / s.groups >= 16 && 4 * Kg >= 3 * lanes;
+}
+
 bool implicit_cols(const Conv2dShape& s, int64_t per, bool threaded, int64_t Cg) {
   return !threaded && Cg >= 16 && (per + 1) * s.C * s.H * s.W < (int64_t(1) << 31);
 }
@@ -150,6 +171,14 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
   const int threads = batch_threads(s.N, s.K * PQ * CRS);
   // No batch split on a multi-thread machine: split each GEMM over the threads instead.
   const Gemms<T> gemm{threads == 1 && omp_get_max_threads() > 1};
+  if (direct_forward_ok<T>(s, gemm.threaded)) {
+    over_batch(s.N, threads, [&](int, int64_t n0, int64_t n1) {
+      for (int64_t g = 0; g < G; ++g)
+        EMBER_ISA_CALL(conv2d_direct_forward, s, Cg, x + (n0 * s.C + g * Cg) * s.H * s.W, n1 - n0, w + g * Kg * CRS,
+                       b ? b + g * Kg : nullptr, y + (n0 * s.K + g * Kg) * PQ);
+    });
+    return;
+  }
   const int64_t per = images_per_gemm(PQ, gemm.threaded, 1024, 8);
   const bool packed = implicit_cols(s, per, gemm.threaded, Cg);
   over_batch(s.N, threads, [&](int, int64_t n0, int64_t n1) {
@@ -195,7 +224,10 @@ template <typename T>
 bool flipped_input_grad(const Conv2dShape& s, const T* w, const T* gy, T* gx) {
   const int64_t ph = s.dil_h * (s.R - 1) - s.pad_h, pw = s.dil_w * (s.S - 1) - s.pad_w;
   const int64_t G = s.groups, Cg = s.C / G, Kg = s.K / G, RS = s.R * s.S;
-  if (s.stride_h != 1 || s.stride_w != 1 || ph < 0 || pw < 0 || Kg > (Cg >= 64 ? 2 : 1) * Cg) return false;
+  if (s.stride_h != 1 || s.stride_w != 1 || ph < 0 || pw < 0) return false;
+  const Conv2dShape t{s.N, s.K, s.P, s.Q, s.C, s.R, s.S, s.H, s.W, 1, 1, ph, pw, s.dil_h, s.dil_w, G};
+  const bool direct = direct_forward_ok<T>(t, batch_threads(t.N, t.K * t.P * t.Q * Kg * RS) == 1 && omp_get_max_threads() > 1);
+  if (!direct && Kg > (Cg >= 64 ? 2 : 1) * Cg) return false;
   // wf (C, Kg, R, S): wf[g*Cg + c][k][r][t] = w[g*Kg + k][c][R-1-r][S-1-t]
   std::vector<T> wf(size_t(s.C * Kg * RS));
   for (int64_t g = 0; g < G; ++g)
@@ -205,7 +237,6 @@ bool flipped_input_grad(const Conv2dShape& s, const T* w, const T* gy, T* gx) {
         T* dst = wf.data() + ((g * Cg + c) * Kg + k) * RS;
         for (int64_t i = 0; i < RS; ++i) dst[i] = src[RS - 1 - i];
       }
-  const Conv2dShape t{s.N, s.K, s.P, s.Q, s.C, s.R, s.S, s.H, s.W, 1, 1, ph, pw, s.dil_h, s.dil_w, G};
   conv2d_forward<T>(t, gy, wf.data(), nullptr, gx);
   return true;
 }

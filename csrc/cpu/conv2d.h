@@ -38,4 +38,11 @@ struct ConvCols {
                                             int64_t ldgy, T* gw, T* pack_a, T* pack_b))
 EMBER_CONV_DECLARE(float)
 EMBER_CONV_DECLARE(double)
+#define EMBER_CONV_DIRECT_DECLARE(T)                                                                        \
+  /* stride 1: y of n images (group planes x, w (Kg, Cg*R*S), b or null, y) without im2col */             \
+  EMBER_ISA_DECLARE(void conv2d_direct_forward(const ::ember::Conv2dShape& s, int64_t Cg, const T* x, int64_t n, \
+                                               const T* w, const T* b, T* y))
+EMBER_CONV_DIRECT_DECLARE(float)
+EMBER_CONV_DIRECT_DECLARE(double)
+#undef EMBER_CONV_DIRECT_DECLARE
 #undef EMBER_CONV_DECLARE

@@ -136,7 +136,7 @@ def test_only_some_gradients():
 # groups of >= 16 channels): pixel panels that are one run of the plane, cross images (masked
 # loads) or break at rows (gathers); weight-gradient channel runs split across kernel taps
 # (20 channels); the input gradient as a flipped forward convolution (stride 1, C >= K) or
-# gcol + col2im; and groups of fewer channels, which take im2col.
+# gcol + col2im; groups of fewer channels, which take im2col; and the direct forward tiles.
 PACKED_CASES = [
     ((4, 16, 9, 9), (24, 16, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # C < K, runs crossing images
     ((3, 20, 7, 6), (16, 20, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # C >= K: flipped input gradient
@@ -146,6 +146,11 @@ PACKED_CASES = [
     ((2, 20, 7, 8), (16, 20, 3, 3), ((1, 1), (0, 0), (1, 1), 1)),   # "valid": runs broken at rows
     ((3, 6, 7, 9), (5, 6, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),      # 6 channels: im2col
     ((3, 16, 4, 5), (6, 16, 2, 2), ((1, 2), (2, 3), (1, 1), 1)),    # windows wholly in the padding
+    # rows of >= 12 pixels: direct tiles read from a padded copy (forward, flipped input gradient)
+    ((3, 16, 12, 13), (32, 16, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),
+    ((2, 32, 13, 14), (24, 32, 3, 3), ((1, 1), (2, 1), (2, 1), 1)),
+    ((2, 64, 12, 12), (64, 32, 3, 3), ((1, 1), (1, 1), (1, 1), 2)),
+    ((2, 16, 10, 12), (32, 16, 2, 3), ((1, 1), (3, 2), (1, 1), 1)),
 ]
 
 

@@ -168,12 +168,13 @@ enum class BRead { packed, direct, direct_masked };
 
 // c (mr x nr of C, row stride ldc) = / += a (MR x kc) @ b (kc x NR).
 // Packed A has compile-time strides (element (i,p) at a[p*MR+i]); direct A is
-// read in place at a[i*rsa + p*csa]. Rows >= mr / columns >= nr are computed
+// read in place at a[i*rsa + p*csa], or with kTapsA at a[i + koff[p]] (conv2d's
+// direct path: pixels of a padded image row x kernel taps). Rows >= mr / columns >= nr are computed
 // but never stored; edges use masked stores, since a round trip through a
 // tile buffer stalls on store forwarding (vector store, scalar reloads).
-template <typename T, int MR, bool kDirectA, BRead kB>
+template <typename T, int MR, bool kDirectA, BRead kB, bool kTapsA = false>
 void micro_kernel(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c, int64_t ldc,
-                  int64_t mr, int64_t nr, bool accumulate) {
+                  int64_t mr, int64_t nr, bool accumulate, const int64_t* koff = nullptr) {
   using S = Simd<T>;
   using V = typename S::V;
   using Mask = typename S::Mask;
@@ -196,7 +197,7 @@ void micro_kernel(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, 
   // elements of a new storage row, K rows apart in memory. That stride
   // (often > 1 KiB) defeats the hardware prefetchers, which stop at page
   // ends, so fetch the lines a few steps ahead.
-  const bool prefetch_a = kDirectA && rsa == 1;
+  const bool prefetch_a = kDirectA && !kTapsA && rsa == 1;
 #pragma GCC unroll 2
   for (int64_t p = 0; p < kc; ++p) {
     if (prefetch_a) {
@@ -208,11 +209,11 @@ void micro_kernel(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, 
     for (int v = 0; v < NV; ++v) bv[v] = kB == BRead::direct_masked ? S::load(b + v * W, masks[v]) : S::load(b + v * W);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      V ai = S::set1(a[i * rsa]);
+      V ai = kTapsA ? S::set1(a[koff[p] + i]) : S::set1(a[i * rsa]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
     }
-    a += csa;
+    if constexpr (!kTapsA) a += csa;
     b += ldb;
   }
   const bool full = nr == NR;
@@ -234,16 +235,16 @@ void micro_kernel(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, 
 
 // The bottom rows of C (mr < kMR) run a shorter tile, so a 64-row matrix does
 // not pay for 70 rows of FMAs.
-template <typename T, bool kDirectA, BRead kB>
+template <typename T, bool kDirectA, BRead kB, bool kTapsA = false>
 void micro_tile(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c, int64_t ldc,
-                int64_t mr, int64_t nr, bool accumulate) {
+                int64_t mr, int64_t nr, bool accumulate, const int64_t* koff = nullptr) {
   if constexpr (kMR > 8) {
-    if (mr <= 4) return micro_kernel<T, 4, kDirectA, kB>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, accumulate);
-    if (mr <= 8) return micro_kernel<T, 8, kDirectA, kB>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, accumulate);
+    if (mr <= 4) return micro_kernel<T, 4, kDirectA, kB, kTapsA>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, accumulate, koff);
+    if (mr <= 8) return micro_kernel<T, 8, kDirectA, kB, kTapsA>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, accumulate, koff);
   } else if constexpr (kMR > 4) {
-    if (mr <= 4) return micro_kernel<T, 4, kDirectA, kB>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, accumulate);
+    if (mr <= 4) return micro_kernel<T, 4, kDirectA, kB, kTapsA>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, accumulate, koff);
   }
-  micro_kernel<T, kMR, kDirectA, kB>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, accumulate);
+  micro_kernel<T, kMR, kDirectA, kB, kTapsA>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, accumulate, koff);
 }
 
 // ---- blocked path ---------------------------------------------------------------
@@ -359,6 +360,14 @@ void run(const GemmTask<T>& t, T* pack_a, T* pack_b) {
 void gemm_blocking(GemmBlocking& out, float) { blocking<float>(out); }
 void gemm_blocking(GemmBlocking& out, double) { blocking<double>(out); }
 void gemm_run(const GemmTask<float>& t, float* pack_a, float* pack_b) { run(t, pack_a, pack_b); }
+void gemm_tile_taps(int64_t kc, const float* a, const int64_t* koff, const float* b, float* tile, int64_t ldt,
+                    int64_t mr, int64_t nr) {
+  micro_tile<float, true, BRead::packed, true>(kc, a, 1, 0, b, 0, tile, ldt, mr, nr, false, koff);
+}
+void gemm_tile_taps(int64_t kc, const double* a, const int64_t* koff, const double* b, double* tile, int64_t ldt,
+                    int64_t mr, int64_t nr) {
+  micro_tile<double, true, BRead::packed, true>(kc, a, 1, 0, b, 0, tile, ldt, mr, nr, false, koff);
+}
 void gemm_run(const GemmTask<double>& t, double* pack_a, double* pack_b) { run(t, pack_a, pack_b); }
 
 }  // namespace ember::cpu::EMBER_ISA
