@@ -128,20 +128,15 @@ int batch_threads(int64_t N, int64_t macs_per_image) {
   return int(t);
 }
 
-// Images per GEMM: about as many columns as given, so that the register tiles along N are nearly all full and
-// the packed weights are reused (measured: 196-pixel maps run 15-20% faster four at a time;
-// the forward of 64 8x8 maps 2.5% faster eight at a time, the backward not). The threaded
+// Images per GEMM: enough columns (~600) that the register tiles along N are nearly all
+// full and the packed weights are reused (measured: 196-pixel maps run 15-20% faster
+// four at a time; eight 8x8 maps at a time measured no faster, within noise). The threaded
 // path (few images) keeps one image per GEMM.
-int64_t images_per_gemm(int64_t PQ, bool threaded, int64_t columns, int64_t most) {
+int64_t images_per_gemm(int64_t PQ, bool threaded) {
   if (threaded || PQ <= 0) return 1;
-  return std::max<int64_t>(1, std::min<int64_t>(most, columns / PQ));
+  return std::max<int64_t>(1, std::min<int64_t>(4, ceil_div(600, PQ)));
 }
 
-// Whether the GEMMs pack col straight from the images (csrc/cpu/isa/conv2d_pack.cpp):
-// on a batch slice (the threaded path splits one GEMM through matmul_forward, which needs
-// col stored), with at least 16 channels per group (the channel runs the weight GEMM packs;
-// measured, 1->32 at 28x28: im2col 0.26 ms forward and 0.30 weight gradient against 0.52
-// and 1.12 packed) and the lanes' offsets inside 32 bits.
 // Whether the forward runs direct tiles (csrc/cpu/isa/conv2d_pack.cpp: mr pixels of an output
 // row x nr channels, read in place from a padded image, no im2col panel packed per image):
 // stride 1, rows of at least 12 pixels (narrower rows leave the 14-row tile short, and its
@@ -179,7 +174,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
     });
     return;
   }
-  const int64_t per = images_per_gemm(PQ, gemm.threaded, 1024, 8);
+  const int64_t per = images_per_gemm(PQ, gemm.threaded);
   const bool packed = implicit_cols(s, per, gemm.threaded, Cg);
   over_batch(s.N, threads, [&](int, int64_t n0, int64_t n1) {
     T* col = packed ? nullptr : thread_scratch<T, kConvCol>(CRS * per * PQ);
@@ -267,7 +262,7 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
 
   const int threads = batch_threads(s.N, 2 * s.K * PQ * CRS);
   const Gemms<T> gemm{threads == 1 && omp_get_max_threads() > 1};
-  const int64_t per = images_per_gemm(PQ, gemm.threaded, 800, 4);
+  const int64_t per = images_per_gemm(PQ, gemm.threaded);
   const bool packed = implicit_cols(s, per, gemm.threaded, Cg);
   // gw is accumulated per thread and group: (Kg, R*S*Cg) blocks from the packed GEMM, whose
   // columns are (r, t, c); (CRS, Kg) blocks from col (CRS, L) @ gy^T, which reads col in place
