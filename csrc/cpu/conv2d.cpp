@@ -9,27 +9,26 @@
 //             the forward conv of gy with the kernel flipped (where that runs direct tiles,
 //             or C >= K, or K = 2C >= 128)
 // Several images share one GEMM (their col and gy matrices side by side: 196-pixel maps
-// become 784 or ~1000 columns), so the register tiles along the pixels are full and the
+// become 784 columns), so the register tiles along the pixels are full and the
 // packed weights are reused.
 //
-// Stride 1 with rows of >= 12 pixels and >= 16 channels per group runs the forward as
-// direct tiles: mr pixels of an output row x nr output channels, the pixels' taps read in
-// place from a zero-padded copy of the image and the weights packed once per call, so
-// nothing is packed per image (csrc/cpu/isa/conv2d_pack.cpp). Otherwise, with >= 16
-// channels per group col is never stored either: the forward GEMM packs its panels
-// straight from the images, and the weight-gradient GEMM takes col^T with its columns
-// ordered (r, s, c) and packs them as runs of channels from a channels-last copy of the
-// images (csrc/cpu/isa/conv2d_pack.cpp). Fewer channels (the first layer) write col with
-// im2col and run the GEMM on it. With stride 1 and Q == W each kernel tap's map is one
-// shifted run of the plane, so the packing, im2col and col2im copy whole runs.
+// With >= 16 channels per group col is never stored (csrc/cpu/isa/conv2d_pack.cpp). The
+// forward runs direct tiles (stride 1, rows of >= 12 pixels): mr pixels of an output row x
+// nr output channels, the pixels' taps read in place from a zero-padded copy of the image,
+// the weights packed once per call; otherwise its GEMM packs col's panels straight from
+// the images. The weight gradient runs direct tiles per kernel tap: mr input channels x nr
+// output channels over the pixels, read in place from a channels-last copy of the images.
+// Fewer channels (the first layer) write col with im2col and run the GEMM on it. With
+// stride 1 and Q == W each kernel tap's map is one shifted run of the plane, so the
+// packing, im2col and col2im copy whole runs.
 //
 // Threads: with at least as many images as threads, each thread takes a slice of the batch
 // and runs single-thread GEMMs (no synchronisation; gw is summed from one partial per thread
 // at the end). With fewer images (inference on one image) the images run in turn through
 // im2col and each GEMM is split over the threads by matmul_forward.
-// Bound: compute (the GEMM's FMAs) for Cg*RS >= ~32, with the packing of col (each value
-// used K times) the main overhead at 64 channels; the 1-channel first layer (K = 9) is bound
-// by writing col and y.
+// Bound: compute (the FMAs) for Cg*RS >= ~32, with packing (col's panels, each value used K
+// times, or gy's) and short edge tiles the overhead; the 1-channel first layer (K = 9) is
+// bound by writing col and y.
 #include <omp.h>
 
 #include <cstdlib>
@@ -143,8 +142,8 @@ int64_t images_per_gemm(int64_t PQ, bool threaded) {
 // weight panel streams from L2 for too few FMAs: 8x8 maps 2.0 ms against 1.75 packed) and
 // >= 16 channels per group, and output channels filling >= 3/4 of the tiles' nr lanes (16
 // channels in 32 lanes: 16->32 at 28x28's input gradient 5.3 ms against 4.2), on a batch
-// slice. Measured, 2 threads, batch 64, 3x3: 32->64 at
-// 14x14 1.34 ms against 1.53 packed, 64->32 1.38 against 1.82, 16->32 at 28x28 1.39 against 1.91.
+// slice. Measured, 2 threads, batch 64, 3x3: 32->64 at 14x14 1.34 ms against 1.53 packed,
+// 64->32 1.38 against 1.82, 16->32 at 28x28 1.39 against 1.91.
 template <typename T>
 bool direct_forward_ok(const Conv2dShape& s, bool threaded) {
   GemmBlocking bl;
@@ -153,6 +152,12 @@ bool direct_forward_ok(const Conv2dShape& s, bool threaded) {
   return !threaded && s.stride_h == 1 && s.stride_w == 1 && s.Q >= 12 && s.C / s.groups >= 16 && 4 * Kg >= 3 * lanes;
 }
 
+// Whether col is never stored (packed forward GEMM, direct weight gradient): on a batch
+// slice (the threaded path splits one GEMM through matmul_forward, which needs col stored),
+// with at least 16 channels per group (measured, 1->32 at 28x28: im2col 0.26 ms forward and
+// 0.30 weight gradient against 0.52 and 1.12 packed) and the lanes' offsets inside 32 bits.
+// The weight gradient's direct tiles against packed col^T panels: 32->64 at 14x14 1.48 ms
+// against 1.60, 64->128 at 8x8 1.78 against 1.85, 64->32 at 14x14 1.35 against 1.89.
 bool implicit_cols(const Conv2dShape& s, int64_t per, bool threaded, int64_t Cg) {
   return !threaded && Cg >= 16 && (per + 1) * s.C * s.H * s.W < (int64_t(1) << 31);
 }
@@ -264,30 +269,29 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
   const Gemms<T> gemm{threads == 1 && omp_get_max_threads() > 1};
   const int64_t per = images_per_gemm(PQ, gemm.threaded);
   const bool packed = implicit_cols(s, per, gemm.threaded, Cg);
-  // gw is accumulated per thread and group: (Kg, R*S*Cg) blocks from the packed GEMM, whose
-  // columns are (r, t, c); (CRS, Kg) blocks from col (CRS, L) @ gy^T, which reads col in place
-  // where gy @ col^T would gather col's columns (measured 10-20% slower).
+  // gw is accumulated per thread and group: (R*S*Cg, Kg) blocks from the direct tiles (rows
+  // (r, t, c)); (CRS, Kg) blocks from col (CRS, L) @ gy^T, which reads col in place where
+  // gy @ col^T would gather col's columns (measured 10-20% slower).
   std::vector<T> partial(gw ? size_t(threads * wsize) : 0, T(0));
   over_batch(s.N, threads, [&](int t, int64_t n0, int64_t n1) {
-    // im2col for gw, then gcol for gx
-    T* col = packed && !gx ? nullptr : thread_scratch<T, kConvCol>(CRS * per * PQ);
-    T* gyb = per > 1 ? thread_scratch<T, kConvBlock>(Kg * per * PQ) : nullptr;
+    const bool gy_block = gx || (gw && !packed);     // who reads the nb images' gy side by side
+    T* col = packed && !gx ? nullptr : thread_scratch<T, kConvCol>(CRS * per * PQ);  // im2col, then gcol
+    T* gyb = per > 1 && gy_block ? thread_scratch<T, kConvBlock>(Kg * per * PQ) : nullptr;
     T* gw_t = gw ? partial.data() + t * wsize : nullptr;
     for (int64_t n = n0; n < n1; n += per) {
       const int64_t nb = std::min(per, n1 - n), L = nb * PQ;
       for (int64_t g = 0; g < G; ++g) {
         // gy of the nb images side by side: (Kg, L)
         const T* gyg = gy + (n * s.K + g * Kg) * PQ;
-        if (nb > 1) {
+        if (nb > 1 && gy_block) {
           for (int64_t i = 0; i < nb; ++i)
             for (int64_t k = 0; k < Kg; ++k)
               std::memcpy(gyb + k * L + i * PQ, gy + ((n + i) * s.K + g * Kg + k) * PQ, sizeof(T) * size_t(PQ));
           gyg = gyb;
         }
         if (gw && packed) {
-          PackBuffers<T> ws;
-          EMBER_ISA_CALL(conv2d_weight_gemm, ConvCols<T>{&s, Cg, x + (n * s.C + g * Cg) * s.H * s.W, s.C * s.H * s.W, nb},
-                         gyg, Kg, L, gw_t + g * Kg * CRS, ws.pack[0], ws.pack[1]);
+          EMBER_ISA_CALL(conv2d_weight_direct, ConvCols<T>{&s, Cg, x + (n * s.C + g * Cg) * s.H * s.W, s.C * s.H * s.W, nb},
+                         gy + (n * s.K + g * Kg) * PQ, s.K * PQ, Kg, gw_t + g * Kg * CRS);
         } else if (gw) {
           for (int64_t i = 0; i < nb; ++i) im2col(s, Cg, x + ((n + i) * s.C + g * Cg) * s.H * s.W, col + i * PQ, L);
           // gw_g^T (CRS, Kg) += col (CRS, L) @ gy^T (L, Kg)
@@ -314,7 +318,7 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
       const int64_t g = row / Kg, k = row % Kg;
       T* dst = gw + row * CRS;
       for (int64_t i = 0; i < CRS; ++i) {
-        const int64_t at = g * Kg * CRS + (packed ? k * CRS + i % RS * Cg + i / RS : i * Kg + k);
+        const int64_t at = g * Kg * CRS + (packed ? (i % RS * Cg + i / RS) * Kg + k : i * Kg + k);
         T acc = partial[size_t(at)];
         for (int t = 1; t < threads; ++t) acc += partial[size_t(t * wsize + at)];
         dst[i] = acc;

@@ -32,16 +32,16 @@ struct ConvCols {
   EMBER_ISA_DECLARE(void conv2d_sum(const T* p, int64_t n, T* out))                                        \
   /* y (Kg, L) = w (Kg, Cg*R*S) @ cols; this thread's GEMM pack buffers (gemm_blocking sizes) */         \
   EMBER_ISA_DECLARE(void conv2d_forward_gemm(const ::ember::cpu::ConvCols<T>& cols, const T* w, int64_t Kg, \
-                                             T* y, T* pack_a, T* pack_b))                                 \
-  /* gw (Kg, R*S*Cg) += gy @ cols^T, gy (Kg, L) with rows ldgy apart; gw's columns ordered (r, t, c) */     \
-  EMBER_ISA_DECLARE(void conv2d_weight_gemm(const ::ember::cpu::ConvCols<T>& cols, const T* gy, int64_t Kg, \
-                                            int64_t ldgy, T* gw, T* pack_a, T* pack_b))
+                                             T* y, T* pack_a, T* pack_b))
 EMBER_CONV_DECLARE(float)
 EMBER_CONV_DECLARE(double)
 #define EMBER_CONV_DIRECT_DECLARE(T)                                                                        \
   /* stride 1: y of n images (group planes x, w (Kg, Cg*R*S), b or null, y) without im2col */             \
   EMBER_ISA_DECLARE(void conv2d_direct_forward(const ::ember::Conv2dShape& s, int64_t Cg, const T* x, int64_t n, \
-                                               const T* w, const T* b, T* y))
+                                               const T* w, const T* b, T* y))                             \
+  /* gw (R*S*Cg, Kg) += the nb images' weight gradient, gy's image planes gy_image_stride apart */        \
+  EMBER_ISA_DECLARE(void conv2d_weight_direct(const ::ember::cpu::ConvCols<T>& cols, const T* gy,              \
+                                              int64_t gy_image_stride, int64_t Kg, T* gw))
 EMBER_CONV_DIRECT_DECLARE(float)
 EMBER_CONV_DIRECT_DECLARE(double)
 #undef EMBER_CONV_DIRECT_DECLARE

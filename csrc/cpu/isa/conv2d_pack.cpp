@@ -1,22 +1,21 @@
-// conv2d's two GEMMs over the im2col matrix (forward y = w @ col, weight gradient
-// gw += gy @ col^T) with col never written: the GEMM's packing hook (csrc/cpu/gemm.h)
-// fills its panels straight from the images, so the separate im2col pass (a write and a
-// re-read of 9x the input, ~25% of a 3x3 layer's GEMM time) is gone.
+// conv2d's GEMMs over the im2col matrix col with col never written (a write and a re-read
+// of 9x the input, ~25% of a 3x3 layer's GEMM time, in the im2col path).
 //
-//   forward: col is op(B); a panel is nr pixels (lanes) x kc taps. For each tap one
-//            masked load of the nr pixels when they are one run of the plane (stride 1,
-//            "same" width, inside one image), else a masked gather. Lane l reads inside
-//            the image when its input row and column both do: a mask per kernel tap and
-//            panel, computed once per panel.
-//   weight:  col^T is op(B), its columns ordered (r, s, c); a panel is nr channels of one
-//            tap (lanes) x kc pixels. The images are first copied channels last (16 x 16
-//            register transposes), so each pixel's panel row is a copy of nr consecutive
-//            channels, or zeros where the tap falls outside the image. Packing col itself
-//            would transpose 9x the input (a gather per pixel: 40% of the GEMM's time).
-//   direct:  the forward without col (stride 1): a register tile is mr pixels of an output
-//            row x nr channels; the micro-kernel reads pixel i of tap t in place at
-//            xp + koff[t] + i from a zero-padded copy of the image (gemm_tile_taps), and
-//            the tile is written to y transposed (16 x 16 register transposes).
+//   forward, packed (csrc/cpu/gemm.h pack hook): col is op(B); a panel is nr pixels (lanes)
+//            x kc taps. For each tap one masked load of the nr pixels when they are one run
+//            of the plane (stride 1, "same" width, inside one image), else a masked gather.
+//            Lane l reads inside the image when its input row and column both do: a mask
+//            per kernel tap and panel, computed once per panel.
+//   forward, direct (stride 1): a register tile is mr pixels of an output row x nr output
+//            channels; the micro-kernel reads pixel i of tap t in place at xp + koff[t] + i
+//            from a zero-padded copy of the image (gemm_tile_taps), the weights are packed
+//            once per call, and the tile goes to y transposed (16 x 16 register transposes).
+//   weight, direct: per kernel tap t, gw_t (Cg, Kg) += x shifted by t @ gy^T. A tile is mr
+//            input channels x nr output channels over the pixels; the micro-kernel reads
+//            channel c0 + i of pixel p in place at xt + koff_t[p] + i from a channels-last
+//            copy of the images (koff_t points at a zero row where the tap falls outside),
+//            and gy^T is packed once for all taps. Packing col or col^T instead costs a
+//            transpose or a copy of 9x the input per image (7-28% slower, measured).
 // Compiled per ISA level; without AVX-512 the lanes are copied one by one.
 #include <algorithm>
 #include <cstdint>
@@ -166,64 +165,6 @@ void channels_last(const ConvCols<T>& cc, T* xt) {
   }
 }
 
-// n values from src to dst, or zeros when src is null.
-template <typename T>
-inline void copy_or_zero(T* dst, const T* src, int64_t n) {
-#if defined(__AVX512F__)
-  constexpr int64_t V = 64 / sizeof(T);
-  for (int64_t v = 0; v < n; v += V) {
-    const uint32_t m = n - v >= V ? (1u << V) - 1 : (1u << (n - v)) - 1;
-    if constexpr (sizeof(T) == 4) {
-      _mm512_mask_storeu_ps(dst + v, __mmask16(m), src ? _mm512_maskz_loadu_ps(__mmask16(m), src + v) : _mm512_setzero_ps());
-    } else {
-      _mm512_mask_storeu_pd(dst + v, __mmask8(m), src ? _mm512_maskz_loadu_pd(__mmask8(m), src + v) : _mm512_setzero_pd());
-    }
-  }
-#else
-  for (int64_t v = 0; v < n; ++v) dst[v] = src ? src[v] : T(0);
-#endif
-}
-
-// The weight GEMM's op(B), col^T with its columns ordered (r, t, c): rows [k0, k0 + kc)
-// (pixels) x columns [j0, j0 + n). A panel's columns are runs of channels of one kernel tap
-// (one run when Cg is a multiple of nr), each a copy of consecutive channels from xt.
-template <typename T>
-struct TapsLast {
-  const ConvCols<T>& cc;
-  const T* xt;
-};
-
-template <typename T>
-void pack_taps_last(const void* ctx, int64_t W, int64_t j0, int64_t n, int64_t k0, int64_t kc, T* dst) {
-  const TapsLast<T>& tl = *static_cast<const TapsLast<T>*>(ctx);
-  const Conv2dShape& s = *tl.cc.s;
-  const int64_t Cg = tl.cc.Cg, HW = s.H * s.W;
-  struct Run {
-    int64_t lane, len, dr, dc, c;
-  } runs[kMaxLanes];
-  for (int64_t jr = 0; jr < n; jr += W, dst += W * kc) {
-    const int64_t w = std::min(W, n - jr);
-    int64_t count = 0;
-    for (int64_t l = 0; l < w;) {
-      const int64_t col = j0 + jr + l, c = col % Cg, len = std::min(w - l, Cg - c);
-      const TapWalk tap(s, col / Cg);  // kernel tap (r, t) = col / Cg; TapWalk's c is unused
-      runs[count++] = {l, len, tap.dr(), tap.dc(), c};
-      l += len;
-    }
-    PixelWalk px(s, 0, k0);
-    for (int64_t k = 0; k < kc; ++k, px.next()) {
-      T* d = dst + k * W;
-      for (int64_t u = 0; u < count; ++u) {
-        const Run& run = runs[u];
-        const int64_t h = px.row() + run.dr, x = px.col() + run.dc;
-        const bool in = inside(h, s.H) && inside(x, s.W);
-        copy_or_zero(d + run.lane, in ? tl.xt + (px.i * HW + h * s.W + x) * Cg + run.c : nullptr, run.len);
-      }
-      if (w < W) copy_or_zero<T>(d + w, nullptr, W - w);
-    }
-  }
-}
-
 // out[j * ld + i] = tile[i * NR + j] + bias[j] for i < mr pixels, j < nr channels.
 template <typename T>
 void store_transposed(const T* tile, int64_t NR, int64_t mr, int64_t nr, const T* bias, T* out, int64_t ld) {
@@ -282,10 +223,58 @@ void direct_forward(const Conv2dShape& s, int64_t Cg, const T* x, int64_t n, con
         const int64_t mr = std::min(MR, s.Q - q0);
         for (int64_t jp = 0; jp < panels; ++jp) {
           const int64_t k0 = jp * NR, nr = std::min(NR, Kg - k0);
-          gemm_tile_taps(CRS, xp.data() + p * Wp + q0, koff.data(), bp.data() + jp * CRS * NR, tile.data(), NR, mr, nr);
+          gemm_tile_taps(CRS, xp.data() + p * Wp + q0, koff.data(), bp.data() + jp * CRS * NR, tile.data(), NR, mr, nr, false);
           store_transposed(tile.data(), NR, mr, nr, b ? b + k0 : nullptr, yi + k0 * PQ + p * s.Q + q0, PQ);
         }
       }
+  }
+}
+
+// pack_panel with a run-time width (the level's nr).
+template <typename T>
+void pack_panel_w(int64_t W, const T* src, int64_t si, int64_t sp, int64_t w, int64_t k, T* dst) {
+  switch (W) {
+    case 32: return pack_panel<T, 32>(src, si, sp, w, k, dst);
+    case 16: return pack_panel<T, 16>(src, si, sp, w, k, dst);
+    case 8: return pack_panel<T, 8>(src, si, sp, w, k, dst);
+    default: return pack_panel<T, 4>(src, si, sp, w, k, dst);
+  }
+}
+
+// The weight gradient as direct tiles: for each kernel tap t, gw_t (Cg, Kg) += xs_t @ gy^T
+// over the nb images' pixels, where xs_t (Cg, L) is the images shifted by the tap. A tile is
+// mr channels x nr output channels; the micro-kernel reads channel c0 + i of pixel p in place
+// from a channels-last copy xt at koff_t[p] + i (koff_t points at a zero row where the tap
+// falls outside the image), and gy^T is packed once for all taps. gw is (R*S*Cg, Kg).
+template <typename T>
+void weight_direct(const ConvCols<T>& cc, const T* gy, int64_t gy_image_stride, int64_t Kg, T* gw) {
+  const Conv2dShape& s = *cc.s;
+  GemmBlocking bl;
+  gemm_blocking(bl, T{});
+  const int64_t MR = bl.mr, NR = bl.nr, Cg = cc.Cg, HW = s.H * s.W, PQ = s.P * s.Q, L = cc.nb * PQ;
+  const int64_t panels = (Kg + NR - 1) / NR, zero_row = cc.nb * HW;
+  static thread_local std::vector<T> xt, bp;
+  static thread_local std::vector<int64_t> koff;
+  xt.resize(size_t((zero_row + 1) * Cg + MR));  // + the zero row, + MR of slack for rows past mr
+  channels_last(cc, xt.data());
+  std::fill(xt.begin() + zero_row * Cg, xt.end(), T(0));
+  bp.resize(size_t(panels * L * NR));  // bp[panel][pixel][j] = gy[panel*NR + j][pixel]
+  for (int64_t jp = 0; jp < panels; ++jp)
+    for (int64_t i = 0; i < cc.nb; ++i)
+      pack_panel_w<T>(NR, gy + i * gy_image_stride + jp * NR * PQ, PQ, 1, std::min(NR, Kg - jp * NR), PQ,
+                      bp.data() + (jp * L + i * PQ) * NR);
+  koff.resize(size_t(L));
+  for (TapWalk tap(s, 0); tap.c == 0; tap.next()) {
+    PixelWalk px(s, 0, 0);
+    for (int64_t j = 0; j < L; ++j, px.next()) {
+      const int64_t h = px.row() + tap.dr(), w = px.col() + tap.dc();
+      koff[size_t(j)] = (inside(h, s.H) && inside(w, s.W) ? px.i * HW + h * s.W + w : zero_row) * Cg;
+    }
+    T* gw_t = gw + (tap.r * s.S + tap.t) * Cg * Kg;
+    for (int64_t c0 = 0; c0 < Cg; c0 += MR)
+      for (int64_t jp = 0; jp < panels; ++jp)
+        gemm_tile_taps(L, xt.data() + c0, koff.data(), bp.data() + jp * L * NR, gw_t + c0 * Kg + jp * NR, Kg,
+                       std::min(MR, Cg - c0), std::min(NR, Kg - jp * NR), true);
   }
 }
 
@@ -304,16 +293,8 @@ int64_t taps(const ConvCols<T>& cc) {
     task.pack_b = {pack_pixels<T>, &cc};                                                                \
     gemm_run(task, pack_a, pack_b);                                                                     \
   }                                                                                                     \
-  void conv2d_weight_gemm(const ConvCols<T>& cc, const T* gy, int64_t Kg, int64_t ldgy, T* gw, T* pack_a,  \
-                          T* pack_b) {                                                                  \
-    const int64_t N = taps(cc), L = cc.nb * cc.s->P * cc.s->Q;                                         \
-    static thread_local std::vector<T> xt;                                                              \
-    xt.resize(size_t(cc.nb * cc.s->H * cc.s->W * cc.Cg));                                               \
-    channels_last(cc, xt.data());                                                                       \
-    const TapsLast<T> tl{cc, xt.data()};                                                                \
-    GemmTask<T> task{Kg, N, L, {gy, ldgy, 1}, {nullptr, 0, 0}, gw, N, true};                           \
-    task.pack_b = {pack_taps_last<T>, &tl};                                                             \
-    gemm_run(task, pack_a, pack_b);                                                                     \
+  void conv2d_weight_direct(const ConvCols<T>& cc, const T* gy, int64_t gy_image_stride, int64_t Kg, T* gw) {  \
+    weight_direct(cc, gy, gy_image_stride, Kg, gw);                                                      \
   }                                                                                                     \
   void conv2d_direct_forward(const Conv2dShape& s, int64_t Cg, const T* x, int64_t n, const T* w, const T* b,   \
                              T* y) {                                                                    \

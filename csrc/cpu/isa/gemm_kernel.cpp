@@ -361,12 +361,12 @@ void gemm_blocking(GemmBlocking& out, float) { blocking<float>(out); }
 void gemm_blocking(GemmBlocking& out, double) { blocking<double>(out); }
 void gemm_run(const GemmTask<float>& t, float* pack_a, float* pack_b) { run(t, pack_a, pack_b); }
 void gemm_tile_taps(int64_t kc, const float* a, const int64_t* koff, const float* b, float* tile, int64_t ldt,
-                    int64_t mr, int64_t nr) {
-  micro_tile<float, true, BRead::packed, true>(kc, a, 1, 0, b, 0, tile, ldt, mr, nr, false, koff);
+                    int64_t mr, int64_t nr, bool accumulate) {
+  micro_tile<float, true, BRead::packed, true>(kc, a, 1, 0, b, 0, tile, ldt, mr, nr, accumulate, koff);
 }
 void gemm_tile_taps(int64_t kc, const double* a, const int64_t* koff, const double* b, double* tile, int64_t ldt,
-                    int64_t mr, int64_t nr) {
-  micro_tile<double, true, BRead::packed, true>(kc, a, 1, 0, b, 0, tile, ldt, mr, nr, false, koff);
+                    int64_t mr, int64_t nr, bool accumulate) {
+  micro_tile<double, true, BRead::packed, true>(kc, a, 1, 0, b, 0, tile, ldt, mr, nr, accumulate, koff);
 }
 void gemm_run(const GemmTask<double>& t, double* pack_a, double* pack_b) { run(t, pack_a, pack_b); }
 
