@@ -68,10 +68,6 @@ struct PixelWalk {
     if (++p < s.P) return;
     p = 0, ++i;
   }
-  void skip(int64_t n) {  // n times next()
-    for (q += n; q >= s.Q; q -= s.Q)
-      if (++p == s.P) p = 0, ++i;
-  }
 };
 
 // d[l] = bit l of m ? src[idx[l]] : 0 for the W lanes. run: idx[l] == idx[0] + l.
