@@ -32,7 +32,8 @@
 namespace ember::cpu::EMBER_ISA {
 namespace {
 
-constexpr int64_t kMaxLanes = 32;  // the widest register tile, nr of AVX-512 float32
+constexpr int64_t kMaxLanes = 32;     // the widest register tile, nr of AVX-512 float32
+constexpr int64_t kPixelChunk = 1024;  // weight gradient: 128 KiB gy^T panels (float32, nr 32)
 
 inline bool inside(int64_t v, int64_t extent) { return uint64_t(v) < uint64_t(extent); }
 
@@ -267,10 +268,12 @@ void weight_direct(const ConvCols<T>& cc, const T* gy, int64_t gy_image_stride, 
       koff[size_t(j)] = (inside(h, s.H) && inside(w, s.W) ? px.i * HW + h * s.W + w : zero_row) * Cg;
     }
     T* gw_t = gw + (tap.r * s.S + tap.t) * Cg * Kg;
-    for (int64_t c0 = 0; c0 < Cg; c0 += MR)
-      for (int64_t jp = 0; jp < panels; ++jp)
-        gemm_tile_taps(L, xt.data() + c0, koff.data(), bp.data() + jp * L * NR, gw_t + c0 * Kg + jp * NR, Kg,
-                       std::min(MR, Cg - c0), std::min(NR, Kg - jp * NR), true);
+    // pixels in chunks whose gy^T panel (chunk x nr) stays in L2 across the channel tiles
+    for (int64_t j0 = 0; j0 < L; j0 += kPixelChunk)
+      for (int64_t c0 = 0; c0 < Cg; c0 += MR)
+        for (int64_t jp = 0; jp < panels; ++jp)
+          gemm_tile_taps(std::min(kPixelChunk, L - j0), xt.data() + c0, koff.data() + j0, bp.data() + (jp * L + j0) * NR,
+                         gw_t + c0 * Kg + jp * NR, Kg, std::min(MR, Cg - c0), std::min(NR, Kg - jp * NR), true);
   }
 }
 
