@@ -5,10 +5,20 @@
 #pragma once
 #include <cstdint>
 
+#include "cpu/common.h"
 #include "cpu/isa.h"
 #include "kernels.h"
 
 namespace ember::cpu {
+
+// Input rows/columns read by output index o at kernel tap r: o*stride - pad + r*dil.
+// [lo, hi) is the range of o (of out) whose input o*stride + offset lies in [0, extent).
+inline void valid_range(int64_t extent, int64_t out, int64_t stride, int64_t offset, int64_t* lo, int64_t* hi) {
+  const int64_t a = offset >= 0 ? 0 : ceil_div(-offset, stride);
+  const int64_t b = extent - offset <= 0 ? 0 : ceil_div(extent - offset, stride);
+  *lo = std::min(a, out);
+  *hi = std::max(*lo, std::min(b, out));
+}
 
 // The im2col matrix of one group of nb images side by side, never stored: row (c, r, t) and
 // column i*P*Q + p*Q + q hold x_i[c, p*sh - ph + r*dh, q*sw - pw + t*dw] (0 outside),

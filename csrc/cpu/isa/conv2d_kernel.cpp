@@ -13,16 +13,6 @@
 namespace ember::cpu::EMBER_ISA {
 namespace {
 
-// Input rows/columns read by output index o at kernel tap r: o*stride - pad + r*dil.
-// [lo, hi) is the range of o whose tap falls inside [0, extent).
-inline void valid_range(int64_t extent, int64_t out, int64_t stride, int64_t offset, int64_t* lo, int64_t* hi) {
-  // o*stride + offset >= 0  and  o*stride + offset < extent
-  int64_t a = offset >= 0 ? 0 : ceil_div(-offset, stride);
-  int64_t b = extent - offset <= 0 ? 0 : ceil_div(extent - offset, stride);
-  *lo = std::min(a, out);
-  *hi = std::max(*lo, std::min(b, out));
-}
-
 // Stride 1 and as many output as input columns ("same" padding): consecutive output rows
 // read consecutive input rows, so a kernel tap's whole map is one shifted run of the plane.
 inline bool flat_rows(const Conv2dShape& s) { return s.stride_h == 1 && s.stride_w == 1 && s.Q == s.W; }

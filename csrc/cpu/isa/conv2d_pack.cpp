@@ -262,10 +262,14 @@ void weight_direct(const ConvCols<T>& cc, const T* gy, int64_t gy_image_stride, 
                       bp.data() + (jp * L + i * PQ) * NR);
   koff.resize(size_t(L));
   for (TapWalk tap(s, 0); tap.c == 0; tap.next()) {
-    PixelWalk px(s, 0, 0);
-    for (int64_t j = 0; j < L; ++j, px.next()) {
-      const int64_t h = px.row() + tap.dr(), w = px.col() + tap.dc();
-      koff[size_t(j)] = (inside(h, s.H) && inside(w, s.W) ? px.i * HW + h * s.W + w : zero_row) * Cg;
+    int64_t q0, q1;  // the output columns whose tap column lies inside the image
+    valid_range(s.W, s.Q, s.stride_w, tap.dc(), &q0, &q1);
+    for (int64_t ip = 0; ip < cc.nb * s.P; ++ip) {  // image ip / P, output row ip % P
+      int64_t* k = koff.data() + ip * s.Q;
+      const int64_t h = ip % s.P * s.stride_h + tap.dr();
+      const int64_t base = (ip / s.P * HW + h * s.W + tap.dc()) * Cg, step = s.stride_w * Cg;
+      const int64_t lo = inside(h, s.H) ? q0 : s.Q, hi = inside(h, s.H) ? q1 : s.Q;
+      for (int64_t q = 0; q < s.Q; ++q) k[q] = q >= lo && q < hi ? base + q * step : zero_row * Cg;
     }
     T* gw_t = gw + (tap.r * s.S + tap.t) * Cg * Kg;
     // pixels in chunks whose gy^T panel (chunk x nr) stays in L2 across the channel tiles
