@@ -139,7 +139,9 @@ int64_t images_per_gemm(int64_t PQ, bool threaded) {
 // Whether the forward runs direct tiles (csrc/cpu/isa/conv2d_pack.cpp: mr pixels of an output
 // row x nr channels, read in place from a padded image, no im2col panel packed per image):
 // stride 1, rows of at least 12 pixels (narrower rows leave the 14-row tile short, and its
-// weight panel streams from L2 for too few FMAs: 8x8 maps 2.0 ms against 1.75 packed) and
+// weight panel streams from L2 for too few FMAs: 8x8 maps 2.0 ms against 1.75 packed) that
+// fill >= 90% of their tiles' rows (16 = 14 + a 4-row tile for 2: 64->128 at 16x16 9.6 ms
+// against 7.7 packed; 32 = 14 + 14 + 4 and 13 are direct: 4.2 against 4.8, 2.5 against 2.7),
 // >= 16 channels per group, and output channels filling >= 3/4 of the tiles' nr lanes (16
 // channels in 32 lanes: 16->32 at 28x28's input gradient 5.3 ms against 4.2), on a batch
 // slice. Measured, 2 threads, batch 64, 3x3: 32->64 at 14x14 1.34 ms against 1.53 packed,
@@ -149,7 +151,10 @@ bool direct_forward_ok(const Conv2dShape& s, bool threaded) {
   GemmBlocking bl;
   EMBER_ISA_CALL(gemm_blocking, bl, T{});
   const int64_t Kg = s.K / s.groups, lanes = ceil_div(Kg, bl.nr) * bl.nr;
-  return !threaded && s.stride_h == 1 && s.stride_w == 1 && s.Q >= 12 && s.C / s.groups >= 16 && 4 * Kg >= 3 * lanes;
+  // rows of register tiles a row of Q pixels costs: full mr tiles, then a 4-, 8- or mr-row one
+  const int64_t r = s.Q % bl.mr, rows = s.Q - r + (r == 0 ? 0 : r <= 4 ? 4 : r <= 8 && bl.mr > 8 ? 8 : bl.mr);
+  return !threaded && s.stride_h == 1 && s.stride_w == 1 && s.Q >= 12 && 10 * s.Q >= 9 * rows &&
+         s.C / s.groups >= 16 && 4 * Kg >= 3 * lanes;
 }
 
 // Whether col is never stored (packed forward GEMM, direct weight gradient): on a batch
