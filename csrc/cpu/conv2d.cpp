@@ -127,6 +127,14 @@ int batch_threads(int64_t N, int64_t macs_per_image) {
   return int(t);
 }
 
+// Without a batch split on a multi-thread machine, each GEMM is split over the threads.
+bool splits_gemms(int batch_threads) { return batch_threads == 1 && omp_get_max_threads() > 1; }
+
+// The forward's batch threads.
+int forward_threads(const Conv2dShape& s) {
+  return batch_threads(s.N, s.K * s.P * s.Q * (s.C / s.groups) * s.R * s.S);
+}
+
 // Images per GEMM: enough columns (~600) that the register tiles along N are nearly all
 // full and the packed weights are reused (measured: 196-pixel maps run 15-20% faster
 // four at a time; eight 8x8 maps at a time measured no faster, within noise). The threaded
@@ -173,9 +181,8 @@ template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   const int64_t G = s.groups, Cg = s.C / G, Kg = s.K / G, CRS = Cg * s.R * s.S, PQ = s.P * s.Q;
   if (s.N == 0 || s.K == 0 || PQ == 0) return;
-  const int threads = batch_threads(s.N, s.K * PQ * CRS);
-  // No batch split on a multi-thread machine: split each GEMM over the threads instead.
-  const Gemms<T> gemm{threads == 1 && omp_get_max_threads() > 1};
+  const int threads = forward_threads(s);
+  const Gemms<T> gemm{splits_gemms(threads)};
   if (direct_forward_ok<T>(s, gemm.threaded)) {
     over_batch(s.N, threads, [&](int, int64_t n0, int64_t n1) {
       for (int64_t g = 0; g < G; ++g)
@@ -231,7 +238,7 @@ bool flipped_input_grad(const Conv2dShape& s, const T* w, const T* gy, T* gx) {
   const int64_t G = s.groups, Cg = s.C / G, Kg = s.K / G, RS = s.R * s.S;
   if (s.stride_h != 1 || s.stride_w != 1 || ph < 0 || pw < 0) return false;
   const Conv2dShape t{s.N, s.K, s.P, s.Q, s.C, s.R, s.S, s.H, s.W, 1, 1, ph, pw, s.dil_h, s.dil_w, G};
-  const bool direct = direct_forward_ok<T>(t, batch_threads(t.N, t.K * t.P * t.Q * Kg * RS) == 1 && omp_get_max_threads() > 1);
+  const bool direct = direct_forward_ok<T>(t, splits_gemms(forward_threads(t)));
   if (!direct && Kg > (Cg >= 64 ? 2 : 1) * Cg) return false;
   // wf (C, Kg, R, S): wf[g*Cg + c][k][r][t] = w[g*Kg + k][c][R-1-r][S-1-t]
   std::vector<T> wf(size_t(s.C * Kg * RS));
@@ -271,7 +278,7 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
   }
 
   const int threads = batch_threads(s.N, 2 * s.K * PQ * CRS);
-  const Gemms<T> gemm{threads == 1 && omp_get_max_threads() > 1};
+  const Gemms<T> gemm{splits_gemms(threads)};
   const int64_t per = images_per_gemm(PQ, gemm.threaded);
   const bool packed = implicit_cols(s, per, gemm.threaded, Cg);
   // gw is accumulated per thread and group: (R*S*Cg, Kg) blocks from the direct tiles (rows

@@ -1,7 +1,7 @@
 // The interface between conv2d's driver (csrc/cpu/conv2d.cpp: batch slices, threads,
 // workspaces) and its per-ISA kernels: csrc/cpu/isa/conv2d_kernel.cpp (im2col, col2im,
-// bias, sums) and csrc/cpu/isa/conv2d_pack.cpp (the GEMMs whose im2col operand is packed
-// straight from the images).
+// bias, sums) and csrc/cpu/isa/conv2d_pack.cpp (the forward GEMM that packs col straight
+// from the images, and the direct tiles of the forward and the weight gradient).
 #pragma once
 #include <cstdint>
 

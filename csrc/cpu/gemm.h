@@ -55,9 +55,8 @@ EMBER_ISA_DECLARE(void gemm_blocking(::ember::cpu::GemmBlocking& out, double))
 EMBER_ISA_DECLARE(void gemm_run(const ::ember::cpu::GemmTask<float>& task, float* pack_a, float* pack_b))
 EMBER_ISA_DECLARE(void gemm_run(const ::ember::cpu::GemmTask<double>& task, double* pack_a, double* pack_b))
 // One register tile for conv2d's direct paths: tile (mr x nr, rows ldt apart) = (or += when
-// accumulate) A @ B over kc,
-// A(i, p) = a[koff[p] + i] (mr <= mr of the level; rows up to mr of the level are read), B a
-// packed panel as pack_b holds it (kc rows of nr of the level).
+// accumulate) A @ B over kc, A(i, p) = a[koff[p] + i] (mr <= mr of the level; rows up to mr
+// of the level are read), B a packed panel as pack_b holds it (kc rows of nr of the level).
 EMBER_ISA_DECLARE(void gemm_tile_taps(int64_t kc, const float* a, const int64_t* koff, const float* b, float* tile,
                                       int64_t ldt, int64_t mr, int64_t nr, bool accumulate))
 EMBER_ISA_DECLARE(void gemm_tile_taps(int64_t kc, const double* a, const int64_t* koff, const double* b, double* tile,

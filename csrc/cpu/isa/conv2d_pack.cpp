@@ -186,6 +186,17 @@ void store_transposed(const T* tile, int64_t NR, int64_t mr, int64_t nr, const T
     for (int64_t i = 0; i < mr; ++i) out[j * ld + i] = tile[i * NR + j] + (bias ? bias[j] : T(0));
 }
 
+// pack_panel with a run-time width (the level's nr).
+template <typename T>
+void pack_panel_w(int64_t W, const T* src, int64_t si, int64_t sp, int64_t w, int64_t k, T* dst) {
+  switch (W) {
+    case 32: return pack_panel<T, 32>(src, si, sp, w, k, dst);
+    case 16: return pack_panel<T, 16>(src, si, sp, w, k, dst);
+    case 8: return pack_panel<T, 8>(src, si, sp, w, k, dst);
+    default: return pack_panel<T, 4>(src, si, sp, w, k, dst);
+  }
+}
+
 // The direct forward (stride 1): a tile is mr pixels of one output row x nr output channels,
 // its A read in place from a zero-padded copy of the image (pixel i, tap (c, r, t) at
 // xp[c][p + r*dh][q0 + i + t*dw]), its B a packed panel of w^T: no im2col panel is packed
@@ -204,9 +215,9 @@ void direct_forward(const Conv2dShape& s, int64_t Cg, const T* x, int64_t n, con
   for (int64_t tap = 0; tap < CRS; ++tap)
     koff[size_t(tap)] = tap / RS * plane + tap % RS / s.S * s.dil_h * Wp + tap % s.S * s.dil_w;
   const int64_t panels = (Kg + NR - 1) / NR;
-  bp.assign(size_t(panels * CRS * NR), T(0));  // bp[panel][tap][j] = w[panel*NR + j][tap]
-  for (int64_t k = 0; k < Kg; ++k)
-    for (int64_t tap = 0; tap < CRS; ++tap) bp[size_t((k / NR * CRS + tap) * NR + k % NR)] = w[k * CRS + tap];
+  bp.resize(size_t(panels * CRS * NR));  // bp[panel][tap][j] = w[panel*NR + j][tap]
+  for (int64_t jp = 0; jp < panels; ++jp)
+    pack_panel_w<T>(NR, w + jp * NR * CRS, CRS, 1, std::min(NR, Kg - jp * NR), CRS, bp.data() + jp * CRS * NR);
   for (int64_t i = 0; i < n; ++i) {
     const T* xi = x + i * s.C * s.H * s.W;
     T* yi = y + i * s.K * PQ;
@@ -224,17 +235,6 @@ void direct_forward(const Conv2dShape& s, int64_t Cg, const T* x, int64_t n, con
           store_transposed(tile.data(), NR, mr, nr, b ? b + k0 : nullptr, yi + k0 * PQ + p * s.Q + q0, PQ);
         }
       }
-  }
-}
-
-// pack_panel with a run-time width (the level's nr).
-template <typename T>
-void pack_panel_w(int64_t W, const T* src, int64_t si, int64_t sp, int64_t w, int64_t k, T* dst) {
-  switch (W) {
-    case 32: return pack_panel<T, 32>(src, si, sp, w, k, dst);
-    case 16: return pack_panel<T, 16>(src, si, sp, w, k, dst);
-    case 8: return pack_panel<T, 8>(src, si, sp, w, k, dst);
-    default: return pack_panel<T, 4>(src, si, sp, w, k, dst);
   }
 }
 
