@@ -46,6 +46,31 @@ Array arg(py::handle obj, const char* op, const char* name, const std::vector<in
   return a;
 }
 
+// The arguments rnn_forward and rnn_backward share, checked: x (S, N, I), h0 (N, H), c0 (N, H)
+// for LSTMs, w_ih (G*H, I) and w_hh (G*H, H) with G gates.
+struct Sequence {
+  Mode md;
+  Array x, h0, c0, wih, whh;
+  int64_t S, N, I, H, GH;
+};
+
+Sequence sequence_args(const std::string& mode, py::handle x_, py::handle h0_, py::handle c0_, py::handle wih_,
+                       py::handle whh_, const char* op) {
+  Sequence q;
+  q.md = parse_mode(mode, op);
+  q.x = as_array(x_, op, "x"), q.h0 = as_array(h0_, op, "h0");
+  check_ndim(q.x, 3, op);
+  check_ndim(q.h0, 2, op);
+  q.S = q.x.dim(0), q.N = q.x.dim(1), q.I = q.x.dim(2), q.H = q.h0.dim(1), q.GH = q.md.gates * q.H;
+  check(q.h0.dim(0) == q.N, op,
+        [&] { return "'h0' " + shape_str(q.h0) + " does not match batch of 'x' " + shape_str(q.x); });
+  check_same_dtype(q.x, q.h0, op);
+  q.c0 = arg(c0_, op, "c0", {q.N, q.H}, &q.x, false, q.md.lstm);
+  q.wih = arg(wih_, op, "w_ih", {q.GH, q.I}, &q.x, false, true);
+  q.whh = arg(whh_, op, "w_hh", {q.GH, q.H}, &q.x, false, true);
+  return q;
+}
+
 }  // namespace
 
 void bind_rnn(py::module_& m) {
@@ -102,15 +127,10 @@ void bind_rnn(py::module_& m) {
                           py::handle wih_, py::handle whh_, py::handle bi_, py::handle bh_, py::handle y_,
                           py::handle cs_, py::handle ws_, py::handle gxb_, py::handle ghb_) {
     const char* op = "rnn_forward";
-    const Mode md = parse_mode(mode_, op);
-    Array x = as_array(x_, op, "x"), h0 = as_array(h0_, op, "h0");
-    check_ndim(x, 3, op);
-    check_ndim(h0, 2, op);
-    const int64_t S = x.dim(0), N = x.dim(1), I = x.dim(2), H = h0.dim(1), GH = md.gates * H;
-    check(h0.dim(0) == N, op, [&] { return "'h0' " + shape_str(h0) + " does not match batch of 'x' " + shape_str(x); });
-    check_same_dtype(x, h0, op);
-    Array c0 = arg(c0_, op, "c0", {N, H}, &x, false, md.lstm);
-    Array wih = arg(wih_, op, "w_ih", {GH, I}, &x, false, true), whh = arg(whh_, op, "w_hh", {GH, H}, &x, false, true);
+    const Sequence q = sequence_args(mode_, x_, h0_, c0_, wih_, whh_, op);
+    const Mode md = q.md;
+    const Array &x = q.x, &h0 = q.h0, &c0 = q.c0, &wih = q.wih, &whh = q.whh;
+    const int64_t S = q.S, N = q.N, I = q.I, H = q.H, GH = q.GH;
     Array bi = arg(bi_, op, "b_ih", {GH}, &x, false, !bi_.is_none());
     Array bh = arg(bh_, op, "b_hh", {GH}, &x, false, !bh_.is_none());
     Array y = arg(y_, op, "y", {S, N, H}, &x, true, true), cs = arg(cs_, op, "cs", {S, N, H}, &x, true, md.lstm);
@@ -131,15 +151,10 @@ void bind_rnn(py::module_& m) {
                            py::handle dwih_, py::handle dwhh_, py::handle dbi_, py::handle dbh_, py::handle dgxb_,
                            py::handle dghb_) {
     const char* op = "rnn_backward";
-    const Mode md = parse_mode(mode_, op);
-    Array x = as_array(x_, op, "x"), h0 = as_array(h0_, op, "h0");
-    check_ndim(x, 3, op);
-    check_ndim(h0, 2, op);
-    const int64_t S = x.dim(0), N = x.dim(1), I = x.dim(2), H = h0.dim(1), GH = md.gates * H;
-    check(h0.dim(0) == N, op, [&] { return "'h0' " + shape_str(h0) + " does not match batch of 'x' " + shape_str(x); });
-    check_same_dtype(x, h0, op);
-    Array c0 = arg(c0_, op, "c0", {N, H}, &x, false, md.lstm);
-    Array wih = arg(wih_, op, "w_ih", {GH, I}, &x, false, true), whh = arg(whh_, op, "w_hh", {GH, H}, &x, false, true);
+    const Sequence q = sequence_args(mode_, x_, h0_, c0_, wih_, whh_, op);
+    const Mode md = q.md;
+    const Array &x = q.x, &h0 = q.h0, &c0 = q.c0, &wih = q.wih, &whh = q.whh;
+    const int64_t S = q.S, N = q.N, I = q.I, H = q.H, GH = q.GH;
     Array y = arg(y_, op, "y", {S, N, H}, &x, false, true), cs = arg(cs_, op, "cs", {S, N, H}, &x, false, md.lstm);
     Array ws = arg(ws_, op, "ws", {S, N, 4 * H}, &x, false, md.lstm || md.gru);
     Array gy = arg(gy_, op, "grad_y", {S, N, H}, &x, false, true);
