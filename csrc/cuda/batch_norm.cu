@@ -12,23 +12,13 @@
 
 #include "cuda/common.cuh"
 #include "kernels.h"
+#include "rows.cuh"
 
 namespace ember::cuda {
 
 namespace {  // this file's helpers and kernels
 
 constexpr int kThreads = 256;
-constexpr unsigned kFullMask = 0xffffffffu;
-
-__device__ __forceinline__ float rsqrt_(float v) { return rsqrtf(v); }
-__device__ __forceinline__ double rsqrt_(double v) { return 1.0 / sqrt(v); }
-
-template <typename T>
-__device__ __forceinline__ T warp_sum(T v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
-  return v;
-}
 
 template <typename T>
 __device__ __forceinline__ T block_sum(T v, T* red) {

@@ -20,25 +20,14 @@
 
 #include "cuda/common.cuh"
 #include "kernels.h"
+#include "rows.cuh"
 
 namespace ember::cuda {
 
 namespace {
 
-constexpr unsigned kFullMask = 0xffffffffu;
-constexpr int kRowBlock = 128;   // threads per block of the warp-per-row kernels
 constexpr int kColTile = 32;     // columns per block of the gw/gb kernel
 constexpr int kColRows = 8;      // row strides per block of the gw/gb kernel
-
-__device__ __forceinline__ float rsqrt_(float x) { return rsqrtf(x); }
-__device__ __forceinline__ double rsqrt_(double x) { return 1.0 / sqrt(x); }
-
-template <typename T>
-__device__ __forceinline__ T warp_sum(T v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
-  return v;
-}
 
 template <typename T>
 __global__ void layer_norm_forward_kernel(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t rows,
@@ -123,7 +112,7 @@ __global__ void layer_norm_backward_wb_kernel(const T* x, const T* mean, const T
 
 dim3 rows_grid(int64_t rows) {
   constexpr int64_t kMaxBlocks = int64_t(1) << 20;
-  const int64_t blocks = ceil_div(rows, kRowBlock / 32);
+  const int64_t blocks = ceil_div(rows, kWarpBlock / 32);
   return dim3(unsigned(blocks < kMaxBlocks ? blocks : kMaxBlocks));
 }
 
@@ -133,7 +122,7 @@ template <typename T>
 void layer_norm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t rows, int64_t cols,
                         double eps) {
   if (rows == 0) return;
-  EMBER_LAUNCH(layer_norm_forward_kernel<T>, rows_grid(rows), kRowBlock, 0, x, w, b, y, mean, rstd, rows, cols,
+  EMBER_LAUNCH(layer_norm_forward_kernel<T>, rows_grid(rows), kWarpBlock, 0, x, w, b, y, mean, rstd, rows, cols,
                T(eps));
 }
 
@@ -142,7 +131,7 @@ void layer_norm_backward(const T* x, const T* mean, const T* rstd, const T* w, c
                          int64_t rows, int64_t cols) {
   if (cols == 0) return;
   if (rows > 0)
-    EMBER_LAUNCH(layer_norm_backward_x_kernel<T>, rows_grid(rows), kRowBlock, 0, x, mean, rstd, w, gy, gx, rows,
+    EMBER_LAUNCH(layer_norm_backward_x_kernel<T>, rows_grid(rows), kWarpBlock, 0, x, mean, rstd, w, gy, gx, rows,
                  cols);
   if (gw || gb)
     EMBER_LAUNCH(layer_norm_backward_wb_kernel<T>, dim3(unsigned(ceil_div(cols, kColTile))), dim3(kColTile, kColRows),

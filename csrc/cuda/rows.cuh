@@ -1,4 +1,5 @@
-// Shared by the row kernels over a (rows, cols) array (softmax.cu, cross_entropy.cu):
+// Shared by the row kernels over a (rows, cols) array (softmax.cu, cross_entropy.cu,
+// layer_norm.cu) and batch_norm.cu's channel reductions:
 // their launch shape, the float/double maths overloads, warp reductions and the (m, s)
 // pairs of the online softmax. Include it after cuda/common.cuh as "rows.cuh" (the
 // emulator build inlines quoted .cuh includes next to the .cu file; csrc/cuda/emu/rewrite.py).
@@ -18,6 +19,8 @@ __device__ __forceinline__ float exp_(float x) { return expf(x); }
 __device__ __forceinline__ double exp_(double x) { return exp(x); }
 __device__ __forceinline__ float log_(float x) { return logf(x); }
 __device__ __forceinline__ double log_(double x) { return log(x); }
+__device__ __forceinline__ float rsqrt_(float x) { return rsqrtf(x); }
+__device__ __forceinline__ double rsqrt_(double x) { return 1.0 / sqrt(x); }
 template <typename T> __device__ __forceinline__ T max_(T a, T b) { return a > b ? a : b; }
 
 template <typename T>
