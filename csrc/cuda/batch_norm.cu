@@ -21,17 +21,6 @@ namespace {  // this file's helpers and kernels
 constexpr int kThreads = 256;
 
 template <typename T>
-__device__ __forceinline__ T block_sum(T v, T* red) {
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
-  v = warp_sum(v);
-  if (lane == 0) red[warp] = v;
-  __syncthreads();
-  const T total = warp_sum(lane < warps ? red[lane] : T(0));
-  __syncthreads();  // red is reused by the next reduction
-  return total;
-}
-
-template <typename T>
 __global__ void batch_norm_forward_kernel(const T* x, const T* w, const T* b, T* mean, T* var, T* y, int64_t N,
                                           int64_t C, int64_t L, T eps, bool training) {
   __shared__ T red[32];

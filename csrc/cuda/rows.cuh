@@ -30,6 +30,19 @@ __device__ __forceinline__ T warp_sum(T v) {
   return v;
 }
 
+// Sum over the block; every thread gets the result. `red` holds one value per warp; the
+// closing barrier lets the caller reduce into it again right away.
+template <typename T>
+__device__ __forceinline__ T block_sum(T v, T* red) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+  v = warp_sum(v);
+  if (lane == 0) red[warp] = v;
+  __syncthreads();
+  const T total = warp_sum(lane < warps ? red[lane] : T(0));
+  __syncthreads();
+  return total;
+}
+
 template <typename T>
 __device__ __forceinline__ T warp_max(T v) {
 #pragma unroll

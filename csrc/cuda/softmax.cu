@@ -97,17 +97,6 @@ __global__ void softmax_warp_backward(const T* y, const T* gy, T* gx, int64_t ro
 
 // ---- one block per row --------------------------------------------------------------
 
-// Sum over the block; every thread gets the result. `red` holds one value per warp and is
-// reused only after a barrier.
-template <typename T>
-__device__ __forceinline__ T block_sum(T v, T* red) {
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
-  v = warp_sum(v);
-  if (lane == 0) red[warp] = v;
-  __syncthreads();
-  return warp_sum(lane < warps ? red[lane] : T(0));
-}
-
 template <typename T, bool LOG>
 __global__ void softmax_block_forward(const T* x, T* y, int64_t rows, int64_t cols) {
   __shared__ T red_m[32];
@@ -135,7 +124,6 @@ __global__ void softmax_block_backward(const T* y, const T* gy, T* gx, int64_t r
     acc = block_sum(acc, red);
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x)
       gx[base + j] = LOG ? gr[j] - exp_(yr[j]) * acc : yr[j] * (gr[j] - acc);
-    __syncthreads();  // red is reused for the next row
   }
 }
 
