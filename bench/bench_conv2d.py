@@ -126,10 +126,15 @@ def gpu_rows():
                 out = tc.nn.functional.conv2d(xt, wt, bt, padding=1)
                 out.backward(out)
             tt = gpu_timeit(torch_fn)
-            row.update({"torch_ms": tt * 1e3, "x_torch": tt / te})
+            tc.backends.cudnn.allow_tf32 = True  # PyTorch's default for cuDNN convolutions
+            tt32 = gpu_timeit(torch_fn)
+            tc.backends.cudnn.allow_tf32 = False
+            row.update({"torch_ms": tt * 1e3, "x_torch": tt / te, "torch_tf32_ms": tt32 * 1e3,
+                        "x_torch_tf32": tt32 / te})
         rows.append(row)
-    report("bench_conv2d_cuda", ["layer", "ember_ms", "torch_ms", "x_torch"], rows,
-           ["float32 forward + backward on the GPU; x_torch: speed ratio (> 1: ember faster)"])
+    report("bench_conv2d_cuda", ["layer", "ember_ms", "torch_ms", "x_torch", "torch_tf32_ms", "x_torch_tf32"], rows,
+           ["float32 forward + backward on the GPU; x_torch: speed ratio (> 1: ember faster); torch with TF32 off "
+            "(ember's arithmetic), then with PyTorch's default TF32 cuDNN convolutions"])
 
 
 if __name__ == "__main__":

@@ -86,7 +86,12 @@ def gpu():
     except ImportError:
         return None
     torch = torch_or_none()
-    return cupy, _cuda, (torch if torch is not None and torch.cuda.is_available() else None)
+    if torch is None or not torch.cuda.is_available():
+        return cupy, _cuda, None
+    # ember computes in full float32; PyTorch's cuDNN convolutions and RNNs default to TF32.
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    return cupy, _cuda, torch
 
 
 def gpu_timeit(fn, repeat=50, warmup=5):

@@ -49,19 +49,20 @@ def test_bad_bias_dtype_and_device():
 def test_binding_checks_too(device):
     """Called directly, the kernel module raises instead of reading out of bounds."""
     require(device)
-    k = get_backend(device).ops.module
-    x, w = np.zeros((1, 3, 5, 5), np.float32), np.zeros((4, 3, 3, 3), np.float32)
+    dev = get_backend(device)
+    k, xp = dev.ops.module, dev.xp
+    x, w = xp.zeros((1, 3, 5, 5), np.float32), xp.zeros((4, 3, 3, 3), np.float32)
     with pytest.raises(ValueError, match=r"expected input with 6 channels"):
-        k.conv2d_forward(np.zeros((1, 6, 5, 5), np.float32)[:, :3].copy(), np.zeros((4, 6, 3, 3), np.float32), None,
-                         np.zeros((1, 4, 3, 3), np.float32), *GEOM)
+        k.conv2d_forward(xp.zeros((1, 6, 5, 5), np.float32)[:, :3].copy(), xp.zeros((4, 6, 3, 3), np.float32), None,
+                         xp.zeros((1, 4, 3, 3), np.float32), *GEOM)
     with pytest.raises(ValueError, match="larger than the padded input"):
-        k.conv2d_forward(x, w, None, np.zeros((1, 4, 9, 9), np.float32), *GEOM)
+        k.conv2d_forward(x, w, None, xp.zeros((1, 4, 9, 9), np.float32), *GEOM)
     with pytest.raises(ValueError, match="stride must be positive"):
-        k.conv2d_forward(x, w, None, np.zeros((1, 4, 5, 5), np.float32), (0, 1), (1, 1), (1, 1), 1)
+        k.conv2d_forward(x, w, None, xp.zeros((1, 4, 5, 5), np.float32), (0, 1), (1, 1), (1, 1), 1)
     with pytest.raises(TypeError, match="float64"):
-        k.conv2d_forward(x, w.astype(np.float64), None, np.zeros((1, 4, 5, 5), np.float32), *GEOM)
+        k.conv2d_forward(x, w.astype(np.float64), None, xp.zeros((1, 4, 5, 5), np.float32), *GEOM)
     with pytest.raises(TypeError, match="int64"):
-        k.conv2d_forward(x.astype(np.int64), w.astype(np.int64), None, np.zeros((1, 4, 5, 5), np.int64), *GEOM)
+        k.conv2d_forward(x.astype(np.int64), w.astype(np.int64), None, xp.zeros((1, 4, 5, 5), np.int64), *GEOM)
 
 
 def _reference(x, w, b, geom, out):

@@ -59,21 +59,22 @@ def test_bad_input_raises_value_error(fn, kw, match):
 @pytest.mark.parametrize("device", KERNEL_DEVICES)
 def test_binding_checks(device):
     require(device)
-    k = get_backend(device).ops.module
-    x = np.zeros((1, 2, 4, 4), np.float32)
-    y, idx = np.zeros((1, 2, 2, 2), np.float32), np.zeros((1, 2, 2, 2), np.int64)
+    dev = get_backend(device)
+    k, xp = dev.ops.module, dev.xp
+    x = xp.zeros((1, 2, 4, 4), np.float32)
+    y, idx = xp.zeros((1, 2, 2, 2), np.float32), xp.zeros((1, 2, 2, 2), np.int64)
     with pytest.raises(ValueError, match="larger than the padded input"):
-        k.max_pool2d_forward(x, np.zeros((1, 2, 1, 1), np.float32), np.zeros((1, 2, 1, 1), np.int64), (5, 5), (1, 1),
+        k.max_pool2d_forward(x, xp.zeros((1, 2, 1, 1), np.float32), xp.zeros((1, 2, 1, 1), np.int64), (5, 5), (1, 1),
                              (0, 0), (1, 1))
     with pytest.raises(ValueError, match="positive"):
         k.avg_pool2d_forward(x, y, (2, 2), (0, 2), (0, 0), True)
     with pytest.raises(TypeError, match="int64"):
         k.max_pool2d_forward(x, y, idx.astype(np.float32), (2, 2), (2, 2), (0, 0), (1, 1))
     # indices outside the plane are skipped, never written through
-    gx = np.full(x.shape, np.nan, np.float32)
-    k.max_pool2d_backward(np.full((1, 2, 2, 2), 1 << 40, np.int64), np.ones_like(y), gx, (2, 2), (2, 2), (0, 0),
+    gx = xp.full(x.shape, np.nan, np.float32)
+    k.max_pool2d_backward(xp.full((1, 2, 2, 2), 1 << 40, np.int64), xp.ones_like(y), gx, (2, 2), (2, 2), (0, 0),
                           (1, 1))
-    assert (gx == 0).all()
+    assert bool((gx == 0).all())
 
 
 @pytest.mark.parametrize("schedule", ["forward", "reverse", "random:5"])
