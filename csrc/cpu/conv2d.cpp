@@ -39,34 +39,13 @@
 
 #include "cpu/common.h"
 #include "cpu/conv2d.h"
+#include "cpu/conv2d_driver.h"
 #include "cpu/gemm.h"
 #include "kernels.h"
 #include "cpu/isa.h"
 
 namespace ember::cpu {
 namespace {
-
-// This thread's GEMM pack buffers: A's at pack[0], B's at pack[1].
-template <typename T>
-struct PackBuffers {
-  T* pack[2];
-  PackBuffers() {
-    GemmBlocking bl;
-    EMBER_ISA_CALL(gemm_blocking, bl, T{});
-    const int64_t a_elems = (bl.pack_a_size() + 15) / 16 * 16;
-    pack[0] = thread_scratch<T, kConvPack>(a_elems + bl.pack_b_size());
-    pack[1] = pack[0] + a_elems;
-  }
-};
-
-// C (M,N) (row stride ldc) = / += A (M,K) @ B (K,N), on this thread only.
-template <typename T>
-void gemm1(int64_t M, int64_t N, int64_t K, MatView<T> A, MatView<T> B, T* C, int64_t ldc, bool accumulate) {
-  if (M <= 0 || N <= 0) return;
-  PackBuffers<T> ws;
-  GemmTask<T> task{M, N, K, A, B, C, ldc, accumulate};
-  EMBER_ISA_CALL(gemm_run, task, ws.pack[0], ws.pack[1]);
-}
 
 // C (M,N) (row stride ldc) = A (M,K) @ B (K,N) (+ C); A stored transposed (K,M) when ta, B
 // stored (N,K) when tb; lda/ldb are the stored row strides. Single-thread inside a batch
@@ -94,37 +73,6 @@ void im2col(const Conv2dShape& s, int64_t Cg, const T* x, T* col, int64_t ld) {
 template <typename T>
 void col2im_add(const Conv2dShape& s, int64_t Cg, T* gcol, int64_t ld, T* gx) {
   EMBER_ISA_CALL(conv2d_col2im_add, s, Cg, gcol, ld, gx);
-}
-
-// Runs f(thread, n0, n1) over slices of the batch: one slice per thread when the batch
-// covers the threads, else one call with the whole batch.
-// Exceptions (a failed allocation) are carried out of the parallel region.
-template <class F>
-void over_batch(int64_t N, int threads, F&& f) {
-  if (threads <= 1) {
-    f(0, int64_t(0), N);
-    return;
-  }
-  std::exception_ptr error;
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num();
-    const int64_t chunk = ceil_div(N, threads), n0 = std::min(N, t * chunk), n1 = std::min(N, n0 + chunk);
-    try {
-      f(t, n0, n1);
-    } catch (...) {
-#pragma omp critical(ember_conv2d_error)
-      error = std::current_exception();
-    }
-  }
-  if (error) std::rethrow_exception(error);
-}
-
-// Threads over the batch when every thread gets an image and the work pays for the fork.
-int batch_threads(int64_t N, int64_t macs_per_image) {
-  const int64_t t = omp_get_max_threads();
-  if (N < t || N * macs_per_image < (int64_t(1) << 18)) return 1;
-  return int(t);
 }
 
 // Without a batch split on a multi-thread machine, each GEMM is split over the threads.
@@ -183,6 +131,10 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
   if (s.N == 0 || s.K == 0 || PQ == 0) return;
   const int threads = forward_threads(s);
   const Gemms<T> gemm{splits_gemms(threads)};
+  if (winograd_ok(s, gemm.threaded)) {
+    winograd_forward(s, x, w, b, y);
+    return;
+  }
   if (direct_forward_ok<T>(s, gemm.threaded)) {
     over_batch(s.N, threads, [&](int, int64_t n0, int64_t n1) {
       for (int64_t g = 0; g < G; ++g)
@@ -238,7 +190,8 @@ bool flipped_input_grad(const Conv2dShape& s, const T* w, const T* gy, T* gx) {
   const int64_t G = s.groups, Cg = s.C / G, Kg = s.K / G, RS = s.R * s.S;
   if (s.stride_h != 1 || s.stride_w != 1 || ph < 0 || pw < 0) return false;
   const Conv2dShape t{s.N, s.K, s.P, s.Q, s.C, s.R, s.S, s.H, s.W, 1, 1, ph, pw, s.dil_h, s.dil_w, G};
-  const bool direct = direct_forward_ok<T>(t, splits_gemms(forward_threads(t)));
+  const bool threaded = splits_gemms(forward_threads(t));
+  const bool direct = winograd_ok(t, threaded) || direct_forward_ok<T>(t, threaded);
   if (!direct && Kg > (Cg >= 64 ? 2 : 1) * Cg) return false;
   // wf (C, Kg, R, S): wf[g*Cg + c][k][r][t] = w[g*Kg + k][c][R-1-r][S-1-t]
   std::vector<T> wf(size_t(s.C * Kg * RS));
@@ -271,6 +224,10 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
     });
   }
   if (gx && s.N > 0 && PQ > 0 && s.K > 0 && flipped_input_grad(s, w, gy, gx)) gx = nullptr;
+  if (gw && s.N > 0 && PQ > 0 && s.K > 0 && winograd_ok(s, splits_gemms(batch_threads(s.N, 2 * s.K * PQ * CRS)))) {
+    winograd_weight_grad(s, x, gy, gw);
+    gw = nullptr;
+  }
   if (gw && wsize > 0) std::memset(gw, 0, sizeof(T) * size_t(wsize));
   if ((!gx && !gw) || s.N == 0 || PQ == 0 || s.K == 0) {
     if (gx && s.N * s.C * s.H * s.W > 0) std::memset(gx, 0, sizeof(T) * size_t(s.N * s.C * s.H * s.W));

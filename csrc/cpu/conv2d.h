@@ -31,6 +31,15 @@ struct ConvCols {
   int64_t image_stride, nb;
 };
 
+// Winograd F(2x2, 3x3) (csrc/cpu/conv2d_winograd.cpp, transforms in
+// csrc/cpu/isa/conv2d_winograd.cpp): whether it runs this convolution (on a batch slice,
+// not `threaded`), the forward, and the weight gradient (gw overwritten).
+bool winograd_ok(const Conv2dShape& s, bool threaded);
+template <typename T>
+void winograd_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
+template <typename T>
+void winograd_weight_grad(const Conv2dShape& s, const T* x, const T* gy, T* gw);
+
 }  // namespace ember::cpu
 
 #define EMBER_CONV_DECLARE(T)                                                                              \
@@ -54,5 +63,17 @@ EMBER_CONV_DECLARE(double)
                                               int64_t gy_image_stride, int64_t Kg, T* gw))
 EMBER_CONV_DIRECT_DECLARE(float)
 EMBER_CONV_DIRECT_DECLARE(double)
+#define EMBER_CONV_WINOGRAD_DECLARE(T)                                                                       \
+  /* Up: U (16, C, K) in nr-wide GEMM panels, (16 * ceil(K/nr) * C * nr) */                              \
+  EMBER_ISA_DECLARE(void conv2d_winograd_pack_weights(const T* U, int64_t C, int64_t K, T* Up))           \
+  /* y of nb images (+ b or null) from x (NCHW, one group) and the packed weight tiles Up */              \
+  EMBER_ISA_DECLARE(void conv2d_winograd_forward(const ::ember::Conv2dShape& s, const T* x, int64_t nb,      \
+                                                 const T* Up, const T* b, T* y))                          \
+  /* gU (16, C, K) += the weight tiles' gradient of nb images */                                         \
+  EMBER_ISA_DECLARE(void conv2d_winograd_weight(const ::ember::Conv2dShape& s, const T* x, const T* gy,      \
+                                                int64_t nb, T* gU))
+EMBER_CONV_WINOGRAD_DECLARE(float)
+EMBER_CONV_WINOGRAD_DECLARE(double)
+#undef EMBER_CONV_WINOGRAD_DECLARE
 #undef EMBER_CONV_DIRECT_DECLARE
 #undef EMBER_CONV_DECLARE

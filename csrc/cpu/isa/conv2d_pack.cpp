@@ -24,6 +24,7 @@
 #include "cpu/conv2d.h"
 #include "cpu/gemm.h"
 #include "cpu/gemm_pack.h"
+#include "cpu/isa/conv2d_layout.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -135,68 +136,6 @@ void pack_pixels(const void* ctx, int64_t W, int64_t j0, int64_t n, int64_t k0, 
   }
 }
 
-// The images' group planes channels last: xt[(i*H*W + h*W + w)*Cg + c] = x_i[c][h][w].
-template <typename T>
-void channels_last(const ConvCols<T>& cc, T* xt) {
-  const int64_t HW = cc.s->H * cc.s->W, Cg = cc.Cg;
-  for (int64_t i = 0; i < cc.nb; ++i) {
-    const T* x = cc.x + i * cc.image_stride;
-    T* out = xt + i * HW * Cg;
-    int64_t c0 = 0;
-#if defined(__AVX512F__)
-    if constexpr (sizeof(T) == 4)
-      for (; c0 + 16 <= Cg; c0 += 16) {  // 16 channels x 16 pixels a block, transposed in registers
-        int64_t h = 0;
-        for (; h + 16 <= HW; h += 16) {
-          __m512 r[16];
-          for (int c = 0; c < 16; ++c) r[c] = _mm512_loadu_ps(x + (c0 + c) * HW + h);
-          transpose16(r);
-          for (int j = 0; j < 16; ++j) _mm512_storeu_ps(out + (h + j) * Cg + c0, r[j]);
-        }
-        for (; h < HW; ++h)
-          for (int64_t c = c0; c < c0 + 16; ++c) out[h * Cg + c] = x[c * HW + h];
-      }
-#endif
-    for (int64_t h = 0; h < HW; ++h)
-      for (int64_t c = c0; c < Cg; ++c) out[h * Cg + c] = x[c * HW + h];
-  }
-}
-
-// out[j * ld + i] = tile[i * NR + j] + bias[j] for i < mr pixels, j < nr channels.
-template <typename T>
-void store_transposed(const T* tile, int64_t NR, int64_t mr, int64_t nr, const T* bias, T* out, int64_t ld) {
-#if defined(__AVX512F__)
-  if constexpr (sizeof(T) == 4) {
-    if (mr <= 16 && NR % 16 == 0) {  // 16 x 16 blocks transposed in registers
-      const __mmask16 lanes = __mmask16((1u << mr) - 1);
-      for (int64_t j0 = 0; j0 < nr; j0 += 16) {
-        __m512 r[16];
-        for (int64_t i = 0; i < 16; ++i) r[i] = i < mr ? _mm512_loadu_ps(tile + i * NR + j0) : _mm512_setzero_ps();
-        transpose16(r);
-        for (int64_t j = 0; j < 16 && j0 + j < nr; ++j) {
-          const __m512 v = bias ? _mm512_add_ps(r[j], _mm512_set1_ps(bias[j0 + j])) : r[j];
-          _mm512_mask_storeu_ps(out + (j0 + j) * ld, lanes, v);
-        }
-      }
-      return;
-    }
-  }
-#endif
-  for (int64_t j = 0; j < nr; ++j)
-    for (int64_t i = 0; i < mr; ++i) out[j * ld + i] = tile[i * NR + j] + (bias ? bias[j] : T(0));
-}
-
-// pack_panel with a run-time width (the level's nr).
-template <typename T>
-void pack_panel_w(int64_t W, const T* src, int64_t si, int64_t sp, int64_t w, int64_t k, T* dst) {
-  switch (W) {
-    case 32: return pack_panel<T, 32>(src, si, sp, w, k, dst);
-    case 16: return pack_panel<T, 16>(src, si, sp, w, k, dst);
-    case 8: return pack_panel<T, 8>(src, si, sp, w, k, dst);
-    default: return pack_panel<T, 4>(src, si, sp, w, k, dst);
-  }
-}
-
 // The direct forward (stride 1): a tile is mr pixels of one output row x nr output channels,
 // its A read in place from a zero-padded copy of the image (pixel i, tap (c, r, t) at
 // xp[c][p + r*dh][q0 + i + t*dw]), its B a packed panel of w^T: no im2col panel is packed
@@ -253,7 +192,7 @@ void weight_direct(const ConvCols<T>& cc, const T* gy, int64_t gy_image_stride, 
   static thread_local std::vector<T> xt, bp;
   static thread_local std::vector<int64_t> koff;
   xt.resize(size_t((zero_row + 1) * Cg + MR));  // + the zero row, + MR of slack for rows past mr
-  channels_last(cc, xt.data());
+  channels_last(cc.x, cc.image_stride, cc.nb, cc.s->H * cc.s->W, cc.Cg, xt.data());
   std::fill(xt.begin() + zero_row * Cg, xt.end(), T(0));
   bp.resize(size_t(panels * L * NR));  // bp[panel][pixel][j] = gy[panel*NR + j][pixel]
   for (int64_t jp = 0; jp < panels; ++jp)
