@@ -12,7 +12,11 @@
 // become 784 columns), so the register tiles along the pixels are full and the
 // packed weights are reused.
 //
-// With >= 16 channels per group col is never stored (csrc/cpu/isa/conv2d_pack.cpp). The
+// 3x3 kernels with stride 1, dilation 1, one group and >= 16 channels run Winograd's
+// F(2x2, 3x3) instead (csrc/cpu/conv2d_winograd.cpp: 2.25x fewer multiplies; measured
+// 1.2-1.6x faster than the paths below on 8x8 to 56x56 maps, the same at 112x112), the
+// input gradient too, through the flipped forward.
+// Otherwise, with >= 16 channels per group col is never stored (csrc/cpu/isa/conv2d_pack.cpp). The
 // forward runs direct tiles (stride 1, rows of >= 12 pixels): mr pixels of an output row x
 // nr output channels, the pixels' taps read in place from a zero-padded copy of the image,
 // the weights packed once per call; otherwise its GEMM packs col's panels straight from
@@ -46,6 +50,28 @@
 
 namespace ember::cpu {
 namespace {
+
+// This thread's GEMM pack buffers: A's at pack[0], B's at pack[1].
+template <typename T>
+struct PackBuffers {
+  T* pack[2];
+  PackBuffers() {
+    GemmBlocking bl;
+    EMBER_ISA_CALL(gemm_blocking, bl, T{});
+    const int64_t a_elems = (bl.pack_a_size() + 15) / 16 * 16;
+    pack[0] = thread_scratch<T, kConvPack>(a_elems + bl.pack_b_size());
+    pack[1] = pack[0] + a_elems;
+  }
+};
+
+// C (M,N) (row stride ldc) = / += A (M,K) @ B (K,N), on this thread only.
+template <typename T>
+void gemm1(int64_t M, int64_t N, int64_t K, MatView<T> A, MatView<T> B, T* C, int64_t ldc, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  PackBuffers<T> ws;
+  GemmTask<T> task{M, N, K, A, B, C, ldc, accumulate};
+  EMBER_ISA_CALL(gemm_run, task, ws.pack[0], ws.pack[1]);
+}
 
 // C (M,N) (row stride ldc) = A (M,K) @ B (K,N) (+ C); A stored transposed (K,M) when ta, B
 // stored (N,K) when tb; lda/ldb are the stored row strides. Single-thread inside a batch

@@ -1,5 +1,5 @@
 // Helpers shared by conv2d's drivers (csrc/cpu/conv2d.cpp: im2col, packed and direct
-// paths; csrc/cpu/conv2d_winograd.cpp): batch threads and single-thread GEMMs.
+// paths; csrc/cpu/conv2d_winograd.cpp): the threads over the batch.
 #pragma once
 #include <omp.h>
 
@@ -7,32 +7,8 @@
 #include <exception>
 
 #include "cpu/common.h"
-#include "cpu/gemm.h"
-#include "cpu/isa.h"
 
 namespace ember::cpu {
-
-// This thread's GEMM pack buffers: A's at pack[0], B's at pack[1].
-template <typename T>
-struct PackBuffers {
-  T* pack[2];
-  PackBuffers() {
-    GemmBlocking bl;
-    EMBER_ISA_CALL(gemm_blocking, bl, T{});
-    const int64_t a_elems = (bl.pack_a_size() + 15) / 16 * 16;
-    pack[0] = thread_scratch<T, kConvPack>(a_elems + bl.pack_b_size());
-    pack[1] = pack[0] + a_elems;
-  }
-};
-
-// C (M,N) (row stride ldc) = / += A (M,K) @ B (K,N), on this thread only.
-template <typename T>
-void gemm1(int64_t M, int64_t N, int64_t K, MatView<T> A, MatView<T> B, T* C, int64_t ldc, bool accumulate) {
-  if (M <= 0 || N <= 0) return;
-  PackBuffers<T> ws;
-  GemmTask<T> task{M, N, K, A, B, C, ldc, accumulate};
-  EMBER_ISA_CALL(gemm_run, task, ws.pack[0], ws.pack[1]);
-}
 
 // Runs f(thread, n0, n1) over slices of the batch: one slice per thread when the batch
 // covers the threads, else one call with the whole batch.

@@ -8,17 +8,17 @@
 //   grad weight   gU[xi] (C, K) += V[xi]^T @ Z[xi] (tiles, K), Z_t = A gy_t A^T, then
 //                 gw = G^T gU G
 //   grad input    the forward of gy with the kernel flipped (csrc/cpu/conv2d.cpp)
-// The transforms are per-ISA loops over channel vectors (csrc/cpu/isa/conv2d_winograd.cpp);
-// the GEMMs are ember's packed GEMM on one thread. Threads take slices of the batch; a
-// slice runs in chunks of ~kChunkTiles tiles, so that V and M (16 x tiles x channels each)
-// stay in L2 between the transforms and the GEMMs.
+// The transforms and the GEMMs' register tiles run per ISA (csrc/cpu/isa/conv2d_winograd.cpp);
+// U is computed and packed into the GEMM's B panels once per call, here. Threads take
+// slices of the batch; a slice runs in chunks of up to kWinogradTiles tiles, so that the
+// 16 points' matrices stay in L2 between the transforms and the GEMMs.
 // Error: the transforms' coefficients are 0, +-1 and +-1/2, so the result stays within a
 // few ulps of the direct sum's (checked against the float64 reference in the tests).
-#include <cstdlib>
 #include <vector>
 
 #include "cpu/conv2d.h"
 #include "cpu/conv2d_driver.h"
+#include "cpu/gemm.h"
 #include "kernels.h"
 
 namespace ember::cpu {
@@ -26,32 +26,10 @@ namespace {
 
 int64_t tiles_per_image(const Conv2dShape& s) { return ceil_div(s.P, 2) * ceil_div(s.Q, 2); }
 
-// Images per chunk: ~kChunkTiles tiles (at least one image).
+// Images per chunk (one channels-last copy): up to kWinogradTiles tiles, at least one image
+// (whose tiles then run in several passes).
 int64_t chunk_images(const Conv2dShape& s, int64_t slice) {
-  static const int64_t kChunkTiles = std::getenv("EMBER_WINO_TILES") ? std::atoi(std::getenv("EMBER_WINO_TILES")) : 64;
-  return std::max<int64_t>(1, std::min(slice, kChunkTiles / tiles_per_image(s)));
-}
-
-// U[xi][c][k] = (G w[k][c] G^T)[xi], G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
-template <typename T>
-std::vector<T> weight_tiles(const T* w, int64_t K, int64_t C) {
-  std::vector<T> U(size_t(16 * C * K));
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t c = 0; c < C; ++c) {
-      const T* g = w + (k * C + c) * 9;
-      T r[4][3];  // G g: rows
-      for (int j = 0; j < 3; ++j) {
-        r[0][j] = g[j];
-        r[1][j] = (g[j] + g[3 + j] + g[6 + j]) / 2;
-        r[2][j] = (g[j] - g[3 + j] + g[6 + j]) / 2;
-        r[3][j] = g[6 + j];
-      }
-      for (int a = 0; a < 4; ++a) {  // (G g) G^T: columns
-        const T u[4] = {r[a][0], (r[a][0] + r[a][1] + r[a][2]) / 2, (r[a][0] - r[a][1] + r[a][2]) / 2, r[a][2]};
-        for (int b = 0; b < 4; ++b) U[size_t(((4 * a + b) * C + c) * K + k)] = u[b];
-      }
-    }
-  return U;
+  return std::max<int64_t>(1, std::min(slice, kWinogradTiles / tiles_per_image(s)));
 }
 
 // gw[k][c] = G^T h G for h[xi] = the sum over `parts` of gU[xi][c][k] (each 16*C*K).
@@ -85,7 +63,6 @@ void weight_grad_from_tiles(const T* gU, int parts, int64_t K, int64_t C, T* gw)
 }  // namespace
 
 bool winograd_ok(const Conv2dShape& s, bool threaded) {
-  if (std::getenv("EMBER_NO_WINO")) return false;
   return !threaded && s.groups == 1 && s.R == 3 && s.S == 3 && s.stride_h == 1 && s.stride_w == 1 &&
          s.dil_h == 1 && s.dil_w == 1 && s.C >= 16 && s.K >= 16;
 }
@@ -93,15 +70,19 @@ bool winograd_ok(const Conv2dShape& s, bool threaded) {
 template <typename T>
 void winograd_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   const int64_t C = s.C, K = s.K, HW = s.H * s.W, PQ = s.P * s.Q;
+  // The weights' tiles in the GEMM's B panels, in the calling thread's buffer (the batch
+  // threads' own scratch is theirs, thread 0 included).
+  // (+ 16: a power-of-two pitch would put the 16 points' stores in one L1 set)
   GemmBlocking bl;
   EMBER_ISA_CALL(gemm_blocking, bl, T{});
-  const std::vector<T> U = weight_tiles(w, K, C);
-  std::vector<T> Up(size_t(16 * ceil_div(K, bl.nr) * C * bl.nr));
-  EMBER_ISA_CALL(conv2d_winograd_pack_weights, U.data(), C, K, Up.data());
+  const int64_t pitch = ceil_div(K, bl.nr) * C * bl.nr + 16;
+  T* Up = thread_scratch<T, kConvWeights>(16 * pitch);
+  EMBER_ISA_CALL(conv2d_winograd_pack_weights, w, C, K, Up, pitch);
   over_batch(s.N, batch_threads(s.N, K * PQ * C * 9), [&](int, int64_t n0, int64_t n1) {
     const int64_t per = chunk_images(s, n1 - n0);
     for (int64_t n = n0; n < n1; n += per)
-      EMBER_ISA_CALL(conv2d_winograd_forward, s, x + n * C * HW, std::min(per, n1 - n), Up.data(), b, y + n * K * PQ);
+      EMBER_ISA_CALL(conv2d_winograd_forward, s, x + n * C * HW, std::min(per, n1 - n), Up, pitch, b,
+                     y + n * K * PQ);
   });
 }
 

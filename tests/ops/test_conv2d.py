@@ -157,12 +157,14 @@ PACKED_CASES = [
     # Winograd F(2x2, 3x3) (3x3, stride 1, one group, >= 16 channels; the input gradient is
     # its forward with the kernel flipped): odd maps (partial 2x2 tiles), channel counts off
     # the 16-tile transposes and the register tiles, "valid" rows with wide columns, padding
-    # beyond the kernel, and batches of several chunks (64 tiles) with a partial one.
+    # beyond the kernel, batches of several chunks (64 tiles) with a partial one, and images of
+    # more tiles than a pass.
     ((3, 17, 7, 9), (20, 17, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),
     ((5, 16, 5, 6), (33, 16, 3, 3), ((1, 1), (0, 2), (1, 1), 1)),
     ((2, 16, 4, 4), (16, 16, 3, 3), ((1, 1), (3, 3), (1, 1), 1)),
     ((9, 16, 8, 8), (32, 16, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),
     ((3, 40, 3, 3), (18, 40, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),
+    ((2, 16, 19, 18), (20, 16, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # 90 tiles an image: two passes
 ]
 
 

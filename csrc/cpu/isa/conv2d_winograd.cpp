@@ -28,6 +28,10 @@ namespace ember::cpu::EMBER_ISA {
 namespace {
 
 constexpr int64_t kBlock = 16;  // tiles transposed at a time (one 16x16 register transpose)
+// Added to every pitch between the 16 transform points' matrices: power-of-two pitches put
+// the 16 streams of a transform in one L1 set (4 KiB aliasing).
+constexpr int64_t kSkew = 16;
+constexpr int64_t kRangeTiles = kWinogradTiles;
 
 int64_t tiles_per_image(const Conv2dShape& s) { return ceil_div(s.P, 2) * ceil_div(s.Q, 2); }
 
@@ -89,13 +93,13 @@ const T* channels_last_padded(const T* x, int64_t image_stride, int64_t nb, int6
   return xcl + nb * HW * C;
 }
 
-// y of nb images (+ b) = A^T m A per tile, m[xi] = M[xi*pitch + t*K + k]: a channels-last
-// copy ycl (pixels past P or Q go to its junk row), then to planes.
+// ycl (channels-last y) = A^T m A for tiles [t0, t1), m[xi] = M[xi*pitch + (t - t0)*K + k];
+// pixels past P or Q go to its junk row (after the nb images').
 template <typename T>
-void output_tiles(const Conv2dShape& s, const T* M, int64_t pitch, int64_t nb, const T* b, T* ycl, T* y) {
-  const int64_t K = s.K, PQ = s.P * s.Q, TP = ceil_div(s.P, 2), TQ = ceil_div(s.Q, 2);
-  T* junk_row = ycl + nb * PQ * K;
-  for (int64_t t = 0; t < nb * TP * TQ; ++t) {
+void output_tiles(const Conv2dShape& s, const T* M, int64_t pitch, int64_t t0, int64_t t1, int64_t nb, T* ycl) {
+  const int64_t K = s.K, TP = ceil_div(s.P, 2), TQ = ceil_div(s.Q, 2);
+  T* junk_row = ycl + nb * s.P * s.Q * K;
+  for (int64_t t = t0; t < t1; ++t) {
     const int64_t i = t / (TP * TQ), ti = t / TQ % TP, tj = t % TQ;
     T* out[4];
     for (int64_t a = 0; a < 2; ++a)
@@ -103,7 +107,7 @@ void output_tiles(const Conv2dShape& s, const T* M, int64_t pitch, int64_t nb, c
         const int64_t p = 2 * ti + a, q = 2 * tj + c;
         out[a * 2 + c] = p < s.P && q < s.Q ? ycl + ((i * s.P + p) * s.Q + q) * K : junk_row;
       }
-    const T* m = M + t * K;
+    const T* m = M + (t - t0) * K;
 #pragma omp simd
     for (int64_t k = 0; k < K; ++k) {
       T r[2][4];  // A^T m: rows
@@ -117,18 +121,16 @@ void output_tiles(const Conv2dShape& s, const T* M, int64_t pitch, int64_t nb, c
       }
     }
   }
-  for (int64_t i = 0; i < nb; ++i)
-    for (int64_t p0 = 0; p0 < PQ; p0 += 16)
-      store_transposed(ycl + (i * PQ + p0) * K, K, std::min<int64_t>(16, PQ - p0), K, b, y + i * K * PQ + p0, PQ);
 }
 
-// Z[xi] = A g A^T of every 2x2 grad_out tile g (zero past P or Q), g from gcl (channels
-// last), written as nr-wide panels: Z[(xi*panels + k/NR)*tiles*NR + t*NR + k%NR].
+// Z[xi] = A g A^T of the 2x2 grad_out tiles g in [t0, t1) (zero past P or Q), g from gcl
+// (channels last), written as nr-wide panels of n = t1 - t0 tiles: Z[xi*pitch +
+// (k/NR)*n*NR + (t - t0)*NR + k%NR].
 template <typename T>
-void grad_output_tiles(const Conv2dShape& s, const T* gcl, const T* zero_row, int64_t tiles, int64_t NR, T* Z) {
-  const int64_t K = s.K, TP = ceil_div(s.P, 2), TQ = ceil_div(s.Q, 2), panels = ceil_div(K, NR);
-  const int64_t pitch = panels * tiles * NR;
-  for (int64_t t = 0; t < tiles; ++t) {
+void grad_output_tiles(const Conv2dShape& s, const T* gcl, const T* zero_row, int64_t t0, int64_t t1, int64_t NR,
+                       T* Z, int64_t pitch) {
+  const int64_t K = s.K, TP = ceil_div(s.P, 2), TQ = ceil_div(s.Q, 2), panels = ceil_div(K, NR), n = t1 - t0;
+  for (int64_t t = t0; t < t1; ++t) {
     const int64_t i = t / (TP * TQ), ti = t / TQ % TP, tj = t % TQ;
     const T* g[4];
     for (int64_t a = 0; a < 2; ++a)
@@ -137,7 +139,7 @@ void grad_output_tiles(const Conv2dShape& s, const T* gcl, const T* zero_row, in
         g[a * 2 + c] = p < s.P && q < s.Q ? gcl + ((i * s.P + p) * s.Q + q) * K : zero_row;
       }
     for (int64_t jp = 0; jp < panels; ++jp) {
-      T* z = Z + (jp * tiles + t) * NR - jp * NR;  // z[k] for k in this panel
+      T* z = Z + (jp * n + t - t0) * NR - jp * NR;  // z[k] for k in this panel
       const int64_t k1 = std::min(K, (jp + 1) * NR);
 #pragma omp simd
       for (int64_t k = jp * NR; k < k1; ++k) {
@@ -159,74 +161,121 @@ void grad_output_tiles(const Conv2dShape& s, const T* gcl, const T* zero_row, in
   }
 }
 
+// Up[xi*pitch + jp*C*NR + c*NR + j] = (G w[k][c] G^T)[xi] for k = jp*NR + j (zero past K),
+// G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]: U in the GEMM's B panels, computed over
+// vectors of k (w's taps of consecutive k are C*9 apart: gathered).
 template <typename T>
-void forward_chunk(const Conv2dShape& s, const T* x, int64_t nb, const T* Up, const T* b, T* y) {
+void weight_panels(const T* w, int64_t C, int64_t K, int64_t NR, T* Up, int64_t pitch) {
+  const int64_t panels = ceil_div(K, NR);
+  for (int64_t jp = 0; jp < panels; ++jp)
+    for (int64_t c = 0; c < C; ++c) {
+      T* u = Up + jp * C * NR + c * NR;
+      const int64_t n = std::min(NR, K - jp * NR);
+      const T* g = w + (jp * NR * C + c) * 9;
+#pragma omp simd
+      for (int64_t j = 0; j < NR; ++j) {
+        T r[4][3];  // G g: rows
+        for (int q = 0; q < 3; ++q) {
+          const T g0 = j < n ? g[j * C * 9 + q] : T(0), g1 = j < n ? g[j * C * 9 + 3 + q] : T(0);
+          const T g2 = j < n ? g[j * C * 9 + 6 + q] : T(0);
+          r[0][q] = g0;
+          r[1][q] = (g0 + g1 + g2) / 2;
+          r[2][q] = (g0 - g1 + g2) / 2;
+          r[3][q] = g2;
+        }
+        for (int a = 0; a < 4; ++a) {  // (G g) G^T: columns
+          u[(4 * a + 0) * pitch + j] = r[a][0];
+          u[(4 * a + 1) * pitch + j] = (r[a][0] + r[a][1] + r[a][2]) / 2;
+          u[(4 * a + 2) * pitch + j] = (r[a][0] - r[a][1] + r[a][2]) / 2;
+          u[(4 * a + 3) * pitch + j] = r[a][2];
+        }
+      }
+    }
+}
+
+// y of nb images (+ b): channels last, then tiles in ranges of kRangeTiles through the
+// transforms and GEMMs (V and M stay in L2), then y to planes.
+template <typename T>
+void forward_chunk(const Conv2dShape& s, const T* x, int64_t nb, const T* Up, int64_t pitch_u, const T* b, T* y) {
   GemmBlocking bl;
   gemm_blocking(bl, T{});
   const int64_t C = s.C, K = s.K, HW = s.H * s.W, PQ = s.P * s.Q, tiles = nb * tiles_per_image(s);
-  const int64_t ldv = ceil_div(tiles, kBlock) * kBlock, pitch_m = tiles * K, panels = ceil_div(K, bl.nr);
-  T* cl = thread_scratch<T, kConvLayout>(std::max(nb * HW * C + C, nb * PQ * K + K));
-  T* V = thread_scratch<T, kConvCol>(16 * C * ldv + bl.mr + 16 * kBlock * C);  // rows past mr are read
-  T* block = V + 16 * C * ldv + bl.mr;                                           // 16 tiles, tile-major
+  const int64_t ldv = ceil_div(std::min(tiles, kRangeTiles), kBlock) * kBlock + kSkew;
+  const int64_t pitch_m = std::min(tiles, kRangeTiles) * K + kSkew, pitch_b = kBlock * C + kSkew;
+  const int64_t panels = ceil_div(K, bl.nr);
+  T* xcl = thread_scratch<T, kConvLayout>(nb * HW * C + C + nb * PQ * K + K);
+  T* ycl = xcl + nb * HW * C + C;
+  T* V = thread_scratch<T, kConvCol>(16 * C * ldv + bl.mr + 16 * pitch_b);  // rows past mr are read
+  T* block = V + 16 * C * ldv + bl.mr;                                       // 16 tiles, tile-major
   T* M = thread_scratch<T, kConvBlock>(16 * pitch_m);
   static thread_local std::vector<int64_t> koff;
   koff.resize(size_t(C));
   for (int64_t c = 0; c < C; ++c) koff[size_t(c)] = c * ldv;
 
-  const T* zero_row = channels_last_padded(x, C * HW, nb, HW, C, cl);
-  for (int64_t t0 = 0; t0 < tiles; t0 += kBlock) {
-    const int64_t rows = std::min(kBlock, tiles - t0);
-    for (int64_t r = 0; r < rows; ++r) input_tile(s, cl, zero_row, C, t0 + r, block + r * C, kBlock * C);
-    for (int64_t xi = 0; xi < 16; ++xi) transpose_block(block + xi * kBlock * C, rows, C, V + xi * C * ldv + t0, ldv);
+  const T* zero_row = channels_last_padded(x, C * HW, nb, HW, C, xcl);
+  for (int64_t r0 = 0; r0 < tiles; r0 += kRangeTiles) {
+    const int64_t n = std::min(kRangeTiles, tiles - r0);
+    for (int64_t t0 = 0; t0 < n; t0 += kBlock) {  // V[xi] (C, n): 16 tiles at a time, transposed
+      const int64_t rows = std::min(kBlock, n - t0);
+      for (int64_t r = 0; r < rows; ++r) input_tile(s, xcl, zero_row, C, r0 + t0 + r, block + r * C, pitch_b);
+      for (int64_t xi = 0; xi < 16; ++xi)
+        transpose_block(block + xi * pitch_b, rows, C, V + xi * C * ldv + t0, ldv);
+    }
+    for (int64_t xi = 0; xi < 16; ++xi)  // M[xi] (n, K) = V[xi]^T @ U[xi]
+      for (int64_t t0 = 0; t0 < n; t0 += bl.mr)
+        for (int64_t jp = 0; jp < panels; ++jp)
+          gemm_tile_taps(C, V + xi * C * ldv + t0, koff.data(), Up + xi * pitch_u + jp * C * bl.nr,
+                         M + xi * pitch_m + t0 * K + jp * bl.nr, K, std::min(bl.mr, n - t0),
+                         std::min(bl.nr, K - jp * bl.nr), false);
+    output_tiles(s, M, pitch_m, r0, r0 + n, nb, ycl);
   }
-  for (int64_t xi = 0; xi < 16; ++xi)
-    for (int64_t t0 = 0; t0 < tiles; t0 += bl.mr)
-      for (int64_t jp = 0; jp < panels; ++jp)
-        gemm_tile_taps(C, V + xi * C * ldv + t0, koff.data(), Up + (xi * panels + jp) * C * bl.nr,
-                       M + xi * pitch_m + t0 * K + jp * bl.nr, K, std::min(bl.mr, tiles - t0),
-                       std::min(bl.nr, K - jp * bl.nr), false);
-  output_tiles(s, M, pitch_m, nb, b, cl, y);
+  for (int64_t i = 0; i < nb; ++i)
+    for (int64_t p0 = 0; p0 < PQ; p0 += 16)
+      store_transposed(ycl + (i * PQ + p0) * K, K, std::min<int64_t>(16, PQ - p0), K, b, y + i * K * PQ + p0, PQ);
 }
 
+// gU (16, C, K) += the weight tiles' gradient of nb images, over ranges of kRangeTiles tiles.
 template <typename T>
 void weight_chunk(const Conv2dShape& s, const T* x, const T* gy, int64_t nb, T* gU) {
   GemmBlocking bl;
   gemm_blocking(bl, T{});
   const int64_t C = s.C, K = s.K, HW = s.H * s.W, PQ = s.P * s.Q, tiles = nb * tiles_per_image(s);
-  const int64_t panels = ceil_div(K, bl.nr), pitch_v = tiles * C, pitch_z = panels * tiles * bl.nr;
-  T* cl = thread_scratch<T, kConvLayout>(std::max(nb * HW * C + C, nb * PQ * K + K));
+  const int64_t most = std::min(tiles, kRangeTiles), panels = ceil_div(K, bl.nr);
+  const int64_t pitch_v = most * C + kSkew, pitch_z = panels * most * bl.nr + kSkew;
+  T* xcl = thread_scratch<T, kConvLayout>(nb * HW * C + C + nb * PQ * K + K);
+  T* gcl = xcl + nb * HW * C + C;
   T* V = thread_scratch<T, kConvCol>(16 * pitch_v + bl.mr);  // rows past mr are read
   T* Z = thread_scratch<T, kConvBlock>(16 * pitch_z);
   static thread_local std::vector<int64_t> koff;
-  koff.resize(size_t(tiles));
-  for (int64_t t = 0; t < tiles; ++t) koff[size_t(t)] = t * C;
+  koff.resize(size_t(most));
+  for (int64_t t = 0; t < most; ++t) koff[size_t(t)] = t * C;
 
-  const T* zero_row = channels_last_padded(x, C * HW, nb, HW, C, cl);
-  for (int64_t t = 0; t < tiles; ++t) input_tile(s, cl, zero_row, C, t, V + t * C, pitch_v);
-  zero_row = channels_last_padded(gy, K * PQ, nb, PQ, K, cl);
-  grad_output_tiles(s, cl, zero_row, tiles, bl.nr, Z);
-  for (int64_t xi = 0; xi < 16; ++xi)
-    for (int64_t c0 = 0; c0 < C; c0 += bl.mr)
-      for (int64_t jp = 0; jp < panels; ++jp)
-        gemm_tile_taps(tiles, V + xi * pitch_v + c0, koff.data(), Z + xi * pitch_z + jp * tiles * bl.nr,
-                       gU + xi * C * K + c0 * K + jp * bl.nr, K, std::min(bl.mr, C - c0),
-                       std::min(bl.nr, K - jp * bl.nr), true);
+  const T* zero_x = channels_last_padded(x, C * HW, nb, HW, C, xcl);
+  const T* zero_g = channels_last_padded(gy, K * PQ, nb, PQ, K, gcl);
+  for (int64_t r0 = 0; r0 < tiles; r0 += kRangeTiles) {
+    const int64_t n = std::min(kRangeTiles, tiles - r0);
+    for (int64_t t = 0; t < n; ++t) input_tile(s, xcl, zero_x, C, r0 + t, V + t * C, pitch_v);
+    grad_output_tiles(s, gcl, zero_g, r0, r0 + n, bl.nr, Z, pitch_z);
+    for (int64_t xi = 0; xi < 16; ++xi)  // gU[xi] (C, K) += V[xi]^T (C, n) @ Z[xi] (n, K)
+      for (int64_t c0 = 0; c0 < C; c0 += bl.mr)
+        for (int64_t jp = 0; jp < panels; ++jp)
+          gemm_tile_taps(n, V + xi * pitch_v + c0, koff.data(), Z + xi * pitch_z + jp * n * bl.nr,
+                         gU + xi * C * K + c0 * K + jp * bl.nr, K, std::min(bl.mr, C - c0),
+                         std::min(bl.nr, K - jp * bl.nr), true);
+  }
 }
 
 }  // namespace
 
 #define EMBER_CONV_WINOGRAD_ISA(T)                                                                             \
-  void conv2d_winograd_pack_weights(const T* U, int64_t C, int64_t K, T* Up) {                                 \
+  void conv2d_winograd_pack_weights(const T* w, int64_t C, int64_t K, T* Up, int64_t pitch) {                  \
     GemmBlocking bl;                                                                                           \
     gemm_blocking(bl, T{});                                                                                    \
-    const int64_t panels = ceil_div(K, bl.nr);                                                                 \
-    for (int64_t xi = 0; xi < 16; ++xi)                                                                        \
-      for (int64_t jp = 0; jp < panels; ++jp)                                                                  \
-        pack_panel_w<T>(bl.nr, U + xi * C * K + jp * bl.nr, 1, K, std::min(bl.nr, K - jp * bl.nr), C,          \
-                        Up + (xi * panels + jp) * C * bl.nr);                                                  \
+    weight_panels(w, C, K, bl.nr, Up, pitch);                                                                  \
   }                                                                                                            \
-  void conv2d_winograd_forward(const Conv2dShape& s, const T* x, int64_t nb, const T* Up, const T* b, T* y) {  \
-    forward_chunk(s, x, nb, Up, b, y);                                                                         \
+  void conv2d_winograd_forward(const Conv2dShape& s, const T* x, int64_t nb, const T* Up, int64_t pitch,       \
+                               const T* b, T* y) {                                                             \
+    forward_chunk(s, x, nb, Up, pitch, b, y);                                                                  \
   }                                                                                                            \
   void conv2d_winograd_weight(const Conv2dShape& s, const T* x, const T* gy, int64_t nb, T* gU) {             \
     weight_chunk(s, x, gy, nb, gU);                                                                            \
