@@ -289,11 +289,14 @@ def test_cross_entropy(dev, rng, rows, cols, dtype):
     np.testing.assert_allclose(dev.get(gx), ref, **tol(dtype))
 
 
-@pytest.mark.parametrize("bad", [10, -1])
-def test_cross_entropy_bad_label(dev, rng, bad):
-    x = rng.standard_normal((6, 10))
-    labels = np.array([1, 2, 3, bad, 4, 12], dtype=np.int64)
-    msg = f"cross_entropy: label {bad} at row 3 is out of range for 10 classes"
+@pytest.mark.parametrize("cols", [10, 1100])  # a warp per row, a block per row
+@pytest.mark.parametrize("bad", ["cols", -1])
+def test_cross_entropy_bad_label(dev, rng, bad, cols):
+    """The kernels check the labels as they go: the first bad row is named, not the last seen."""
+    bad = cols if bad == "cols" else bad
+    x = rng.standard_normal((6, cols))
+    labels = np.array([1, 2, 3, bad, 4, cols + 2], dtype=np.int64)
+    msg = f"cross_entropy: label {bad} at row 3 is out of range for {cols} classes"
     with pytest.raises(IndexError, match=msg):
         dev.module.cross_entropy_forward(dev.put(x), dev.put(labels), dev.empty((6,), np.float64))
     with pytest.raises(IndexError, match=msg):
