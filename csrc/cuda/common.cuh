@@ -1,5 +1,5 @@
 // Shared by every CUDA kernel file: the one launch macro, the one error check
-// and small index helpers. The same .cu files build two ways:
+// and small index and vector helpers. The same .cu files build two ways:
 //   nvcc             -> ember._cuda      (real GPU; launches on CuPy's current stream)
 //   host C++ + emu/  -> ember._cuda_emu  (EMBER_CUDA_EMU defined; csrc/cuda/emu/ emulates
 //                                         blocks, threads, shared memory, barriers, warps)
@@ -27,6 +27,12 @@ cudaStream_t current_stream();
 void set_current_stream(cudaStream_t stream);
 
 __host__ __device__ constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// N elements moved as one vector load or store (16 bytes for float4 / double2 and up).
+template <typename T, int N>
+struct alignas(sizeof(T) * N) Vec {
+  T v[N];
+};
 
 [[noreturn]] inline void throw_cuda_error(cudaError_t err, const char* what, const char* file, int line) {
   throw std::runtime_error(std::string(what) + " failed at " + file + ":" + std::to_string(line) + ": " +

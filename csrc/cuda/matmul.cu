@@ -32,11 +32,6 @@ namespace ember::cuda {
 
 namespace {  // this file's helpers and kernels
 
-template <typename T, int N>
-struct alignas(sizeof(T) * N) Vec {
-  T v[N];
-};
-
 template <typename T>
 struct GemmArgs {
   const T* A;

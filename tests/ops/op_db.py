@@ -606,6 +606,11 @@ def conv2d_samples(rng):
             Sample([_r(rng, 2, 2, 5, 4), _r(rng, 3, 2, 3, 2), _r(rng, 3)], {"padding": (1, 0)}, transpose=True),
             Sample([_r(rng, 3, 8, 13, 11), _r(rng, 16, 8, 3, 3), _r(rng, 16)], {"padding": 1, "stride": (2, 1)},
                    gradcheck=False),
+            # cuda: 64-row tiles (more than 32 filters / channels), reductions split over blocks
+            Sample([_r(rng, 2, 36, 5, 4), _r(rng, 40, 36, 3, 3), _r(rng, 40)], {"padding": 1}, gradcheck=False),
+            # cuda: 32-row tiles in float32 too (17 to 32 filters / channels), split, stride and dilation
+            Sample([_r(rng, 2, 20, 5, 6), _r(rng, 24, 20, 3, 2), _r(rng, 24)],
+                   {"stride": 2, "padding": 1, "dilation": (1, 2)}, gradcheck=False),
             Sample([_r(rng, 0, 2, 4, 4), _r(rng, 3, 2, 3, 3), _r(rng, 3)])]
 
 

@@ -1,6 +1,7 @@
 """conv2d edge cases beyond the op database: bad input raises ValueError naming the shapes
 (in Python and again in the binding), the CUDA kernels under every emulator schedule with
-the race checker, the batch-of-one (threaded GEMM) path, and groups / 1x1 fast paths."""
+the race checker (and their 64-bit index path), the batch-of-one (threaded GEMM) path, and
+groups / 1x1 fast paths."""
 import numpy as np
 import pytest
 
@@ -71,28 +72,76 @@ def _reference(x, w, b, geom, out):
     return y, g, conv2d_backward(x, w, g, *geom)
 
 
+# (x, w, (stride, padding, dilation, groups), output) for the CUDA kernels: tiles of 16 (float32),
+# 32 and 64 rows, reductions whole and split over blocks (with the bias added once), one
+# channel per group (grad input with M = 1), stride, dilation, windows wholly in the padding.
+EMU_CASES = [((2, 3, 6, 5), (5, 3, 3, 2), ((2, 1), (1, 1), (1, 2), 1), (3, 4)),
+             ((1, 4, 5, 5), (4, 1, 3, 3), ((1, 1), (1, 1), (1, 1), 4), (5, 5)),
+             ((2, 36, 4, 3), (40, 36, 3, 3), ((1, 1), (1, 1), (1, 1), 1), (4, 3)),
+             ((3, 16, 5, 4), (24, 16, 2, 3), ((2, 1), (2, 1), (1, 2), 1), (4, 2))]
+
+
+def _check_emu_kernels(k, dtype, tol):
+    rng = np.random.default_rng(0)
+    for xs, ws, geom, out in EMU_CASES:
+        x, w, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])
+        y_ref, g, grads = _reference(x, w, b, geom, out)
+        x, w, b, g = (a.astype(dtype) for a in (x, w, b, g))
+        y = np.full(y_ref.shape, np.nan, dtype)
+        k.conv2d_forward(x, w, b, y, *geom)
+        got = [np.full_like(x, np.nan), np.full_like(w, np.nan), np.full_like(b, np.nan)]
+        k.conv2d_backward(x, w, g, *got, *geom)
+        for name, a, want in zip(("y", "gx", "gw", "gb"), [y] + got, (y_ref,) + tuple(grads)):
+            np.testing.assert_allclose(a, want, rtol=tol, atol=tol, err_msg=f"{name} of {xs} * {ws}, {geom}")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("schedule", ["forward", "reverse", "random:5"])
-def test_cuda_emu_schedules_with_race_checker(schedule):
+def test_cuda_emu_schedules_with_race_checker(schedule, dtype):
     require("cuda-emu")
     k = get_backend("cuda-emu").ops.module
-    rng = np.random.default_rng(0)
-    cases = [((2, 3, 6, 5), (5, 3, 3, 2), ((2, 1), (1, 1), (1, 2), 1), (3, 4)),
-             ((1, 4, 5, 5), (4, 1, 3, 3), ((1, 1), (1, 1), (1, 1), 4), (5, 5))]
     k.set_schedule(schedule)
     k.set_check(True)
     try:
-        for xs, ws, geom, out in cases:
-            x, w, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])
-            y_ref, g, (gx_ref, gw_ref, gb_ref) = _reference(x, w, b, geom, out)
-            y = np.empty_like(y_ref)
-            k.conv2d_forward(x, w, b, y, *geom)
-            gx, gw, gb = np.empty_like(x), np.empty_like(w), np.empty_like(b)
-            k.conv2d_backward(x, w, g, gx, gw, gb, *geom)
-            for got, want in ((y, y_ref), (gx, gx_ref), (gw, gw_ref), (gb, gb_ref)):
-                np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+        _check_emu_kernels(k, dtype, 1e-10 if dtype == np.float64 else 1e-4)
     finally:
         k.set_schedule("")
         k.set_check("")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cuda_emu_64bit_indices(monkeypatch, dtype):
+    """The kernels' 64-bit instantiation, which tensors of 2^30 elements or more take."""
+    require("cuda-emu")
+    k = get_backend("cuda-emu").ops.module
+    monkeypatch.setenv("EMBER_CONV_INDEX64", "1")
+    k.set_check(True)
+    try:
+        _check_emu_kernels(k, dtype, 1e-10 if dtype == np.float64 else 1e-4)
+    finally:
+        k.set_check("")
+
+
+@pytest.mark.parametrize("device", KERNEL_DEVICES)
+def test_empty_image_gives_the_bias(device):
+    """H = 0 with padding: every window lies in the padding (and no kernel divides by H*W = 0)."""
+    require(device)
+    dev = get_backend(device)
+    k, xp = dev.ops.module, dev.xp
+
+    def host(a):  # CuPy -> NumPy
+        return a.get() if hasattr(a, "get") else a
+
+    geom = ((1, 1), (1, 0), (1, 1), 1)
+    x, w, g = xp.zeros((2, 2, 0, 4), np.float32), xp.ones((3, 2, 1, 1), np.float32), xp.ones((2, 3, 2, 4), np.float32)
+    b = xp.asarray(np.arange(3, dtype=np.float32))
+    y = xp.full((2, 3, 2, 4), np.nan, np.float32)
+    k.conv2d_forward(x, w, b, y, *geom)
+    np.testing.assert_array_equal(host(y), np.broadcast_to(np.arange(3, dtype=np.float32)[:, None, None], (2, 3, 2, 4)))
+    gx, gw, gb = xp.empty_like(x), xp.full_like(w, np.nan), xp.full_like(b, np.nan)
+    k.conv2d_backward(x, w, g, gx, gw, gb, *geom)
+    np.testing.assert_array_equal(host(gw), 0)
+    np.testing.assert_array_equal(host(gb), 16)
 
 
 @pytest.mark.parametrize("shape", [((1, 8, 9, 9), (16, 8, 3, 3)), ((3, 16, 6, 6), (32, 16, 1, 1)),
