@@ -38,6 +38,9 @@ bool winograd_ok(const Conv2dShape& s, bool threaded);
 // Tiles per pass through its transforms and GEMMs: the 16 transform points' matrices (16 x
 // tiles x channels) stay in L2 (measured, 64->128 at 8x8: 64 tiles against 32, 128, 256).
 constexpr int64_t kWinogradTiles = 64;
+// Added to every pitch between the 16 points' matrices: power-of-two pitches put a
+// transform's 16 streams in one L1 set (4 KiB aliasing; the weight transform ran 10x slower).
+constexpr int64_t kWinogradSkew = 16;
 template <typename T>
 void winograd_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
 template <typename T>

@@ -72,10 +72,9 @@ void winograd_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, 
   const int64_t C = s.C, K = s.K, HW = s.H * s.W, PQ = s.P * s.Q;
   // The weights' tiles in the GEMM's B panels, in the calling thread's buffer (the batch
   // threads' own scratch is theirs, thread 0 included).
-  // (+ 16: a power-of-two pitch would put the 16 points' stores in one L1 set)
   GemmBlocking bl;
   EMBER_ISA_CALL(gemm_blocking, bl, T{});
-  const int64_t pitch = ceil_div(K, bl.nr) * C * bl.nr + 16;
+  const int64_t pitch = ceil_div(K, bl.nr) * C * bl.nr + kWinogradSkew;
   T* Up = thread_scratch<T, kConvWeights>(16 * pitch);
   EMBER_ISA_CALL(conv2d_winograd_pack_weights, w, C, K, Up, pitch);
   over_batch(s.N, batch_threads(s.N, K * PQ * C * 9), [&](int, int64_t n0, int64_t n1) {

@@ -28,10 +28,7 @@ namespace ember::cpu::EMBER_ISA {
 namespace {
 
 constexpr int64_t kBlock = 16;  // tiles transposed at a time (one 16x16 register transpose)
-// Added to every pitch between the 16 transform points' matrices: power-of-two pitches put
-// the 16 streams of a transform in one L1 set (4 KiB aliasing).
-constexpr int64_t kSkew = 16;
-constexpr int64_t kRangeTiles = kWinogradTiles;
+constexpr int64_t kSkew = kWinogradSkew, kRangeTiles = kWinogradTiles;
 
 int64_t tiles_per_image(const Conv2dShape& s) { return ceil_div(s.P, 2) * ceil_div(s.Q, 2); }
 
