@@ -14,15 +14,12 @@
 //
 // Scalars are cast to T first and the operations keep PyTorch's order
 // (lerp's two forms, addcmul, addcdiv), so float64 results match torch to
-// rounding. Threads over chunks of kGrain items.
+// rounding. Threads over chunks of kGrain items; the loops are per ISA
+// (csrc/cpu/isa/optim_kernel.cpp), so sqrt and division run as vectors.
 #include <cmath>
 
-// sqrt is exact either way; without errno GCC can vectorise it (vsqrtps) instead of a libm call per item.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-math-errno")
-#endif
-
 #include "cpu/common.h"
+#include "cpu/optim.h"
 #include "kernels.h"
 
 namespace ember::cpu {
@@ -31,103 +28,50 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 15;
 
-// torch.lerp: a + w (b - a) for w < 0.5, else b - (b - a)(1 - w) (exact at w = 1).
-template <typename T> inline T lerp(T a, T b, T w) { return w < T(0.5) ? a + w * (b - a) : b - (b - a) * (T(1) - w); }
+// p, and every non-null state array, advanced by b.
+template <typename T>
+T* at(T* a, int64_t b) {
+  return a ? a + b : nullptr;
+}
 
 }  // namespace
 
 template <typename T>
-void sgd_step(T* p, const T* g, T* buf, int64_t n, double lr_, double momentum_, double dampening,
+void sgd_step(T* p, const T* g, T* buf, int64_t n, double lr, double momentum, double dampening,
               double weight_decay, bool nesterov, bool maximize, bool first_step) {
-  const T lr = T(-lr_), mom = T(momentum_), damp = T(1 - dampening), wd = T(weight_decay);
-  const bool use_wd = weight_decay != 0, use_mom = buf != nullptr;
-  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      T d = maximize ? -g[i] : g[i];
-      if (use_wd) d = d + wd * p[i];
-      if (use_mom) {
-        const T m = first_step ? d : buf[i] * mom + damp * d;
-        buf[i] = m;
-        d = nesterov ? d + mom * m : m;
-      }
-      p[i] = p[i] + lr * d;
-    }
-  });
+  const SgdScalars<T> s{T(-lr), T(momentum), T(1 - dampening), T(weight_decay), weight_decay != 0, nesterov,
+                        maximize, first_step};
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) { EMBER_ISA_CALL(sgd_chunk, p + b, g + b, at(buf, b), e - b, s); });
 }
 
 template <typename T>
 void adam_step(T* p, const T* g, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n, int64_t step, double lr,
-               double beta1, double beta2, double eps_, double weight_decay, bool decoupled, bool maximize) {
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled, bool maximize) {
   const double bc1 = 1 - std::pow(beta1, double(step)), bc2 = 1 - std::pow(beta2, double(step));
-  const T step_size = T(-(lr / bc1)), bc2_sqrt = T(std::sqrt(bc2)), eps = T(eps_);
-  const T w1 = T(1 - beta1), b2 = T(beta2), w2 = T(1 - beta2), wd = T(weight_decay), decay = T(1 - lr * weight_decay);
-  const bool l2 = weight_decay != 0 && !decoupled, shrink = weight_decay != 0 && decoupled;
+  const AdamScalars<T> s{T(-(lr / bc1)), T(std::sqrt(bc2)), T(eps), T(1 - beta1), T(beta2), T(1 - beta2),
+                         T(weight_decay), T(1 - lr * weight_decay), weight_decay != 0 && !decoupled,
+                         weight_decay != 0 && decoupled, maximize};
   parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      T d = maximize ? -g[i] : g[i];
-      T pi = p[i];
-      if (shrink) pi = pi * decay;
-      if (l2) d = d + wd * pi;
-      const T m = lerp(exp_avg[i], d, w1);
-      T v = exp_avg_sq[i] * b2 + w2 * d * d;
-      exp_avg[i] = m;
-      exp_avg_sq[i] = v;
-      if (max_exp_avg_sq) {
-        v = max_exp_avg_sq[i] < v ? v : max_exp_avg_sq[i];
-        max_exp_avg_sq[i] = v;
-      }
-      const T denom = std::sqrt(v) / bc2_sqrt + eps;
-      p[i] = pi + step_size * (m / denom);
-    }
+    EMBER_ISA_CALL(adam_chunk, p + b, g + b, exp_avg + b, exp_avg_sq + b, at(max_exp_avg_sq, b), e - b, s);
   });
 }
 
 template <typename T>
-void rmsprop_step(T* p, const T* g, T* square_avg, T* momentum_buffer, T* grad_avg, int64_t n, double lr_,
-                  double alpha_, double eps_, double weight_decay, double momentum_, bool maximize) {
-  const T lr = T(-lr_), alpha = T(alpha_), w = T(1 - alpha_), eps = T(eps_), wd = T(weight_decay),
-          mom = T(momentum_);
-  const bool use_wd = weight_decay != 0;
+void rmsprop_step(T* p, const T* g, T* square_avg, T* momentum_buffer, T* grad_avg, int64_t n, double lr,
+                  double alpha, double eps, double weight_decay, double momentum, bool maximize) {
+  const RmspropScalars<T> s{T(-lr), T(alpha), T(1 - alpha), T(eps), T(weight_decay), T(momentum), weight_decay != 0,
+                            maximize};
   parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      T d = maximize ? -g[i] : g[i];
-      if (use_wd) d = d + wd * p[i];
-      const T s = square_avg[i] * alpha + w * d * d;
-      square_avg[i] = s;
-      T avg;
-      if (grad_avg) {
-        const T a = lerp(grad_avg[i], d, w);
-        grad_avg[i] = a;
-        avg = std::sqrt(s + T(-1) * a * a);
-      } else {
-        avg = std::sqrt(s);
-      }
-      avg = avg + eps;
-      if (momentum_buffer) {
-        const T buf = momentum_buffer[i] * mom + d / avg;
-        momentum_buffer[i] = buf;
-        p[i] = p[i] + lr * buf;
-      } else {
-        p[i] = p[i] + lr * (d / avg);
-      }
-    }
+    EMBER_ISA_CALL(rmsprop_chunk, p + b, g + b, square_avg + b, at(momentum_buffer, b), at(grad_avg, b), e - b, s);
   });
 }
 
 template <typename T>
 void adagrad_step(T* p, const T* g, T* sum, int64_t n, int64_t step, double lr, double lr_decay, double weight_decay,
-                  double eps_, bool maximize) {
-  const T clr = T(-(lr / (1 + double(step - 1) * lr_decay))), wd = T(weight_decay), eps = T(eps_);
-  const bool use_wd = weight_decay != 0;
-  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      T d = maximize ? -g[i] : g[i];
-      if (use_wd) d = d + wd * p[i];
-      const T s = sum[i] + d * d;
-      sum[i] = s;
-      p[i] = p[i] + clr * (d / (std::sqrt(s) + eps));
-    }
-  });
+                  double eps, bool maximize) {
+  const AdagradScalars<T> s{T(-(lr / (1 + double(step - 1) * lr_decay))), T(weight_decay), T(eps), weight_decay != 0,
+                            maximize};
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) { EMBER_ISA_CALL(adagrad_chunk, p + b, g + b, sum + b, e - b, s); });
 }
 
 EMBER_INSTANTIATE_OPTIM(float)

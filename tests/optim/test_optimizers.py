@@ -76,6 +76,21 @@ def test_float32_kernels_match_numpy_reference(cfg, device):
             np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6, err_msg=f"{name} on {device}")
 
 
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"], indirect=True)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cfg", CONFIGS, ids=_ids)
+def test_cpu_kernels_at_every_isa_level(cfg, dtype, isa):
+    """The loops are compiled once per ISA (csrc/cpu/isa/optim_kernel.cpp, vectorized): each level
+    follows the NumPy reference's trajectory, over sizes with vector tails (7, 73 items)."""
+    name, kw = cfg
+    got = _trajectory(lambda ps: getattr(em.optim, name)(ps, **kw), "cpu", dtype)
+    want = _trajectory(lambda ps: getattr(em.optim, name)(ps, **kw), "numpy", dtype)
+    tol = dict(rtol=1e-12, atol=1e-13) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-6)
+    for g, w in zip(got, want):
+        for a, b in zip(g, w):
+            np.testing.assert_allclose(a, b, err_msg=f"{name} at {isa}", **tol)
+
+
 @pytest.mark.parametrize("device", [d for d in DEVICES if d != "numpy"])
 @pytest.mark.parametrize("n", [0, 1, 255, 256, 257, 70001])
 def test_kernel_sizes_and_tails(device, n):
