@@ -100,27 +100,28 @@ def test_kernel_sizes_and_tails(device, n):
     p0, g = rng.standard_normal(n + 1), rng.standard_normal(n)
     outs = []
     for b in (be, ref):
-        p = p0.copy()
-        m, v = np.zeros(n), np.zeros(n)
-        b.ops.adam_step(p[:n], g, m, v, None, 1, 0.1, 0.9, 0.999, 1e-8, 0.0, False, False)
-        outs.append(p)
+        p = b.from_host(p0.copy())
+        m, v = b.xp.zeros(n), b.xp.zeros(n)
+        b.ops.adam_step(p[:n], b.from_host(g), m, v, None, 1, 0.1, 0.9, 0.999, 1e-8, 0.0, False, False)
+        outs.append(b.to_host(p))
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)
     assert outs[0][n] == p0[n]
 
 
 @pytest.mark.parametrize("device", [d for d in DEVICES if d != "numpy"])
 def test_kernel_argument_errors(device):
-    ops = em.backends.get_backend(device).ops
-    p, g = np.zeros(4), np.zeros(4)
+    be = em.backends.get_backend(device)
+    ops, xp = be.ops, be.xp
+    p, g = xp.zeros(4), xp.zeros(4)
     with pytest.raises(ValueError, match="adam_step"):
-        ops.adam_step(p, np.zeros(5), np.zeros(4), np.zeros(4), None, 1, 0.1, 0.9, 0.999, 1e-8, 0, False, False)
+        ops.adam_step(p, xp.zeros(5), xp.zeros(4), xp.zeros(4), None, 1, 0.1, 0.9, 0.999, 1e-8, 0, False, False)
     with pytest.raises(TypeError, match="adam_step"):
-        ops.adam_step(p.astype(np.int64), g.astype(np.int64), np.zeros(4, np.int64), np.zeros(4, np.int64), None, 1,
+        ops.adam_step(p.astype(np.int64), g.astype(np.int64), xp.zeros(4, np.int64), xp.zeros(4, np.int64), None, 1,
                       0.1, 0.9, 0.999, 1e-8, 0, False, False)
     with pytest.raises(ValueError, match="contiguous"):
-        ops.sgd_step(np.zeros((4, 2))[:, 0], g, None, 0.1, 0.0, 0.0, 0.0, False, False, False)
+        ops.sgd_step(xp.zeros((4, 2))[:, 0], g, None, 0.1, 0.0, 0.0, 0.0, False, False, False)
     with pytest.raises(ValueError, match="step"):
-        ops.adagrad_step(p, g, np.zeros(4), 0, 0.1, 0.0, 0.0, 1e-10, False)
+        ops.adagrad_step(p, g, xp.zeros(4), 0, 0.1, 0.0, 0.0, 1e-10, False)
 
 
 @pytest.mark.parametrize("make", [
