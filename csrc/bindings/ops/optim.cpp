@@ -62,7 +62,8 @@ void bind_optim(py::module_& m) {
       T* m = optional_state<T>(m_, a.p, op, "exp_avg");
       T* v = optional_state<T>(v_, a.p, op, "exp_avg_sq");
       T* vmax = optional_state<T>(vmax_, a.p, op, "max_exp_avg_sq");
-      check(m && v, op, "exp_avg and exp_avg_sq are required");
+      // (on None, not on null: an empty CuPy array's pointer is null)
+      check(!m_.is_none() && !v_.is_none(), op, "exp_avg and exp_avg_sq are required");
       py::gil_scoped_release nogil;
       kern::adam_step(a.p.data<T>(), a.g.data<T>(), m, v, vmax, a.p.numel(), step, lr, beta1, beta2, eps,
                       weight_decay, decoupled, maximize);
