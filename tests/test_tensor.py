@@ -57,7 +57,7 @@ def test_numpy_interop_and_item():
 
 
 def test_dlpack_round_trip():
-    x = em.tensor([1.0, 2.0, 3.0])
+    x = em.tensor([1.0, 2.0, 3.0], device="numpy")  # a host tensor: NumPy imports host DLPack only
     y = np.from_dlpack(x)
     assert y.tolist() == [1.0, 2.0, 3.0]
 
@@ -111,7 +111,9 @@ def test_setitem_and_inplace_under_no_grad():
 def test_import_without_extension_falls_back_to_numpy_with_one_warning():
     import subprocess
     import sys
-    code = ("import sys, warnings; sys.modules['ember._cpu'] = None; warnings.simplefilter('always');\n"
+    # _cuda blocked too: on a GPU machine it would make cuda the default device
+    code = ("import sys, warnings; sys.modules['ember._cpu'] = sys.modules['ember._cuda'] = None;\n"
+            "warnings.simplefilter('always')\n"
             "with warnings.catch_warnings(record=True) as w:\n"
             "    import ember as em; x = em.ones(2); y = em.zeros(3)\n"
             "msgs = [str(m.message) for m in w if 'compiled kernels unavailable' in str(m.message)]\n"
