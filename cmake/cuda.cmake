@@ -49,7 +49,7 @@ if(EMBER_CUDA_EMU)
   # The runtime: fibers, scheduler, checks, CUDA API subset. Not instrumented.
   set(EMBER_EMU_RUNTIME_SOURCES
     ${EMBER_EMU_DIR}/scheduler.cpp ${EMBER_EMU_DIR}/runtime.cpp ${EMBER_EMU_DIR}/check.cpp
-    ${EMBER_EMU_DIR}/report.cpp ${EMBER_EMU_DIR}/fiber.cpp)
+    ${EMBER_EMU_DIR}/report.cpp ${EMBER_EMU_DIR}/fiber.cpp ${EMBER_EMU_DIR}/warp.cpp)
   set(EMBER_EMU_FIBER_DEFS "")
   if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$" AND NOT APPLE AND NOT WIN32)
     enable_language(ASM)

@@ -156,8 +156,19 @@ std::string short_path(const char* file);
 std::string format_fault(const Block& b, const Fault& f, int tid);
 
 // scheduler.cpp
-const char* warp_op_name(int op);
 std::string tid_str(const Block& b, int tid);
+std::string hex(unsigned v);   // "0x0000ffff"
+std::string site_str(Site s);  // "file:line"
+[[noreturn]] void throw_fault(const std::string& kind, const std::string& detail, Site at);
+Block& block_or_throw(const char* what);    // the running block; outside a kernel: runtime_error
+void yield(Block& b, Thread& t);            // back to the scheduler until released
+void enqueue(Block& b, std::vector<int>& ids);  // ready to run, in the schedule's order
+
+// warp.cpp
+const char* warp_op_name(int op);
+// Completes warp `warp`'s pending operation once every lane of `mask` is there (or
+// done); false while some lane is still missing. runner: the lane calling, or -1.
+bool try_complete(Block& b, int warp, unsigned mask, int runner);
 inline constexpr size_t kRedzone = 64;
 inline constexpr size_t kStaticSharedLimit = 48 * 1024;
 inline constexpr size_t kDynamicSharedOptin = 227 * 1024;
