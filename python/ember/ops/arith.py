@@ -22,7 +22,7 @@ def unbroadcast(g, shape):
 
 def _promote(a, b):
     """PyTorch's rule for mixed dtypes: float64 > float32 > int64 > bool."""
-    da, db = a.dtype, b.dtype
+    da, db = a._data.dtype, b._data.dtype  # the arrays' own (a Tensor property costs a call per op)
     if da == db:
         return a, b
     for dt in (float64, float32, int64):
