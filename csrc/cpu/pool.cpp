@@ -71,13 +71,45 @@ void max_pool_2x2_plane(const Pool2dShape& s, const T* xp, T* yp, int64_t* ip) {
   }
 }
 
+// The common 2x2 / stride 2 / no padding window, every window inside the image.
+inline bool is_2x2(const Pool2dShape& s) {
+  return s.R == 2 && s.S == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 && s.pad_w == 0 &&
+         s.dil_h == 1 && s.dil_w == 1 && 2 * s.P <= s.H && 2 * s.Q <= s.W;
+}
+
+// avg of that window, in the general loop's order ((a0 + a1) + c0) + c1: straight loops that
+// the compiler vectorizes (the general loop's per-output window bounds keep it scalar).
+template <typename T>
+void avg_pool_2x2_plane(const Pool2dShape& s, const T* xp, T* yp) {
+  for (int64_t p = 0; p < s.P; ++p) {
+    const T *a = xp + 2 * p * s.W, *c = a + s.W;
+    T* y = yp + p * s.Q;
+    for (int64_t q = 0; q < s.Q; ++q) y[q] = (((T(0) + a[2 * q]) + a[2 * q + 1]) + c[2 * q] + c[2 * q + 1]) / T(4);
+  }
+}
+
+// Its backward into a zeroed plane: the windows do not overlap, so each input is set once.
+template <typename T>
+void avg_pool_2x2_backward_plane(const Pool2dShape& s, const T* g, T* gp) {
+  for (int64_t p = 0; p < s.P; ++p) {
+    T *a = gp + 2 * p * s.W, *c = a + s.W;
+    const T* gr = g + p * s.Q;
+    for (int64_t q = 0; q < s.Q; ++q) {
+      const T v = gr[q] / T(4);
+      a[2 * q] = v;
+      a[2 * q + 1] = v;
+      c[2 * q] = v;
+      c[2 * q + 1] = v;
+    }
+  }
+}
+
 }  // namespace
 
 template <typename T>
 void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* idx) {
   const int64_t HW = s.H * s.W, PQ = s.P * s.Q;
-  const bool two_by_two = s.R == 2 && s.S == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 &&
-                          s.pad_w == 0 && s.dil_h == 1 && s.dil_w == 1 && 2 * s.P <= s.H && 2 * s.Q <= s.W;
+  const bool two_by_two = is_2x2(s);
   parallel_for(s.N * s.C, plane_grain(s), [&](int64_t b, int64_t e) {
     for (int64_t pl = b; pl < e; ++pl) {
       const T* xp = x + pl * HW;
@@ -130,10 +162,15 @@ void max_pool2d_backward(const Pool2dShape& s, const int64_t* idx, const T* gy, 
 template <typename T>
 void avg_pool2d_forward(const Pool2dShape& s, const T* x, T* y, bool count_include_pad) {
   const int64_t HW = s.H * s.W, PQ = s.P * s.Q;
+  const bool two_by_two = is_2x2(s);
   parallel_for(s.N * s.C, plane_grain(s), [&](int64_t b, int64_t e) {
     for (int64_t pl = b; pl < e; ++pl) {
       const T* xp = x + pl * HW;
       T* yp = y + pl * PQ;
+      if (two_by_two) {
+        avg_pool_2x2_plane(s, xp, yp);
+        continue;
+      }
       for (int64_t p = 0; p < s.P; ++p) {
         int64_t h0, h1, ph;
         avg_window(p, s.stride_h, s.pad_h, s.R, s.H, &h0, &h1, &ph);
@@ -154,11 +191,16 @@ void avg_pool2d_forward(const Pool2dShape& s, const T* x, T* y, bool count_inclu
 template <typename T>
 void avg_pool2d_backward(const Pool2dShape& s, const T* gy, T* gx, bool count_include_pad) {
   const int64_t HW = s.H * s.W, PQ = s.P * s.Q;
+  const bool two_by_two = is_2x2(s);
   parallel_for(s.N * s.C, plane_grain(s), [&](int64_t b, int64_t e) {
     for (int64_t pl = b; pl < e; ++pl) {
       T* gp = gx + pl * HW;
       std::memset(gp, 0, sizeof(T) * size_t(HW));
       const T* g = gy + pl * PQ;
+      if (two_by_two) {
+        avg_pool_2x2_backward_plane(s, g, gp);
+        continue;
+      }
       for (int64_t p = 0; p < s.P; ++p) {
         int64_t h0, h1, ph;
         avg_window(p, s.stride_h, s.pad_h, s.R, s.H, &h0, &h1, &ph);

@@ -112,3 +112,28 @@ def test_modules_defaults():
     assert em.nn.AvgPool2d(3, stride=1, padding=1)(x).shape == (1, 2, 6, 6)
     assert em.nn.AdaptiveAvgPool2d((1, 1))(x).shape == (1, 2, 1, 1)
     assert em.nn.MaxPool2d(2, ceil_mode=True)(x[:, :, :5, :5]).shape == (1, 2, 3, 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2, 3, 6, 8), (2, 3, 7, 9), (1, 1, 2, 2)])
+def test_2x2_fast_paths_match_reference(shape, dtype):
+    """The cpu kernels' 2x2 / stride 2 loops (max and avg): every output and gradient, and
+    the last row and column that an odd map leaves outside every window (gradient 0)."""
+    from ember.backends import numpy_ref
+    require("cpu")
+    k = get_backend("cpu").ops.module
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(dtype)
+    out = (shape[2] // 2, shape[3] // 2)
+    g = rng.standard_normal(shape[:2] + out).astype(dtype)
+    geom = ((2, 2), (2, 2), (0, 0))
+    y, gx = np.full(shape[:2] + out, np.nan, dtype), np.full(shape, np.nan, dtype)
+    k.avg_pool2d_forward(x, y, *geom, True)
+    np.testing.assert_array_equal(y, numpy_ref.avg_pool2d_forward(x, *geom, True, out))
+    k.avg_pool2d_backward(g, gx, *geom, True)
+    np.testing.assert_array_equal(gx, numpy_ref.avg_pool2d_backward(g, shape, *geom, True))
+    idx = np.full(shape[:2] + out, -7, np.int64)
+    k.max_pool2d_forward(x, y, idx, *geom, (1, 1))
+    want_y, want_idx = numpy_ref.max_pool2d_forward(x, *geom, (1, 1), out)
+    np.testing.assert_array_equal(y, want_y)
+    np.testing.assert_array_equal(idx, want_idx)
