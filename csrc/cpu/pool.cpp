@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "cpu/common.h"
+#include "cpu/pool.h"
 #include "kernels.h"
 
 namespace ember::cpu {
@@ -44,64 +45,11 @@ inline void avg_window(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_
 
 namespace {
 
-// The common 2x2 / stride 2 / no padding window, every output inside the image: the same
-// scan order and NaN rule as the general loop, with the window unrolled.
-template <typename T>
-inline void take(T v, int64_t i, T& m, int64_t& best) {
-  const bool t = (v > m) | (v != v);  // selects, not a branch: on random data the comparison is a coin toss
-  m = t ? v : m;
-  best = t ? i : best;
-}
-
-template <typename T>
-void max_pool_2x2_plane(const Pool2dShape& s, const T* xp, T* yp, int64_t* ip) {
-  for (int64_t p = 0; p < s.P; ++p) {
-    const int64_t r0 = 2 * p * s.W;
-    const T *a = xp + r0, *c = a + s.W;
-    for (int64_t q = 0; q < s.Q; ++q) {
-      const int64_t w = 2 * q;
-      T m = a[w];
-      int64_t best = r0 + w;
-      take(a[w + 1], r0 + w + 1, m, best);
-      take(c[w], r0 + s.W + w, m, best);
-      take(c[w + 1], r0 + s.W + w + 1, m, best);
-      yp[p * s.Q + q] = m;
-      ip[p * s.Q + q] = best;
-    }
-  }
-}
-
-// The common 2x2 / stride 2 / no padding window, every window inside the image.
+// The common 2x2 / stride 2 / no padding window, every window inside the image: straight
+// loops per ISA (csrc/cpu/isa/pool_kernel.cpp) that the compiler vectorizes.
 inline bool is_2x2(const Pool2dShape& s) {
   return s.R == 2 && s.S == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 && s.pad_w == 0 &&
          s.dil_h == 1 && s.dil_w == 1 && 2 * s.P <= s.H && 2 * s.Q <= s.W;
-}
-
-// avg of that window, in the general loop's order ((a0 + a1) + c0) + c1: straight loops that
-// the compiler vectorizes (the general loop's per-output window bounds keep it scalar).
-template <typename T>
-void avg_pool_2x2_plane(const Pool2dShape& s, const T* xp, T* yp) {
-  for (int64_t p = 0; p < s.P; ++p) {
-    const T *a = xp + 2 * p * s.W, *c = a + s.W;
-    T* y = yp + p * s.Q;
-    for (int64_t q = 0; q < s.Q; ++q) y[q] = (((T(0) + a[2 * q]) + a[2 * q + 1]) + c[2 * q] + c[2 * q + 1]) / T(4);
-  }
-}
-
-// Its backward into a zeroed plane: the windows do not overlap, so each input is set once.
-template <typename T>
-void avg_pool_2x2_backward_plane(const Pool2dShape& s, const T* g, T* gp) {
-  for (int64_t p = 0; p < s.P; ++p) {
-    T *a = gp + 2 * p * s.W, *c = a + s.W;
-    const T* gr = g + p * s.Q;
-    for (int64_t q = 0; q < s.Q; ++q) {
-      const T v = gr[q] / T(4);
-      a[2 * q] = v;
-      a[2 * q + 1] = v;
-      c[2 * q] = v;
-      c[2 * q + 1] = v;
-    }
-  }
 }
 
 }  // namespace
@@ -116,7 +64,7 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* idx) {
       T* yp = y + pl * PQ;
       int64_t* ip = idx + pl * PQ;
       if (two_by_two) {
-        max_pool_2x2_plane(s, xp, yp, ip);
+        EMBER_ISA_CALL(max_pool_2x2_plane, s, xp, yp, ip);
         continue;
       }
       for (int64_t p = 0; p < s.P; ++p) {
@@ -168,7 +116,7 @@ void avg_pool2d_forward(const Pool2dShape& s, const T* x, T* y, bool count_inclu
       const T* xp = x + pl * HW;
       T* yp = y + pl * PQ;
       if (two_by_two) {
-        avg_pool_2x2_plane(s, xp, yp);
+        EMBER_ISA_CALL(avg_pool_2x2_plane, s, xp, yp);
         continue;
       }
       for (int64_t p = 0; p < s.P; ++p) {
@@ -198,7 +146,7 @@ void avg_pool2d_backward(const Pool2dShape& s, const T* gy, T* gx, bool count_in
       std::memset(gp, 0, sizeof(T) * size_t(HW));
       const T* g = gy + pl * PQ;
       if (two_by_two) {
-        avg_pool_2x2_backward_plane(s, g, gp);
+        EMBER_ISA_CALL(avg_pool_2x2_backward_plane, s, g, gp);
         continue;
       }
       for (int64_t p = 0; p < s.P; ++p) {

@@ -114,16 +114,19 @@ def test_modules_defaults():
     assert em.nn.MaxPool2d(2, ceil_mode=True)(x[:, :, :5, :5]).shape == (1, 2, 3, 3)
 
 
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"], indirect=True)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(2, 3, 6, 8), (2, 3, 7, 9), (1, 1, 2, 2)])
-def test_2x2_fast_paths_match_reference(shape, dtype):
-    """The cpu kernels' 2x2 / stride 2 loops (max and avg): every output and gradient, and
-    the last row and column that an odd map leaves outside every window (gradient 0)."""
+@pytest.mark.parametrize("shape", [(2, 3, 6, 8), (2, 3, 7, 9), (1, 1, 2, 2), (1, 2, 4, 70)])
+def test_2x2_fast_paths_match_reference(shape, dtype, isa):
+    """The cpu kernels' 2x2 / stride 2 loops (csrc/cpu/isa/pool_kernel.cpp, max and avg) at
+    every ISA level: every output and gradient, vector tails (35 outputs a row), and the last
+    row and column that an odd map leaves outside every window (gradient 0)."""
     from ember.backends import numpy_ref
     require("cpu")
     k = get_backend("cpu").ops.module
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape).astype(dtype)
+    x.reshape(-1)[::7] = np.nan  # a NaN wins its max window
     out = (shape[2] // 2, shape[3] // 2)
     g = rng.standard_normal(shape[:2] + out).astype(dtype)
     geom = ((2, 2), (2, 2), (0, 0))
