@@ -158,7 +158,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
   const int threads = forward_threads(s);
   const Gemms<T> gemm{splits_gemms(threads)};
   if (winograd_ok(s, gemm.threaded)) {
-    winograd_forward(s, x, w, b, y);
+    winograd_forward(s, threads, x, w, b, y);
     return;
   }
   if (direct_forward_ok<T>(s, gemm.threaded)) {
@@ -249,19 +249,20 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
       }
     });
   }
-  if (gx && s.N > 0 && PQ > 0 && s.K > 0 && flipped_input_grad(s, w, gy, gx)) gx = nullptr;
-  if (gw && s.N > 0 && PQ > 0 && s.K > 0 && winograd_ok(s, splits_gemms(batch_threads(s.N, 2 * s.K * PQ * CRS)))) {
-    winograd_weight_grad(s, x, gy, gw);
+  const bool work = s.N > 0 && PQ > 0 && s.K > 0;
+  const int threads = batch_threads(s.N, 2 * s.K * PQ * CRS);
+  const Gemms<T> gemm{splits_gemms(threads)};
+  if (gx && work && flipped_input_grad(s, w, gy, gx)) gx = nullptr;
+  if (gw && work && winograd_ok(s, gemm.threaded)) {
+    winograd_weight_grad(s, threads, x, gy, gw);
     gw = nullptr;
   }
   if (gw && wsize > 0) std::memset(gw, 0, sizeof(T) * size_t(wsize));
-  if ((!gx && !gw) || s.N == 0 || PQ == 0 || s.K == 0) {
+  if ((!gx && !gw) || !work) {
     if (gx && s.N * s.C * s.H * s.W > 0) std::memset(gx, 0, sizeof(T) * size_t(s.N * s.C * s.H * s.W));
     return;
   }
 
-  const int threads = batch_threads(s.N, 2 * s.K * PQ * CRS);
-  const Gemms<T> gemm{splits_gemms(threads)};
   const int64_t per = images_per_gemm(PQ, gemm.threaded);
   const bool packed = implicit_cols(s, per, gemm.threaded, Cg);
   // gw is accumulated per thread and group: (R*S*Cg, Kg) blocks from the direct tiles (rows

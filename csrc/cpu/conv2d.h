@@ -1,7 +1,8 @@
-// The interface between conv2d's driver (csrc/cpu/conv2d.cpp: batch slices, threads,
-// workspaces) and its per-ISA kernels: csrc/cpu/isa/conv2d_kernel.cpp (im2col, col2im,
-// bias, sums) and csrc/cpu/isa/conv2d_pack.cpp (the forward GEMM that packs col straight
-// from the images, and the direct tiles of the forward and the weight gradient).
+// The interface between conv2d's drivers (csrc/cpu/conv2d.cpp, csrc/cpu/conv2d_winograd.cpp:
+// batch slices, threads, workspaces) and their per-ISA kernels: csrc/cpu/isa/conv2d_kernel.cpp
+// (im2col, col2im, bias, sums), csrc/cpu/isa/conv2d_pack.cpp (the forward GEMM that packs col
+// straight from the images, and the direct tiles of the forward and the weight gradient) and
+// csrc/cpu/isa/conv2d_winograd.cpp (Winograd's transforms and GEMM tiles).
 #pragma once
 #include <cstdint>
 
@@ -33,8 +34,11 @@ struct ConvCols {
 
 // Winograd F(2x2, 3x3) (csrc/cpu/conv2d_winograd.cpp, transforms in
 // csrc/cpu/isa/conv2d_winograd.cpp): whether it runs this convolution (on a batch slice,
-// not `threaded`), the forward, and the weight gradient (gw overwritten).
+// not `threaded`), the forward, and the weight gradient (gw overwritten), each on the
+// caller's `threads` batch slices.
 bool winograd_ok(const Conv2dShape& s, bool threaded);
+// Its 2x2 output tiles per image.
+inline int64_t winograd_tiles(const Conv2dShape& s) { return ceil_div(s.P, 2) * ceil_div(s.Q, 2); }
 // Tiles per pass through its transforms and GEMMs: the 16 transform points' matrices (16 x
 // tiles x channels) stay in L2 (measured, 64->128 at 8x8: 64 tiles against 32, 128, 256).
 constexpr int64_t kWinogradTiles = 64;
@@ -42,9 +46,9 @@ constexpr int64_t kWinogradTiles = 64;
 // transform's 16 streams in one L1 set (4 KiB aliasing; the weight transform ran 10x slower).
 constexpr int64_t kWinogradSkew = 16;
 template <typename T>
-void winograd_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
+void winograd_forward(const Conv2dShape& s, int threads, const T* x, const T* w, const T* b, T* y);
 template <typename T>
-void winograd_weight_grad(const Conv2dShape& s, const T* x, const T* gy, T* gw);
+void winograd_weight_grad(const Conv2dShape& s, int threads, const T* x, const T* gy, T* gw);
 
 }  // namespace ember::cpu
 

@@ -24,12 +24,10 @@
 namespace ember::cpu {
 namespace {
 
-int64_t tiles_per_image(const Conv2dShape& s) { return ceil_div(s.P, 2) * ceil_div(s.Q, 2); }
-
 // Images per chunk (one channels-last copy): up to kWinogradTiles tiles, at least one image
 // (whose tiles then run in several passes).
 int64_t chunk_images(const Conv2dShape& s, int64_t slice) {
-  return std::max<int64_t>(1, std::min(slice, kWinogradTiles / tiles_per_image(s)));
+  return std::max<int64_t>(1, std::min(slice, kWinogradTiles / winograd_tiles(s)));
 }
 
 // gw[k][c] = G^T h G for h[xi] = the sum over `parts` of gU[xi][c][k] (each 16*C*K).
@@ -68,7 +66,7 @@ bool winograd_ok(const Conv2dShape& s, bool threaded) {
 }
 
 template <typename T>
-void winograd_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+void winograd_forward(const Conv2dShape& s, int threads, const T* x, const T* w, const T* b, T* y) {
   const int64_t C = s.C, K = s.K, HW = s.H * s.W, PQ = s.P * s.Q;
   // The weights' tiles in the GEMM's B panels, in the calling thread's buffer (the batch
   // threads' own scratch is theirs, thread 0 included).
@@ -77,7 +75,7 @@ void winograd_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, 
   const int64_t pitch = ceil_div(K, bl.nr) * C * bl.nr + kWinogradSkew;
   T* Up = thread_scratch<T, kConvWeights>(16 * pitch);
   EMBER_ISA_CALL(conv2d_winograd_pack_weights, w, C, K, Up, pitch);
-  over_batch(s.N, batch_threads(s.N, K * PQ * C * 9), [&](int, int64_t n0, int64_t n1) {
+  over_batch(s.N, threads, [&](int, int64_t n0, int64_t n1) {
     const int64_t per = chunk_images(s, n1 - n0);
     for (int64_t n = n0; n < n1; n += per)
       EMBER_ISA_CALL(conv2d_winograd_forward, s, x + n * C * HW, std::min(per, n1 - n), Up, pitch, b,
@@ -86,9 +84,8 @@ void winograd_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, 
 }
 
 template <typename T>
-void winograd_weight_grad(const Conv2dShape& s, const T* x, const T* gy, T* gw) {
+void winograd_weight_grad(const Conv2dShape& s, int threads, const T* x, const T* gy, T* gw) {
   const int64_t C = s.C, K = s.K, HW = s.H * s.W, PQ = s.P * s.Q;
-  const int threads = batch_threads(s.N, 2 * K * PQ * C * 9);
   std::vector<T> gU(size_t(threads * 16 * C * K), T(0));
   over_batch(s.N, threads, [&](int t, int64_t n0, int64_t n1) {
     const int64_t per = chunk_images(s, n1 - n0);
@@ -100,8 +97,8 @@ void winograd_weight_grad(const Conv2dShape& s, const T* x, const T* gy, T* gw) 
 }
 
 #define EMBER_INSTANTIATE_WINOGRAD(T)                                                            \
-  template void winograd_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);     \
-  template void winograd_weight_grad<T>(const Conv2dShape&, const T*, const T*, T*);
+  template void winograd_forward<T>(const Conv2dShape&, int, const T*, const T*, const T*, T*); \
+  template void winograd_weight_grad<T>(const Conv2dShape&, int, const T*, const T*, T*);
 EMBER_INSTANTIATE_WINOGRAD(float)
 EMBER_INSTANTIATE_WINOGRAD(double)
 #undef EMBER_INSTANTIATE_WINOGRAD

@@ -1,8 +1,9 @@
 // Index validation on the device for kernels that read int64 indices: embedding checks
 // its rows first (one grid-stride pass records the first position outside [0, limit)
 // with atomicMin into a device word, then one copy back and a stream sync); cross_entropy
-// checks its labels inside its own kernels and copies the word back after them. Include after cuda/common.cuh as "index_check.cuh"
-// (the emulator build inlines quoted .cuh includes next to the .cu file).
+// checks its labels inside its own kernels and copies the word back after them.
+// Include after cuda/common.cuh as "index_check.cuh" (the emulator build inlines quoted
+// .cuh includes next to the .cu file).
 #pragma once
 #include "cuda/common.cuh"
 

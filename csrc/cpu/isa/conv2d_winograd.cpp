@@ -30,21 +30,26 @@ namespace {
 constexpr int64_t kBlock = 16;  // tiles transposed at a time (one 16x16 register transpose)
 constexpr int64_t kSkew = kWinogradSkew, kRangeTiles = kWinogradTiles;
 
-int64_t tiles_per_image(const Conv2dShape& s) { return ceil_div(s.P, 2) * ceil_div(s.Q, 2); }
+// rows[a*N + b]: the channels-last pixel row (ld channels) of (H, W) images at row
+// 2*ti + dh + a, column 2*tj + dw + b of tile t's image, or `outside` past the image's edges.
+template <int N, typename Ptr>
+void window_rows(const Conv2dShape& s, int64_t t, int64_t H, int64_t W, int64_t dh, int64_t dw, Ptr base,
+                 int64_t ld, Ptr outside, Ptr* rows) {
+  const int64_t TP = ceil_div(s.P, 2), TQ = ceil_div(s.Q, 2);
+  const int64_t i = t / (TP * TQ), ti = t / TQ % TP, tj = t % TQ;
+  for (int64_t a = 0; a < N; ++a)
+    for (int64_t b = 0; b < N; ++b) {
+      const int64_t h = 2 * ti + dh + a, w = 2 * tj + dw + b;
+      rows[a * N + b] = h >= 0 && h < H && w >= 0 && w < W ? base + ((i * H + h) * W + w) * ld : outside;
+    }
+}
 
-// v[xi*pitch + c] = (B^T d B)[xi] of tile (i, ti, tj) of the channels-last images xcl.
+// v[xi*pitch + c] = (B^T d B)[xi] of tile t's input patch d, from the channels-last images xcl.
 template <typename T>
 void input_tile(const Conv2dShape& s, const T* xcl, const T* zero_row, int64_t C, int64_t t, T* v,
                 int64_t pitch) {
-  const int64_t TQ = ceil_div(s.Q, 2), TP = ceil_div(s.P, 2);
-  const int64_t i = t / (TP * TQ), ti = t / TQ % TP, tj = t % TQ;
   const T* d[16];
-  for (int64_t a = 0; a < 4; ++a)
-    for (int64_t b = 0; b < 4; ++b) {
-      const int64_t h = 2 * ti - s.pad_h + a, w = 2 * tj - s.pad_w + b;
-      const bool in = h >= 0 && h < s.H && w >= 0 && w < s.W;
-      d[a * 4 + b] = in ? xcl + ((i * s.H + h) * s.W + w) * C : zero_row;
-    }
+  window_rows<4>(s, t, s.H, s.W, -s.pad_h, -s.pad_w, xcl, C, zero_row, d);
 #pragma omp simd
   for (int64_t c = 0; c < C; ++c) {
     T r[4][4];  // B^T d: rows
@@ -94,16 +99,11 @@ const T* channels_last_padded(const T* x, int64_t image_stride, int64_t nb, int6
 // pixels past P or Q go to its junk row (after the nb images').
 template <typename T>
 void output_tiles(const Conv2dShape& s, const T* M, int64_t pitch, int64_t t0, int64_t t1, int64_t nb, T* ycl) {
-  const int64_t K = s.K, TP = ceil_div(s.P, 2), TQ = ceil_div(s.Q, 2);
+  const int64_t K = s.K;
   T* junk_row = ycl + nb * s.P * s.Q * K;
   for (int64_t t = t0; t < t1; ++t) {
-    const int64_t i = t / (TP * TQ), ti = t / TQ % TP, tj = t % TQ;
     T* out[4];
-    for (int64_t a = 0; a < 2; ++a)
-      for (int64_t c = 0; c < 2; ++c) {
-        const int64_t p = 2 * ti + a, q = 2 * tj + c;
-        out[a * 2 + c] = p < s.P && q < s.Q ? ycl + ((i * s.P + p) * s.Q + q) * K : junk_row;
-      }
+    window_rows<2>(s, t, s.P, s.Q, 0, 0, ycl, K, junk_row, out);
     const T* m = M + (t - t0) * K;
 #pragma omp simd
     for (int64_t k = 0; k < K; ++k) {
@@ -126,15 +126,10 @@ void output_tiles(const Conv2dShape& s, const T* M, int64_t pitch, int64_t t0, i
 template <typename T>
 void grad_output_tiles(const Conv2dShape& s, const T* gcl, const T* zero_row, int64_t t0, int64_t t1, int64_t NR,
                        T* Z, int64_t pitch) {
-  const int64_t K = s.K, TP = ceil_div(s.P, 2), TQ = ceil_div(s.Q, 2), panels = ceil_div(K, NR), n = t1 - t0;
+  const int64_t K = s.K, panels = ceil_div(K, NR), n = t1 - t0;
   for (int64_t t = t0; t < t1; ++t) {
-    const int64_t i = t / (TP * TQ), ti = t / TQ % TP, tj = t % TQ;
     const T* g[4];
-    for (int64_t a = 0; a < 2; ++a)
-      for (int64_t c = 0; c < 2; ++c) {
-        const int64_t p = 2 * ti + a, q = 2 * tj + c;
-        g[a * 2 + c] = p < s.P && q < s.Q ? gcl + ((i * s.P + p) * s.Q + q) * K : zero_row;
-      }
+    window_rows<2>(s, t, s.P, s.Q, 0, 0, gcl, K, zero_row, g);
     for (int64_t jp = 0; jp < panels; ++jp) {
       T* z = Z + (jp * n + t - t0) * NR - jp * NR;  // z[k] for k in this panel
       const int64_t k1 = std::min(K, (jp + 1) * NR);
@@ -196,10 +191,9 @@ template <typename T>
 void forward_chunk(const Conv2dShape& s, const T* x, int64_t nb, const T* Up, int64_t pitch_u, const T* b, T* y) {
   GemmBlocking bl;
   gemm_blocking(bl, T{});
-  const int64_t C = s.C, K = s.K, HW = s.H * s.W, PQ = s.P * s.Q, tiles = nb * tiles_per_image(s);
-  const int64_t ldv = ceil_div(std::min(tiles, kRangeTiles), kBlock) * kBlock + kSkew;
-  const int64_t pitch_m = std::min(tiles, kRangeTiles) * K + kSkew, pitch_b = kBlock * C + kSkew;
-  const int64_t panels = ceil_div(K, bl.nr);
+  const int64_t C = s.C, K = s.K, HW = s.H * s.W, PQ = s.P * s.Q, tiles = nb * winograd_tiles(s);
+  const int64_t most = std::min(tiles, kRangeTiles), panels = ceil_div(K, bl.nr);
+  const int64_t ldv = ceil_div(most, kBlock) * kBlock + kSkew, pitch_m = most * K + kSkew, pitch_b = kBlock * C + kSkew;
   T* xcl = thread_scratch<T, kConvLayout>(nb * HW * C + C + nb * PQ * K + K);
   T* ycl = xcl + nb * HW * C + C;
   T* V = thread_scratch<T, kConvCol>(16 * C * ldv + bl.mr + 16 * pitch_b);  // rows past mr are read
@@ -236,7 +230,7 @@ template <typename T>
 void weight_chunk(const Conv2dShape& s, const T* x, const T* gy, int64_t nb, T* gU) {
   GemmBlocking bl;
   gemm_blocking(bl, T{});
-  const int64_t C = s.C, K = s.K, HW = s.H * s.W, PQ = s.P * s.Q, tiles = nb * tiles_per_image(s);
+  const int64_t C = s.C, K = s.K, HW = s.H * s.W, PQ = s.P * s.Q, tiles = nb * winograd_tiles(s);
   const int64_t most = std::min(tiles, kRangeTiles), panels = ceil_div(K, bl.nr);
   const int64_t pitch_v = most * C + kSkew, pitch_z = panels * most * bl.nr + kSkew;
   T* xcl = thread_scratch<T, kConvLayout>(nb * HW * C + C + nb * PQ * K + K);
