@@ -41,6 +41,7 @@
 
 #include "cuda/common.cuh"
 #include "kernels.h"
+#include "rows.cuh"
 
 namespace ember::cuda {
 
@@ -295,13 +296,8 @@ __global__ void bias_grad_kernel(const T* gy, T* gb, int64_t N, int64_t K, int64
   T v = 0;
   for (int64_t n = int64_t(blockIdx.y) * n_per + warp; n < n_end; n += kThreads / 32)
     for (int64_t i = lane; i < PQ; i += 32) v += gy[(n * K + k) * PQ + i];
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  if (lane == 0) red[warp] = v;
-  __syncthreads();
+  const T total = block_sum(v, red);
   if (threadIdx.x == 0) {
-    T total = 0;
-    for (int i = 0; i < kThreads / 32; ++i) total += red[i];
     if (add) atomicAdd(gb + k, total);
     else gb[k] = total;
   }
