@@ -155,3 +155,6 @@ def _accumulate_leaf(t, g):
         t.grad = _wrap(g.copy(), t._backend)
     else:
         t.grad = _wrap(t.grad._data + g, t._backend)
+    if t._hooks:
+        for hook in list(t._hooks):
+            hook(t)

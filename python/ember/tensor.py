@@ -49,14 +49,24 @@ def _default_dtype(a):
     raise TypeError(f"cannot make a tensor from an array of dtype {a.dtype}")
 
 
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
 class Tensor:
-    __slots__ = ("_data", "_backend", "requires_grad", "grad", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = ("_data", "_backend", "requires_grad", "grad", "_ctx", "_retains_grad", "_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
         t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
         self._data, self._backend = t._data, t._backend
         self.requires_grad, self.grad, self._ctx, self._retains_grad = requires_grad, None, None, False
+        self._hooks = None
 
     @staticmethod
     def _wrap(data, backend, requires_grad=False):
@@ -67,6 +77,7 @@ class Tensor:
         t.grad = None
         t._ctx = None
         t._retains_grad = False
+        t._hooks = None
         return t
 
     # ---- properties ---------------------------------------------------------------
@@ -216,6 +227,18 @@ class Tensor:
 
     def retain_grad(self):
         self._retains_grad = True
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call hook(self) each time backward has accumulated a gradient into this leaf's .grad.
+
+        Returns a handle whose remove() unregisters it (as PyTorch's).
+        """
+        if self._ctx is not None:
+            raise RuntimeError("post accumulate grad hooks can only be registered on leaf tensors")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
         return self
 
     def zero_(self):

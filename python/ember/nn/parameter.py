@@ -9,6 +9,7 @@ class Parameter(Tensor):
         t = data if isinstance(data, Tensor) else tensor(data)
         self._data, self._backend = t._data, t._backend
         self.grad, self._ctx, self._retains_grad = None, None, False
+        self._hooks = None
         self.requires_grad = requires_grad
 
     def __repr__(self):
