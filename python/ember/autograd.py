@@ -1,21 +1,40 @@
 """Define-by-run autograd.
 
-Each differentiable op is a Function subclass: `forward` computes on raw
-device arrays and keeps what `backward` needs as named attributes;
-`backward(grad)` returns one gradient array per input (None where the input
-needs none). `Function.apply` runs forward and, when some input requires a
-gradient and grad mode is on, records the node on the output tensor.
+Each differentiable op is a Function subclass named `<Op>Backward` (as PyTorch shows its
+nodes): `forward` computes on raw device arrays and keeps what `backward` needs as named
+attributes; `backward(grad)` returns one gradient array per input (None where the input needs
+none). `Function.apply` runs forward and, when some input requires a gradient and grad mode
+is on (per thread), records the node on the output tensor.
 
-`backward()` walks the graph once in reverse topological order, sums the
-gradients reaching each tensor, accumulates into leaves' `.grad`, and frees
-each node's saved arrays unless `retain_graph=True`.
+Several outputs: `forward` may return a tuple of arrays; `apply` then returns a tuple of
+tensors and `backward(*grads)` receives one gradient per output. An output that got no
+gradient arrives as zeros (as PyTorch materializes them); an output listed in
+`non_differentiable` (indices, batch statistics) never requires grad and arrives as None.
+
+Saved tensors: a node lists in `saved_inputs` the inputs whose arrays its backward reads and
+sets `saved_output` when it reads its output(s). Their version counters are recorded when the
+node is recorded and checked before its backward runs, so an in-place write in between
+raises instead of computing a wrong gradient.
+
+`backward()` walks the graph once in reverse topological order, sums the gradients reaching
+each tensor, accumulates into leaves' `.grad`, and frees each node's saved arrays unless
+`retain_graph=True`.
 """
-_enabled = True  # grad mode, process-wide (PyTorch's is per thread)
+import threading
+import weakref
+
 _wrap = None      # Tensor._wrap, set by tensor.py (which imports this module)
 
 
+class _GradState(threading.local):
+    enabled = True  # every thread starts with grad mode on, as in PyTorch
+
+
+_grad = _GradState()
+
+
 def is_grad_enabled():
-    return _enabled
+    return _grad.enabled
 
 
 class _GradMode:
@@ -23,12 +42,10 @@ class _GradMode:
         self.enabled = enabled
 
     def __enter__(self):
-        global _enabled
-        self.prev, _enabled = _enabled, self.enabled
+        self.prev, _grad.enabled = _grad.enabled, self.enabled
 
     def __exit__(self, *exc):
-        global _enabled
-        _enabled = self.prev
+        _grad.enabled = self.prev
 
     def __call__(self, fn):
         def wrapper(*args, **kwargs):
@@ -40,7 +57,7 @@ class _GradMode:
 
 
 def no_grad():
-    """Context manager (or decorator) in which no graph is recorded.
+    """Context manager (or decorator) in which this thread records no graph.
 
     Example:
         with ember.no_grad():
@@ -55,6 +72,10 @@ def enable_grad():
 
 class Function:
     """One node of the graph. Subclasses define forward(*arrays, **kw) and backward(grad)."""
+    saved_inputs = ()          # indices of the inputs whose arrays backward reads
+    saved_output = False       # whether backward reads the output array(s): True (all) or their indices
+    non_differentiable = ()    # indices of outputs that never get a gradient
+    _vin = _vout = _outputs = None  # set per node when recorded (see _record_versions / _apply_multi)
 
     def __init__(self, inputs):
         self.inputs = inputs
@@ -71,14 +92,18 @@ class Function:
             data = fn.forward(inputs[0]._data, inputs[1]._data, **kwargs)
         else:
             data = fn.forward(*[t._data for t in inputs], **kwargs)
-        if type(data) is not be.array_type:  # NumPy turns 0-d results into scalars
-            data = be.xp.asarray(data)
+        if type(data) is not be.array_type:
+            if type(data) is tuple:
+                return _apply_multi(fn, inputs, data)
+            data = be.xp.asarray(data)  # NumPy turns 0-d results into scalars
         out = _wrap(data, be)
-        if _enabled:
+        if _grad.enabled:
             for t in inputs:
                 if t.requires_grad:
                     fn.inputs = inputs
                     fn.needs = tuple([t.requires_grad for t in inputs])  # (a list builds faster than a generator)
+                    if fn.saved_inputs or fn.saved_output:
+                        _record_versions(fn, inputs, (out,))
                     out.requires_grad = True
                     out._ctx = fn
                     break
@@ -96,9 +121,59 @@ class Function:
         self.freed = True
 
 
+def _apply_multi(fn, inputs, arrays):
+    """apply's tail for a forward that returned a tuple: one tensor per array."""
+    be = fn.backend
+    outs = tuple(_wrap(a if type(a) is be.array_type else be.xp.asarray(a), be) for a in arrays)
+    if _grad.enabled and any(t.requires_grad for t in inputs):
+        fn.inputs = inputs
+        fn.needs = tuple([t.requires_grad for t in inputs])
+        nd = fn.non_differentiable
+        # weak: the outputs point at the node, and a strong link back would make a cycle
+        fn._outputs = tuple(None if i in nd else weakref.ref(o) for i, o in enumerate(outs))
+        fn._out_meta = tuple((o._data.shape, o._data.dtype) for o in outs)
+        for i, o in enumerate(outs):
+            if i not in nd:
+                o.requires_grad = True
+                o._ctx = fn
+        if fn.saved_inputs or fn.saved_output:
+            _record_versions(fn, inputs, outs)
+    return outs
+
+
+def _record_versions(fn, inputs, outs):
+    fn._vin = [inputs[i]._version[0] for i in fn.saved_inputs]
+    saved = fn.saved_output
+    if saved:
+        fn._vout = [(k, o._version, o._version[0], o._data.dtype, o._data.shape) for k, o in enumerate(outs)
+                    if saved is True or k in saved]
+
+
+def _check_versions(ctx):
+    """RuntimeError, as PyTorch's, when a tensor this node saved was written in place since forward."""
+    stale = []
+    if ctx._vin is not None:
+        for i, then in zip(ctx.saved_inputs, ctx._vin):
+            t = ctx.inputs[i]
+            if t._version[0] != then:
+                stale.append((t._data.dtype, t.shape, t._version[0], then, f"input {i}"))
+    if ctx._vout is not None:
+        for k, counter, then, dtype, shape in ctx._vout:
+            if counter[0] != then:
+                stale.append((dtype, shape, counter[0], then, f"output {k}"))
+    if stale:
+        dtype, shape, now, then, which = stale[0]
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"[{dtype} {list(shape)}] is at version {now}; expected version {then} instead "
+            f"({which} of {type(ctx).__name__}). Hint: compute the in-place update after backward(), or on a "
+            "copy (x = x + ... instead of x += ...).")
+
+
 def _topo_order(root):
-    """Tensors reachable from root through recorded nodes, inputs before outputs."""
-    order, seen = [], set()
+    """Tensors reachable from root through recorded nodes, inputs before outputs, and for each
+    multi-output node (by id) how many of its outputs were reached."""
+    order, seen, reached = [], set(), {}
     stack = [(root, False)]
     while stack:
         t, done = stack.pop()
@@ -116,16 +191,42 @@ def _topo_order(root):
                     "Trying to backward through the graph a second time (or directly access saved tensors "
                     "after they have already been freed). Specify retain_graph=True on the first backward() "
                     "call if you need to backward through the graph a second time.")
+            if ctx._outputs is not None:
+                reached[id(ctx)] = reached.get(id(ctx), 0) + 1
             for inp, need in zip(ctx.inputs, ctx.needs):
                 if need and id(inp) not in seen:
                     stack.append((inp, False))
-    return order
+    return order, reached
+
+
+def _gather_outputs(ctx, t, g, pending, reached):
+    """Collect output t's gradient for multi-output node ctx; the full list once its last reached
+    output is in (zeros for differentiable outputs without one), else None."""
+    entry = pending.get(id(ctx))
+    if entry is None:
+        entry = pending[id(ctx)] = [[None] * len(ctx._outputs), reached[id(ctx)]]
+    if g is not None:
+        k = next(i for i, r in enumerate(ctx._outputs) if r is not None and r() is t)
+        entry[0][k] = g
+    entry[1] -= 1
+    if entry[1]:
+        return None
+    del pending[id(ctx)]
+    grads = entry[0]
+    if all(x is None for x in grads):
+        return None
+    xp = ctx.backend.xp
+    for k, (shape, dtype) in enumerate(ctx._out_meta):
+        if grads[k] is None and ctx._outputs[k] is not None:
+            grads[k] = xp.zeros(shape, dtype=dtype)
+    return grads
 
 
 def backward(root, grad, retain_graph=False):
     """Propagate grad (an array shaped like root) from root to every leaf that requires it."""
-    order = _topo_order(root)
+    order, reached = _topo_order(root)
     grads = {id(root): grad}
+    pending = {}
     for t in reversed(order):
         g = grads.pop(id(t), None)
         ctx = t._ctx
@@ -135,9 +236,19 @@ def backward(root, grad, retain_graph=False):
             continue
         if t._retains_grad and g is not None:
             _accumulate_leaf(t, g)
-        if g is None:
-            continue
-        in_grads = ctx.backward(g)
+        if ctx._outputs is not None:
+            out_grads = _gather_outputs(ctx, t, g, pending, reached)
+            if out_grads is None:
+                continue
+            if ctx._vin is not None or ctx._vout is not None:
+                _check_versions(ctx)
+            in_grads = ctx.backward(*out_grads)
+        else:
+            if g is None:
+                continue
+            if ctx._vin is not None or ctx._vout is not None:
+                _check_versions(ctx)
+            in_grads = ctx.backward(g)
         for inp, need, ig in zip(ctx.inputs, ctx.needs, in_grads):
             if not need or ig is None:
                 continue

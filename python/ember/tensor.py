@@ -59,7 +59,8 @@ class _HookHandle:
 
 
 class Tensor:
-    __slots__ = ("_data", "_backend", "requires_grad", "grad", "_ctx", "_retains_grad", "_hooks", "__weakref__")
+    __slots__ = ("_data", "_backend", "requires_grad", "grad", "_ctx", "_retains_grad", "_hooks", "_version",
+                 "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
@@ -67,6 +68,7 @@ class Tensor:
         self._data, self._backend = t._data, t._backend
         self.requires_grad, self.grad, self._ctx, self._retains_grad = requires_grad, None, None, False
         self._hooks = None
+        self._version = [0]
 
     @staticmethod
     def _wrap(data, backend, requires_grad=False):
@@ -78,6 +80,7 @@ class Tensor:
         t._ctx = None
         t._retains_grad = False
         t._hooks = None
+        t._version = [0]  # one counter per storage: views share their base's list
         return t
 
     # ---- properties ---------------------------------------------------------------
@@ -107,13 +110,22 @@ class Tensor:
 
     @property
     def data(self):
-        """A detached tensor sharing this one's memory (as PyTorch's .data)."""
+        """A detached tensor sharing this one's memory (as PyTorch's .data).
+
+        Its version counter is its own: writes through .data are not seen by autograd's
+        saved-tensor checks (use detach() for a view whose writes are)."""
         return Tensor._wrap(self._data, self._backend)
 
     @data.setter
     def data(self, value):
+        # replaces the array without bumping the version, as PyTorch's .data assignment
         value = value if isinstance(value, Tensor) else tensor(value, device=self._backend)
         self._data = self._backend.move(value._data, value._backend)
+
+    @property
+    def _version_count(self):
+        """How many in-place writes this tensor's storage has seen (PyTorch's _version)."""
+        return self._version[0]
 
     @property
     def T(self):
@@ -215,7 +227,10 @@ class Tensor:
         autograd.backward(self, g, retain_graph)
 
     def detach(self):
-        return Tensor._wrap(self._data, self._backend)
+        """A tensor sharing this one's memory and version counter, outside the graph."""
+        t = Tensor._wrap(self._data, self._backend)
+        t._version = self._version
+        return t
 
     def requires_grad_(self, requires_grad=True):
         if self._ctx is not None and not requires_grad:
@@ -227,6 +242,7 @@ class Tensor:
 
     def retain_grad(self):
         self._retains_grad = True
+        return self
 
     def register_post_accumulate_grad_hook(self, hook):
         """Call hook(self) each time backward has accumulated a gradient into this leaf's .grad.
@@ -239,41 +255,66 @@ class Tensor:
             self._hooks = []
         self._hooks.append(hook)
         return _HookHandle(self._hooks, hook)
-        return self
 
+    # ---- in-place writes: each bumps the version counter ----------------------------
     def zero_(self):
         self._check_inplace()
         self._data[...] = 0
+        self._bump()
         return self
 
     def fill_(self, value):
         self._check_inplace()
         self._data[...] = value
+        self._bump()
         return self
 
     def copy_(self, src):
         self._check_inplace()
         src = src if isinstance(src, Tensor) else tensor(src, device=self._backend)
         self._data[...] = self._backend.move(src._data, src._backend)
+        self._bump()
         return self
 
-    def _check_inplace(self):
-        if self.requires_grad and autograd.is_grad_enabled():
+    def _bump(self):
+        """Record an in-place write (shared by every view of this storage)."""
+        self._version[0] += 1
+
+    def _check_inplace(self, leaf_only=False):
+        if self.requires_grad and autograd.is_grad_enabled() and not (leaf_only and self._ctx is not None):
             raise RuntimeError("a leaf tensor that requires grad is being used in an in-place operation; "
-                               "wrap it in ember.no_grad()")
+                               "wrap it in ember.no_grad()" if self._ctx is None else
+                               "an in-place write into a tensor that is part of a graph is only supported for "
+                               "+=, -=, *= and /=")
+
+    def _inplace(self, op, other):
+        """self <- op(self, other) in place (+=, ...); the graph is rebased onto the new node."""
+        self._check_inplace(leaf_only=True)
+        src = self
+        if autograd.is_grad_enabled():
+            # an alias keeps the old value's node (and storage and counter) for the graph so far
+            src = Tensor._wrap(self._data, self._backend, self.requires_grad)
+            src._ctx, src._version = self._ctx, self._version
+        r = op(src, other)
+        if r.dtype != self.dtype or r.shape != self.shape:
+            raise RuntimeError(f"in-place result of dtype {r.dtype} and shape {r.shape} cannot be stored in a "
+                               f"tensor of dtype {self.dtype} and shape {self.shape}")
+        self._data[...] = r._data
+        self._bump()
+        if r._ctx is not None:
+            self._ctx, self.requires_grad = r._ctx, True
+        return self
 
     # ---- device and dtype -------------------------------------------------------
     def to(self, device=None, dtype=None):
         """A tensor on `device` and/or of `dtype` (self when nothing changes); differentiable."""
         if isinstance(device, (np.dtype, type)) or (isinstance(device, str) and device in _DTYPES):
             device, dtype = None, device
-        from .ops.shape import ToDevice
-        from .ops.arith import Cast
         out = self
         if dtype is not None and as_dtype(dtype) != self.dtype:
-            out = Cast.apply(out, dtype=as_dtype(dtype))
+            out = _arith.CastBackward.apply(out, dtype=as_dtype(dtype))
         if device is not None and get_backend(device) is not self._backend:
-            out = ToDevice.apply(out, device=get_backend(device))
+            out = _shape.ToDeviceBackward.apply(out, device=get_backend(device))
         return out
 
     def cpu(self):
@@ -298,6 +339,185 @@ class Tensor:
         return self.to(dtype=dtype)
 
     type = astype
+
+    # ---- operators and op methods: each calls its op in ops/ ---------------------------
+    def __add__(self, other):
+        return _arith.add(self, other)
+
+    def __radd__(self, other):
+        return _arith.add(other, self)
+
+    def __sub__(self, other):
+        return _arith.sub(self, other)
+
+    def __rsub__(self, other):
+        return _arith.sub(other, self)
+
+    def __mul__(self, other):
+        return _arith.mul(self, other)
+
+    def __rmul__(self, other):
+        return _arith.mul(other, self)
+
+    def __truediv__(self, other):
+        return _arith.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _arith.div(other, self)
+
+    def __pow__(self, other):
+        return _arith.pow(self, other)
+
+    def __rpow__(self, other):
+        return _arith.pow(other, self)
+
+    def __matmul__(self, other):
+        return _matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _matmul(other, self)
+
+    def __neg__(self):
+        return _arith.neg(self)
+
+    def __abs__(self):
+        return _arith.abs_(self)
+
+    def __iadd__(self, other):
+        return self._inplace(_arith.add, other)
+
+    def __isub__(self, other):
+        return self._inplace(_arith.sub, other)
+
+    def __imul__(self, other):
+        return self._inplace(_arith.mul, other)
+
+    def __itruediv__(self, other):
+        return self._inplace(_arith.div, other)
+
+    def __eq__(self, other):
+        return _arith.eq(self, other)
+
+    def __ne__(self, other):
+        return _arith.ne(self, other)
+
+    def __lt__(self, other):
+        return _arith.lt(self, other)
+
+    def __le__(self, other):
+        return _arith.le(self, other)
+
+    def __gt__(self, other):
+        return _arith.gt(self, other)
+
+    def __ge__(self, other):
+        return _arith.ge(self, other)
+
+    def __getitem__(self, key):
+        return _shape.getitem(self, key)
+
+    def __setitem__(self, key, value):
+        _shape.setitem(self, key, value)
+
+    def add(self, other):
+        return _arith.add(self, other)
+
+    def sub(self, other):
+        return _arith.sub(self, other)
+
+    def mul(self, other):
+        return _arith.mul(self, other)
+
+    def div(self, other):
+        return _arith.div(self, other)
+
+    def pow(self, exponent):
+        return _arith.pow(self, exponent)
+
+    def matmul(self, other):
+        return _matmul(self, other)
+
+    def neg(self):
+        return _arith.neg(self)
+
+    def abs(self):
+        return _arith.abs_(self)
+
+    def exp(self):
+        return _arith.exp(self)
+
+    def log(self):
+        return _arith.log(self)
+
+    def sqrt(self):
+        return _arith.sqrt(self)
+
+    def clip(self, min=None, max=None):  # noqa: A002  (PyTorch's names)
+        return _arith.clip(self, min, max)
+
+    clamp = clip
+
+    def sum(self, dim=None, keepdim=False, axis=None, keepdims=False):
+        return _reduce.sum(self, dim, keepdim, axis, keepdims)
+
+    def mean(self, dim=None, keepdim=False, axis=None, keepdims=False):
+        return _reduce.mean(self, dim, keepdim, axis, keepdims)
+
+    def max(self, dim=None, keepdim=False, axis=None, keepdims=False):
+        return _reduce.max(self, dim, keepdim, axis, keepdims)
+
+    def min(self, dim=None, keepdim=False, axis=None, keepdims=False):
+        return _reduce.min(self, dim, keepdim, axis, keepdims)
+
+    def var(self, dim=None, keepdim=False, axis=None, keepdims=False, unbiased=True, correction=None):
+        return _reduce.var(self, dim, keepdim, axis, keepdims, unbiased, correction)
+
+    def std(self, dim=None, keepdim=False, axis=None, keepdims=False, unbiased=True, correction=None):
+        return _reduce.std(self, dim, keepdim, axis, keepdims, unbiased, correction)
+
+    def argmax(self, dim=None, keepdim=False, axis=None, keepdims=False):
+        return _reduce.argmax(self, dim, keepdim, axis, keepdims)
+
+    def argmin(self, dim=None, keepdim=False, axis=None, keepdims=False):
+        return _reduce.argmin(self, dim, keepdim, axis, keepdims)
+
+    def reshape(self, *shape):
+        return _shape.reshape(self, *shape)
+
+    view = reshape
+
+    def permute(self, *dims):
+        return _shape.permute(self, *dims)
+
+    def transpose(self, dim0=-2, dim1=-1):
+        return _shape.transpose(self, dim0, dim1)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _shape.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, dim=None, axis=None):
+        return _shape.squeeze(self, dim, axis)
+
+    def unsqueeze(self, dim):
+        return _shape.unsqueeze(self, dim)
+
+    def expand(self, *shape):
+        return _shape.expand(self, *shape)
+
+    def relu(self):
+        return _activations.relu(self)
+
+    def sigmoid(self):
+        return _activations.sigmoid(self)
+
+    def tanh(self):
+        return _activations.tanh(self)
+
+    def softmax(self, dim=None, axis=None):
+        return _softmax(self, dim, axis)
+
+    def log_softmax(self, dim=None, axis=None):
+        return _log_softmax(self, dim, axis)
 
 
 autograd._wrap = Tensor._wrap
@@ -363,3 +583,14 @@ def as_tensor(x, like):
             dt = int64
         return Tensor._wrap(be.xp.asarray(x, dtype=dt), be)
     return tensor(x, device=be)
+
+
+# The ops import this module (Tensor, tensor, as_tensor above), so they are bound here, after
+# those names exist; the methods look them up when called.
+from .ops import activations as _activations  # noqa: E402
+from .ops import arith as _arith  # noqa: E402
+from .ops import reduce as _reduce  # noqa: E402
+from .ops import shape as _shape  # noqa: E402
+from .ops.matmul import matmul as _matmul  # noqa: E402  (ember.ops.matmul is also the function's name)
+from .ops.softmax import log_softmax as _log_softmax  # noqa: E402
+from .ops.softmax import softmax as _softmax  # noqa: E402

@@ -1,4 +1,5 @@
-"""Keras-style training on every Module: compile, fit, evaluate, predict, summary.
+"""Keras-style training on every Module: compile, fit, evaluate, predict, summary, the methods of
+`Trainable`, which nn.Module inherits.
 
     model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
     history = model.fit(x, y, epochs=10, batch_size=32, validation_split=0.1)
@@ -15,18 +16,16 @@ import numpy as np
 
 from . import optim
 from .autograd import no_grad
-from .nn import loss as _losses
-from .nn.module import Module
 from .serialization import save
 from .tensor import Tensor, tensor
 
 OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop,
               "adagrad": optim.Adagrad}
-LOSSES = {"mse": _losses.MSELoss, "mean_squared_error": _losses.MSELoss, "l1": _losses.L1Loss,
-          "mae": _losses.L1Loss, "cross_entropy": _losses.CrossEntropyLoss, "nll": _losses.NLLLoss,
-          "bce": _losses.BCELoss, "binary_crossentropy": _losses.BCELoss,
-          "bce_with_logits": _losses.BCEWithLogitsLoss, "smooth_l1": _losses.SmoothL1Loss,
-          "huber": _losses.HuberLoss}
+# loss names -> class names in ember.nn.loss (looked up when compiling: nn.Module inherits this module's
+# Trainable, so nn cannot be imported here)
+LOSSES = {"mse": "MSELoss", "mean_squared_error": "MSELoss", "l1": "L1Loss", "mae": "L1Loss",
+          "cross_entropy": "CrossEntropyLoss", "nll": "NLLLoss", "bce": "BCELoss", "binary_crossentropy": "BCELoss",
+          "bce_with_logits": "BCEWithLogitsLoss", "smooth_l1": "SmoothL1Loss", "huber": "HuberLoss"}
 
 
 # ---- metrics: (outputs, targets) as host arrays -> (sum over the batch, count) --------------
@@ -198,53 +197,6 @@ def _as_tensor(a, be, name):
         raise ValueError(f"{name} cannot be made into a tensor: {e}") from None
 
 
-def compile(self, optimizer="adam", loss="cross_entropy", metrics=None, lr=None):  # noqa: A001  (Keras' name)
-    """Choose the optimizer, loss and metrics that fit/evaluate use.
-
-    Args:
-        optimizer: a name ('sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', with PyTorch's defaults or `lr`)
-            or an ember.optim.Optimizer.
-        loss: a name ('cross_entropy', 'mse', 'l1', 'nll', 'bce', 'bce_with_logits', 'huber', 'smooth_l1'),
-            a loss Module, or a function (output, target) -> scalar tensor.
-        metrics: names ('accuracy', 'mae', 'mse') or functions (output, target) -> float.
-    Example:
-        model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
-    """
-    if isinstance(optimizer, str):
-        key = optimizer.lower()
-        if key not in OPTIMIZERS:
-            raise ValueError(f"compile: unknown optimizer '{optimizer}'; known: {', '.join(OPTIMIZERS)}")
-        params = [p for p in self.parameters() if p.requires_grad]
-        if not params:
-            raise ValueError(f"compile: {type(self).__name__} has no trainable parameters")
-        optimizer = OPTIMIZERS[key](params, **({} if lr is None else {"lr": lr}))
-    elif not isinstance(optimizer, optim.Optimizer):
-        raise TypeError(f"compile: optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
-    if isinstance(loss, str):
-        if loss.lower() not in LOSSES:
-            raise ValueError(f"compile: unknown loss '{loss}'; known: {', '.join(LOSSES)}")
-        loss = LOSSES[loss.lower()]()
-    elif not callable(loss):
-        raise TypeError(f"compile: loss must be a name, a loss Module or a function, got {type(loss).__name__}")
-    names, fns = [], []
-    for m in metrics or []:
-        if isinstance(m, str):
-            if m not in METRICS:
-                raise ValueError(f"compile: unknown metric '{m}'; known: {', '.join(METRICS)}")
-            names.append("accuracy" if m == "acc" else m)
-            fns.append(METRICS[m])
-        elif callable(m):
-            names.append(getattr(m, "__name__", "metric"))
-            fns.append(lambda out, y, _, f=m: (float(f(out, y)) * len(y), len(y)))
-        else:
-            raise TypeError(f"compile: a metric must be a name or a function, got {type(m).__name__}")
-    object.__setattr__(self, "optimizer", optimizer)
-    object.__setattr__(self, "loss_fn", loss)
-    object.__setattr__(self, "_metrics", list(zip(names, fns)))
-    object.__setattr__(self, "_from_logits", isinstance(loss, (_losses.BCEWithLogitsLoss, _losses.CrossEntropyLoss)))
-    return self
-
-
 def _compiled(model, what):
     if "loss_fn" not in model.__dict__:
         raise RuntimeError(f"{what}: call model.compile(optimizer=..., loss=...) first")
@@ -317,193 +269,236 @@ def _dry_run(model, x, y, what):
             raise ValueError(f"{what}: the model's output and y do not fit the loss: {e}") from None
 
 
-def fit(self, x, y=None, epochs=1, batch_size=32, validation_split=0.0, validation_data=None, shuffle=True,
-        callbacks=None, verbose=1, seed=None, initial_epoch=0):
-    """Train for `epochs` passes over (x, y); returns a History whose .history holds one value per epoch.
+class Trainable:
+    """Keras-style training methods; every nn.Module inherits them."""
 
-    Args:
-        x, y: NumPy arrays or tensors with the same number of samples.
-        validation_split: the fraction of samples, taken from the end before shuffling, held out for validation.
-        validation_data: (x_val, y_val), used instead of validation_split.
-        shuffle: reshuffle the training samples every epoch (seeded by `seed`, else ember's generator).
-        callbacks: Callback objects (EarlyStopping, ModelCheckpoint, LambdaCallback, ...).
-        verbose: 0 silent, 1 a progress bar per epoch with loss and metrics, 2 one line per epoch.
-    Example:
-        history = model.fit(x, y, epochs=5, batch_size=64, validation_split=0.2)
-    """
-    _compiled(self, "fit")
-    if not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}")
-    if not 0.0 <= validation_split < 1.0:
-        raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}")
-    be = _device(self)
-    x, y = _as_tensor(x, be, "fit: x"), _as_tensor(y, be, "fit: y")
-    _check_xy(x, y, "fit")
-    val = None
-    if validation_data is not None:
-        if len(validation_data) != 2:
-            raise ValueError("fit: validation_data must be a pair (x_val, y_val)")
-        val = (_as_tensor(validation_data[0], be, "fit: x_val"), _as_tensor(validation_data[1], be, "fit: y_val"))
-        _check_xy(*val, "fit (validation_data)")
-    elif validation_split:
-        n_val = int(len(x) * validation_split)
-        if n_val == 0 or n_val == len(x):
-            raise ValueError(f"fit: validation_split={validation_split} of {len(x)} samples leaves an empty split")
-        val = (x[len(x) - n_val:], y[len(y) - n_val:])
-        x, y = x[:len(x) - n_val], y[:len(y) - n_val]
-    _dry_run(self, x, y, "fit")
-    if val is not None:
-        _dry_run(self, *val, "fit (validation)")
+    def compile(self, optimizer="adam", loss="cross_entropy", metrics=None, lr=None):  # noqa: A001  (Keras' name)
+        """Choose the optimizer, loss and metrics that fit/evaluate use.
 
-    history = History()
-    callbacks = list(callbacks or []) + [history]
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise TypeError(f"fit: callbacks must be Callback objects, got {type(cb).__name__}")
-        cb.set_model(self)
-    object.__setattr__(self, "stop_training", False)
-    object.__setattr__(self, "history", history)
-    rng = np.random.default_rng(seed) if seed is not None else None
-    steps = math.ceil(len(x) / batch_size)
-    for cb in callbacks:
-        cb.on_train_begin()
-    was_training = self.training
-    for epoch in range(initial_epoch, epochs):
-        for cb in callbacks:
-            cb.on_epoch_begin(epoch)
-        if shuffle:
-            from .random import generator
-            order = (rng or generator()).permutation(len(x))
-        else:
-            order = None
-        bar = None
-        if verbose == 1:
-            from tqdm import tqdm
-            bar = tqdm(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", file=sys.stdout,
-                       leave=True, dynamic_ncols=True)
-        self.train()
-        loss, metrics = _run_epoch(self, x, y, batch_size, order, True, bar, callbacks)
-        logs = {"loss": loss, **metrics}
-        if val is not None:
-            self.eval()
-            vl, vm = _run_epoch(self, *val, batch_size, None, False)
-            logs.update({"val_loss": vl, **{f"val_{k}": v for k, v in vm.items()}})
-        if bar is not None:
-            bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
-            bar.close()
-        elif verbose == 2:
-            print(f"Epoch {epoch + 1}/{epochs} - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
-        for cb in callbacks:
-            cb.on_epoch_end(epoch, logs)
-        if self.stop_training:
-            break
-    self.train(was_training)
-    for cb in callbacks:
-        cb.on_train_end()
-    return history
+        Args:
+            optimizer: a name ('sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', with PyTorch's defaults or `lr`)
+                or an ember.optim.Optimizer.
+            loss: a name ('cross_entropy', 'mse', 'l1', 'nll', 'bce', 'bce_with_logits', 'huber', 'smooth_l1'),
+                a loss Module, or a function (output, target) -> scalar tensor.
+            metrics: names ('accuracy', 'mae', 'mse') or functions (output, target) -> float.
+        Example:
+            model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
+        """
+        from .nn import loss as _losses
+        if isinstance(optimizer, str):
+            key = optimizer.lower()
+            if key not in OPTIMIZERS:
+                raise ValueError(f"compile: unknown optimizer '{optimizer}'; known: {', '.join(OPTIMIZERS)}")
+            params = [p for p in self.parameters() if p.requires_grad]
+            if not params:
+                raise ValueError(f"compile: {type(self).__name__} has no trainable parameters")
+            optimizer = OPTIMIZERS[key](params, **({} if lr is None else {"lr": lr}))
+        elif not isinstance(optimizer, optim.Optimizer):
+            raise TypeError(f"compile: optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
+        if isinstance(loss, str):
+            if loss.lower() not in LOSSES:
+                raise ValueError(f"compile: unknown loss '{loss}'; known: {', '.join(LOSSES)}")
+            loss = getattr(_losses, LOSSES[loss.lower()])()
+        elif not callable(loss):
+            raise TypeError(f"compile: loss must be a name, a loss Module or a function, got {type(loss).__name__}")
+        names, fns = [], []
+        for m in metrics or []:
+            if isinstance(m, str):
+                if m not in METRICS:
+                    raise ValueError(f"compile: unknown metric '{m}'; known: {', '.join(METRICS)}")
+                names.append("accuracy" if m == "acc" else m)
+                fns.append(METRICS[m])
+            elif callable(m):
+                names.append(getattr(m, "__name__", "metric"))
+                fns.append(lambda out, y, _, f=m: (float(f(out, y)) * len(y), len(y)))
+            else:
+                raise TypeError(f"compile: a metric must be a name or a function, got {type(m).__name__}")
+        object.__setattr__(self, "optimizer", optimizer)
+        object.__setattr__(self, "loss_fn", loss)
+        object.__setattr__(self, "_metrics", list(zip(names, fns)))
+        object.__setattr__(self, "_from_logits",
+                           isinstance(loss, (_losses.BCEWithLogitsLoss, _losses.CrossEntropyLoss)))
+        return self
 
+    def fit(self, x, y=None, epochs=1, batch_size=32, validation_split=0.0, validation_data=None, shuffle=True,
+            callbacks=None, verbose=1, seed=None, initial_epoch=0):
+        """Train for `epochs` passes over (x, y); returns a History whose .history holds one value per epoch.
 
-def evaluate(self, x, y=None, batch_size=32, verbose=0):
-    """[loss, *metrics] over (x, y), in eval mode and without gradients.
-
-    Example:
-        loss, acc = model.evaluate(x_test, y_test)
-    """
-    _compiled(self, "evaluate")
-    be = _device(self)
-    x, y = _as_tensor(x, be, "evaluate: x"), _as_tensor(y, be, "evaluate: y")
-    _check_xy(x, y, "evaluate")
-    _dry_run(self, x, y, "evaluate")
-    was_training = self.training
-    self.eval()
-    try:
-        loss, metrics = _run_epoch(self, x, y, batch_size, None, False)
-    finally:
-        self.train(was_training)
-    if verbose:
-        print(" - ".join(f"{k}: {v:.4f}" for k, v in {"loss": loss, **metrics}.items()))
-    return [loss, *metrics.values()]
-
-
-def predict(self, x, batch_size=32, verbose=0):
-    """The model's outputs for x, batch by batch, in eval mode, as one NumPy array.
-
-    Example:
-        labels = model.predict(x_test).argmax(axis=1)
-    """
-    be = _device(self)
-    x = _as_tensor(x, be, "predict: x")
-    if x.ndim == 0:
-        raise ValueError("predict: x needs a batch dimension")
-    was_training = self.training
-    self.eval()
-    outs = []
-    try:
-        with no_grad():
-            for idx in _batches(len(x), batch_size):
-                outs.append(self(_take(x, idx, True)).numpy())
-    finally:
-        self.train(was_training)
-    return np.concatenate(outs) if outs else np.zeros((0,))
-
-
-def summary(self, input_shape=None, print_fn=print):
-    """Print (and return) a table of the layers, their output shapes and parameter counts.
-
-    Args:
-        input_shape: one sample's shape (without the batch), e.g. (64,); output shapes are traced
-            with a batch of 1 when given.
-    Example:
-        model.summary(input_shape=(64,))
-    """
-    shapes = {}
-    if input_shape is not None:
-        from .creation import zeros
+        Args:
+            x, y: NumPy arrays or tensors with the same number of samples.
+            validation_split: the fraction of samples, taken from the end before shuffling, held out for validation.
+            validation_data: (x_val, y_val), used instead of validation_split.
+            shuffle: reshuffle the training samples every epoch (seeded by `seed`, else ember's generator).
+            callbacks: Callback objects (EarlyStopping, ModelCheckpoint, LambdaCallback, ...).
+            verbose: 0 silent, 1 a progress bar per epoch with loss and metrics, 2 one line per epoch.
+        Example:
+            history = model.fit(x, y, epochs=5, batch_size=64, validation_split=0.2)
+        """
+        _compiled(self, "fit")
+        if not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}")
+        if not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}")
         be = _device(self)
-        patched = []
-        for name, m in self.named_modules():
-            if not name:
-                continue
-            def traced(*args, _m=m, _name=name, _f=m.forward, **kw):
-                out = _f(*args, **kw)
-                shapes[_name] = tuple(out.shape) if isinstance(out, Tensor) else "?"
-                return out
-            object.__setattr__(m, "forward", traced)
-            patched.append(m)
-        dtype = next((p.dtype for p in self.parameters()), None)
+        x, y = _as_tensor(x, be, "fit: x"), _as_tensor(y, be, "fit: y")
+        _check_xy(x, y, "fit")
+        val = None
+        if validation_data is not None:
+            if len(validation_data) != 2:
+                raise ValueError("fit: validation_data must be a pair (x_val, y_val)")
+            val = (_as_tensor(validation_data[0], be, "fit: x_val"), _as_tensor(validation_data[1], be, "fit: y_val"))
+            _check_xy(*val, "fit (validation_data)")
+        elif validation_split:
+            n_val = int(len(x) * validation_split)
+            if n_val == 0 or n_val == len(x):
+                raise ValueError(f"fit: validation_split={validation_split} of {len(x)} samples leaves an empty split")
+            val = (x[len(x) - n_val:], y[len(y) - n_val:])
+            x, y = x[:len(x) - n_val], y[:len(y) - n_val]
+        _dry_run(self, x, y, "fit")
+        if val is not None:
+            _dry_run(self, *val, "fit (validation)")
+
+        history = History()
+        callbacks = list(callbacks or []) + [history]
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"fit: callbacks must be Callback objects, got {type(cb).__name__}")
+            cb.set_model(self)
+        object.__setattr__(self, "stop_training", False)
+        object.__setattr__(self, "history", history)
+        rng = np.random.default_rng(seed) if seed is not None else None
+        steps = math.ceil(len(x) / batch_size)
+        for cb in callbacks:
+            cb.on_train_begin()
+        was_training = self.training
+        for epoch in range(initial_epoch, epochs):
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch)
+            if shuffle:
+                from .random import generator
+                order = (rng or generator()).permutation(len(x))
+            else:
+                order = None
+            bar = None
+            if verbose == 1:
+                from tqdm import tqdm
+                bar = tqdm(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", file=sys.stdout,
+                           leave=True, dynamic_ncols=True)
+            self.train()
+            loss, metrics = _run_epoch(self, x, y, batch_size, order, True, bar, callbacks)
+            logs = {"loss": loss, **metrics}
+            if val is not None:
+                self.eval()
+                vl, vm = _run_epoch(self, *val, batch_size, None, False)
+                logs.update({"val_loss": vl, **{f"val_{k}": v for k, v in vm.items()}})
+            if bar is not None:
+                bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
+                bar.close()
+            elif verbose == 2:
+                print(f"Epoch {epoch + 1}/{epochs} - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        self.train(was_training)
+        for cb in callbacks:
+            cb.on_train_end()
+        return history
+
+    def evaluate(self, x, y=None, batch_size=32, verbose=0):
+        """[loss, *metrics] over (x, y), in eval mode and without gradients.
+
+        Example:
+            loss, acc = model.evaluate(x_test, y_test)
+        """
+        _compiled(self, "evaluate")
+        be = _device(self)
+        x, y = _as_tensor(x, be, "evaluate: x"), _as_tensor(y, be, "evaluate: y")
+        _check_xy(x, y, "evaluate")
+        _dry_run(self, x, y, "evaluate")
+        was_training = self.training
+        self.eval()
+        try:
+            loss, metrics = _run_epoch(self, x, y, batch_size, None, False)
+        finally:
+            self.train(was_training)
+        if verbose:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in {"loss": loss, **metrics}.items()))
+        return [loss, *metrics.values()]
+
+    def predict(self, x, batch_size=32, verbose=0):
+        """The model's outputs for x, batch by batch, in eval mode, as one NumPy array.
+
+        Example:
+            labels = model.predict(x_test).argmax(axis=1)
+        """
+        be = _device(self)
+        x = _as_tensor(x, be, "predict: x")
+        if x.ndim == 0:
+            raise ValueError("predict: x needs a batch dimension")
+        was_training = self.training
+        self.eval()
+        outs = []
         try:
             with no_grad():
-                out = self(zeros((1,) + tuple(input_shape), dtype=dtype, device=be))
-            shapes[""] = tuple(out.shape)
+                for idx in _batches(len(x), batch_size):
+                    outs.append(self(_take(x, idx, True)).numpy())
         finally:
-            for m in patched:
-                del m.__dict__["forward"]
-    rows = [("Layer (type)", "Output Shape", "Param #")]
-    for name, m in self.named_modules():
-        if not name or m._modules:
-            continue
-        n = sum(p.numel() for p in m.parameters(recurse=False))
-        shape = shapes.get(name)
-        rows.append((f"{name} ({type(m).__name__})", "" if shape is None else str((None,) + shape[1:]), f"{n:,}"))
-    total = sum(p.numel() for p in self.parameters())
-    trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
-    widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
-    line = "=" * sum(widths)
-    out = [f'Model: "{type(self).__name__}"', line]
-    out += ["".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows[:1]] + [line]
-    out += ["".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows[1:]]
-    out += [line, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
-            f"Non-trainable params: {total - trainable:,}"]
-    text = "\n".join(out)
-    if print_fn is not None:
-        print_fn(text)
-    return text
+            self.train(was_training)
+        return np.concatenate(outs) if outs else np.zeros((0,))
 
+    def summary(self, input_shape=None, print_fn=print):
+        """Print (and return) a table of the layers, their output shapes and parameter counts.
 
-for _name, _fn in (("compile", compile), ("fit", fit), ("evaluate", evaluate), ("predict", predict),
-                   ("summary", summary)):
-    setattr(Module, _name, _fn)
+        Args:
+            input_shape: one sample's shape (without the batch), e.g. (64,); output shapes are traced
+                with a batch of 1 when given.
+        Example:
+            model.summary(input_shape=(64,))
+        """
+        shapes = {}
+        if input_shape is not None:
+            from .creation import zeros
+            be = _device(self)
+            patched = []
+            for name, m in self.named_modules():
+                if not name:
+                    continue
+                def traced(*args, _m=m, _name=name, _f=m.forward, **kw):
+                    out = _f(*args, **kw)
+                    shapes[_name] = tuple(out.shape) if isinstance(out, Tensor) else "?"
+                    return out
+                object.__setattr__(m, "forward", traced)
+                patched.append(m)
+            dtype = next((p.dtype for p in self.parameters()), None)
+            try:
+                with no_grad():
+                    out = self(zeros((1,) + tuple(input_shape), dtype=dtype, device=be))
+                shapes[""] = tuple(out.shape)
+            finally:
+                for m in patched:
+                    del m.__dict__["forward"]
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        for name, m in self.named_modules():
+            if not name or m._modules:
+                continue
+            n = sum(p.numel() for p in m.parameters(recurse=False))
+            shape = shapes.get(name)
+            rows.append((f"{name} ({type(m).__name__})", "" if shape is None else str((None,) + shape[1:]), f"{n:,}"))
+        total = sum(p.numel() for p in self.parameters())
+        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
+        line = "=" * sum(widths)
+        out = [f'Model: "{type(self).__name__}"', line]
+        out += ["".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows[:1]] + [line]
+        out += ["".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows[1:]]
+        out += [line, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+                f"Non-trainable params: {total - trainable:,}"]
+        text = "\n".join(out)
+        if print_fn is not None:
+            print_fn(text)
+        return text

@@ -9,7 +9,6 @@ from .parameter import Parameter
 from .layer_norm import LayerNorm  # noqa: E402
 from .sparse import Embedding  # noqa: E402
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402
-from .. import train as _train  # noqa: E402,F401  (gives every Module compile/fit/evaluate/predict/summary)
 from .conv import Conv2d  # noqa: E402
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: E402
 from .normalization import BatchNorm1d, BatchNorm2d  # noqa: E402

@@ -30,8 +30,8 @@ def mse_loss(input, target, reduction="mean"):
     target = ops.arith.as_tensor(target, input)
     _same_shape(input, target, "mse_loss")
     if _fused(input, target):
-        from ..ops.losses import MSELoss
-        return _reduce(MSELoss.apply(input, target), reduction, "mse_loss")
+        from ..ops.losses import MSELossBackward
+        return _reduce(MSELossBackward.apply(input, target), reduction, "mse_loss")
     d = input - target
     return _reduce(d * d, reduction, "mse_loss")
 
@@ -40,8 +40,8 @@ def l1_loss(input, target, reduction="mean"):
     target = ops.arith.as_tensor(target, input)
     _same_shape(input, target, "l1_loss")
     if _fused(input, target):
-        from ..ops.losses import L1Loss
-        return _reduce(L1Loss.apply(input, target), reduction, "l1_loss")
+        from ..ops.losses import L1LossBackward
+        return _reduce(L1LossBackward.apply(input, target), reduction, "l1_loss")
     return _reduce(abs(input - target), reduction, "l1_loss")
 
 
@@ -52,26 +52,12 @@ def l1_loss(input, target, reduction="mean"):
 #     loss[n] = -sum_c logp[n, c] * coef[n, c]
 import numpy as _np  # noqa: E402
 
-from ..autograd import Function as _Function  # noqa: E402
+from ..ops._checks import check_reduction as _check_reduction  # noqa: E402
+from ..ops._checks import float_tensor  # noqa: E402
 from ..ops.cross_entropy import cross_entropy as _cross_entropy_fused  # noqa: E402
+from ..ops.losses import BCELossBackward, BCEWithLogitsLossBackward  # noqa: E402
 from ..tensor import Tensor as _Tensor  # noqa: E402
 from ..tensor import tensor as _tensor  # noqa: E402
-
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def _check_reduction(reduction, name):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _float_tensor(x, name, arg="input"):
-    if not isinstance(x, _Tensor):
-        raise TypeError(f"{name}: {arg} must be a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{name}: {arg} must be float32 or float64, got {x.dtype}")
-    return x
-
 
 def _on(value, like, name, arg):
     """value (Tensor, array, list or None) as a tensor of like's device and dtype."""
@@ -179,7 +165,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         loss = F.cross_entropy(logits, labels, label_smoothing=0.1)
     """
     name = "cross_entropy"
-    _float_tensor(input, name)
+    float_tensor(input, "input", name)
     _check_reduction(reduction, name)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -211,7 +197,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         loss = F.nll_loss(F.log_softmax(logits, dim=1), labels)
     """
     name = "nll_loss"
-    _float_tensor(input, name)
+    float_tensor(input, "input", name)
     _check_reduction(reduction, name)
     target = _target(target, input, name)
     if target.dtype.kind == "f":
@@ -223,7 +209,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 
 
 def _bce_args(input, target, weight, name):
-    _float_tensor(input, name)
+    float_tensor(input, "input", name)
     target = _on(target, input, name, "target")
     if target.shape != input.shape:
         raise ValueError(f"{name}: target of shape {target.shape} must have the input's shape {input.shape}")
@@ -234,28 +220,6 @@ def _bce_args(input, target, weight, name):
         except ValueError:
             raise ValueError(f"{name}: weight of shape {w.shape} does not broadcast to {input.shape}") from None
     return target, w
-
-
-class _BinaryCrossEntropy(_Function):
-    """-w (y log x + (1 - y) log(1 - x)), each log clamped at -100 as PyTorch; backward is
-    PyTorch's w (x - y) / max(x (1 - x), 1e-12) so x = 0 or 1 gives finite gradients."""
-
-    def forward(self, x, y, weight):
-        xp = self.backend.xp
-        self.x, self.y, self.weight = x, y, weight
-        with _np.errstate(divide="ignore"):
-            self.logx = xp.maximum(xp.log(x), x.dtype.type(-100))
-            self.log1mx = xp.maximum(xp.log(1 - x), x.dtype.type(-100))
-        loss = -(y * self.logx + (1 - y) * self.log1mx)
-        return loss if weight is None else loss * weight
-
-    def backward(self, g):
-        xp, x, y = self.backend.xp, self.x, self.y
-        if self.weight is not None:
-            g = g * self.weight
-        gx = g * (x - y) / xp.maximum((1 - x) * x, x.dtype.type(1e-12)) if self.needs[0] else None
-        gy = -g * (self.logx - self.log1mx) if self.needs[1] else None
-        return gx, gy
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
@@ -271,37 +235,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     if lo < 0 or hi > 1 or lo != lo or hi != hi:
         raise ValueError(f"{name}: input values must be in [0, 1], got values in [{lo}, {hi}]")
     wd = None if w is None else input._backend.xp.broadcast_to(w._data, input.shape)
-    if _fused(input, target):
-        from ..ops.losses import BCELoss
-        return _reduce(BCELoss.apply(input, target, weight=wd), reduction)
-    return _reduce(_BinaryCrossEntropy.apply(input, target, weight=wd), reduction)
-
-
-class _BCEWithLogits(_Function):
-    """(1 - y) x + L softplus(-x) with L = 1 + (pos_weight - 1) y, times weight; softplus(-x) =
-    max(-x, 0) + log1p(exp(-|x|)) never overflows. Backward: (L sigmoid(x) - pos_weight y) w."""
-
-    def forward(self, x, y, weight, pos_weight):
-        xp = self.backend.xp
-        self.x, self.y, self.weight, self.pos_weight = x, y, weight, pos_weight
-        self.sp_neg = xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))  # softplus(-x)
-        lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
-        loss = (1 - y) * x + lw * self.sp_neg
-        return loss if weight is None else loss * weight
-
-    def backward(self, g):
-        xp, x, y, pw = self.backend.xp, self.x, self.y, self.pos_weight
-        if self.weight is not None:
-            g = g * self.weight
-        gx = gy = None
-        if self.needs[0]:
-            e = xp.exp(-xp.abs(x))
-            sig = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-            gx = g * (sig - y if pw is None else (pw * y + 1 - y) * sig - pw * y)
-        if self.needs[1]:
-            # d/dy = -x + (pos_weight - 1) softplus(-x)
-            gy = g * (-x if pw is None else -x + (pw - 1) * self.sp_neg)
-        return gx, gy
+    return _reduce(BCELossBackward.apply(input, target, weight=wd), reduction)  # _bce_args matched dtype and device
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
@@ -322,14 +256,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
             raise ValueError(f"{name}: pos_weight of shape {pw.shape} does not broadcast to {input.shape}") from None
     wd = None if w is None else xp.broadcast_to(w._data, input.shape)
     pwd = None if pw is None else xp.broadcast_to(pw._data, input.shape)
-    if _fused(input, target):
-        from ..ops.losses import BCEWithLogitsLoss
-        return _reduce(BCEWithLogitsLoss.apply(input, target, weight=wd, pos_weight=pwd), reduction)
-    return _reduce(_BCEWithLogits.apply(input, target, weight=wd, pos_weight=pwd), reduction)
+    return _reduce(BCEWithLogitsLossBackward.apply(input, target, weight=wd, pos_weight=pwd), reduction)
 
 
 def _abs_diff(input, target, name):
-    _float_tensor(input, name)
+    float_tensor(input, "input", name)
     target = _on(target, input, name, "target")
     _same_shape(input, target, name)
     d = input - target
@@ -346,12 +277,12 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     _check_reduction(reduction, name)
     if beta < 0:
         raise ValueError(f"{name}: beta must be non-negative, got {beta}")
-    _float_tensor(input, name)
+    float_tensor(input, "input", name)
     t = _on(target, input, name, "target")
     _same_shape(input, t, name)
     if _fused(input, t):
-        from ..ops.losses import SmoothL1Loss
-        return _reduce(SmoothL1Loss.apply(input, t, param=float(beta)), reduction)
+        from ..ops.losses import SmoothL1LossBackward
+        return _reduce(SmoothL1LossBackward.apply(input, t, param=float(beta)), reduction)
     d, a = _abs_diff(input, target, name)
     if beta == 0:
         return _reduce(a, reduction)
@@ -369,12 +300,12 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     _check_reduction(reduction, name)
     if delta <= 0:
         raise ValueError(f"{name}: delta must be positive, got {delta}")
-    _float_tensor(input, name)
+    float_tensor(input, "input", name)
     t = _on(target, input, name, "target")
     _same_shape(input, t, name)
     if _fused(input, t):
-        from ..ops.losses import SmoothL1Loss
-        return _reduce(SmoothL1Loss.apply(input, t, param=float(delta), scale=float(delta)), reduction)
+        from ..ops.losses import SmoothL1LossBackward
+        return _reduce(SmoothL1LossBackward.apply(input, t, param=float(delta), scale=float(delta)), reduction)
     d, a = _abs_diff(input, target, name)
     from ..ops import where
     return _reduce(where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta), reduction)

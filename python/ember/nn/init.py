@@ -8,6 +8,7 @@ from ..random import generator
 
 def _fill(t, values):
     t._data[...] = t._backend.from_host(np.asarray(values, dtype=t.dtype))
+    t._bump()
     return t
 
 

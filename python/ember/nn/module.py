@@ -4,11 +4,13 @@ from collections import OrderedDict
 import numpy as np
 
 from ..tensor import Tensor
+from ..train import Trainable
 from .parameter import Parameter
 
 
-class Module:
-    """Base class of every layer and model.
+class Module(Trainable):
+    """Base class of every layer and model (Keras-style compile/fit/evaluate/predict/summary come
+    from ember.train.Trainable).
 
     Example:
         class MLP(em.nn.Module):

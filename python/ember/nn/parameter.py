@@ -10,6 +10,7 @@ class Parameter(Tensor):
         self._data, self._backend = t._data, t._backend
         self.grad, self._ctx, self._retains_grad = None, None, False
         self._hooks = None
+        self._version = t._version  # the storage's counter (shared when data is a tensor)
         self.requires_grad = requires_grad
 
     def __repr__(self):

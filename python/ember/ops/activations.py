@@ -1,12 +1,13 @@
 """relu, leaky_relu, sigmoid, tanh, gelu: each forward and backward is one kernel call."""
 from ..autograd import Function
-from ..tensor import Tensor
+from ._checks import float_tensor
 
 
 class _Activation(Function):
     """x -> kernel(x[, param]). `from_output`: backward reads the output (sigmoid, tanh) instead of x."""
     fwd = bwd = ""
     from_output = False
+    saved_inputs = (0,)
 
     def forward(self, x, param=None):
         if not x.flags.c_contiguous:
@@ -24,54 +25,46 @@ class _Activation(Function):
         return (kernel(self.saved, g) if self.param is None else kernel(self.saved, g, self.param),)
 
 
-class ReLU(_Activation):
+class ReLUBackward(_Activation):
     fwd, bwd = "relu_forward", "relu_backward"
 
 
-class LeakyReLU(_Activation):
+class LeakyReLUBackward(_Activation):
     fwd, bwd = "leaky_relu_forward", "leaky_relu_backward"
 
 
-class Sigmoid(_Activation):
+class SigmoidBackward(_Activation):
     fwd, bwd = "sigmoid_forward", "sigmoid_backward"
-    from_output = True
+    from_output, saved_inputs, saved_output = True, (), True
 
 
-class Tanh(_Activation):
+class TanhBackward(_Activation):
     fwd, bwd = "tanh_forward", "tanh_backward"
-    from_output = True
+    from_output, saved_inputs, saved_output = True, (), True
 
 
-class GELU(_Activation):
+class GELUBackward(_Activation):
     fwd, bwd = "gelu_forward", "gelu_backward"
 
 
-def _float_input(x, op):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a float32 or float64 tensor, got {x.dtype}")
-    return x
-
-
 def relu(x):
-    return ReLU.apply(_float_input(x, "relu"))
+    return ReLUBackward.apply(float_tensor(x, "input", "relu"))
 
 
 def leaky_relu(x, negative_slope=0.01):
-    return LeakyReLU.apply(_float_input(x, "leaky_relu"), param=float(negative_slope))
+    return LeakyReLUBackward.apply(float_tensor(x, "input", "leaky_relu"), param=float(negative_slope))
 
 
 def sigmoid(x):
-    return Sigmoid.apply(_float_input(x, "sigmoid"))
+    return SigmoidBackward.apply(float_tensor(x, "input", "sigmoid"))
 
 
 def tanh(x):
-    return Tanh.apply(_float_input(x, "tanh"))
+    return TanhBackward.apply(float_tensor(x, "input", "tanh"))
 
 
 def gelu(x, approximate="none"):
     """GELU: x * Phi(x) with the exact erf (approximate='none', the default) or the tanh form."""
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(_float_input(x, "gelu"), param=approximate == "tanh")
+        raise ValueError(f"[gelu] approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELUBackward.apply(float_tensor(x, "input", "gelu"), param=approximate == "tanh")

@@ -41,7 +41,7 @@ def _operands(a, b):
     return _promote(a, b)
 
 
-class Add(Function):
+class AddBackward(Function):
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a + b
@@ -50,7 +50,7 @@ class Add(Function):
         return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
 
 
-class Sub(Function):
+class SubBackward(Function):
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a - b
@@ -59,7 +59,9 @@ class Sub(Function):
         return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
 
 
-class Mul(Function):
+class MulBackward(Function):
+    saved_inputs = (0, 1)
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -70,7 +72,9 @@ class Mul(Function):
                 unbroadcast(g * a, b.shape) if self.needs[1] else None)
 
 
-class Div(Function):
+class DivBackward(Function):
+    saved_inputs = (0, 1)
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
@@ -81,7 +85,10 @@ class Div(Function):
                 unbroadcast(-g * a / (b * b), b.shape) if self.needs[1] else None)
 
 
-class Pow(Function):
+class PowBackward(Function):
+    saved_inputs = (0, 1)
+    saved_output = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         self.out = a ** b
@@ -99,7 +106,9 @@ class Pow(Function):
         return ga, gb
 
 
-class PowScalar(Function):
+class PowScalarBackward(Function):
+    saved_inputs = (0,)
+
     def forward(self, a, p):
         self.a, self.p = a, p
         return a ** a.dtype.type(p)
@@ -109,7 +118,7 @@ class PowScalar(Function):
         return (g * p * a ** a.dtype.type(p - 1),)
 
 
-class Neg(Function):
+class NegBackward(Function):
     def forward(self, a):
         return -a
 
@@ -117,7 +126,9 @@ class Neg(Function):
         return (-g,)
 
 
-class Abs(Function):
+class AbsBackward(Function):
+    saved_inputs = (0,)
+
     def forward(self, a):
         self.a = a
         return abs(a)
@@ -126,7 +137,9 @@ class Abs(Function):
         return (g * self.backend.xp.sign(self.a),)
 
 
-class Exp(Function):
+class ExpBackward(Function):
+    saved_output = True
+
     def forward(self, a):
         self.out = self.backend.xp.exp(a)
         return self.out
@@ -135,7 +148,9 @@ class Exp(Function):
         return (g * self.out,)
 
 
-class Log(Function):
+class LogBackward(Function):
+    saved_inputs = (0,)
+
     def forward(self, a):
         self.a = a
         return self.backend.xp.log(a)
@@ -144,7 +159,9 @@ class Log(Function):
         return (g / self.a,)
 
 
-class Sqrt(Function):
+class SqrtBackward(Function):
+    saved_output = True
+
     def forward(self, a):
         self.out = self.backend.xp.sqrt(a)
         return self.out
@@ -153,7 +170,7 @@ class Sqrt(Function):
         return (g / (2 * self.out),)
 
 
-class Cast(Function):
+class CastBackward(Function):
     def forward(self, a, dtype):
         self.dtype = a.dtype
         return a.astype(dtype)
@@ -162,8 +179,9 @@ class Cast(Function):
         return (g.astype(self.dtype),)
 
 
-class Where(Function):
+class WhereBackward(Function):
     """where(cond, a, b); cond is a bool tensor without gradient."""
+    saved_inputs = (0,)
 
     def forward(self, cond, a, b):
         self.cond, self.shapes = cond, (a.shape, b.shape)
@@ -176,7 +194,9 @@ class Where(Function):
                 unbroadcast(xp.where(self.cond, zero, g), self.shapes[1]) if self.needs[2] else None)
 
 
-class Clip(Function):
+class ClipBackward(Function):
+    saved_inputs = (0,)
+
     def forward(self, a, lo, hi):
         self.a, self.lo, self.hi = a, lo, hi
         return self.backend.xp.clip(a, lo, hi)
@@ -189,41 +209,41 @@ class Clip(Function):
 
 def add(a, b):
     a, b = _operands(a, b)
-    return Add.apply(a, b)
+    return AddBackward.apply(a, b)
 
 
 def sub(a, b):
     a, b = _operands(a, b)
-    return Sub.apply(a, b)
+    return SubBackward.apply(a, b)
 
 
 def mul(a, b):
     a, b = _operands(a, b)
-    return Mul.apply(a, b)
+    return MulBackward.apply(a, b)
 
 
 def div(a, b):
     a, b = _operands(a, b)
     if a.dtype.kind != "f":
         a, b = a.to(dtype=float32), b.to(dtype=float32)
-    return Div.apply(a, b)
+    return DivBackward.apply(a, b)
 
 
 def pow(a, b):
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
         if a.dtype.kind != "f" and (isinstance(b, float) or b < 0):
             a = a.to(dtype=float32)
-        return PowScalar.apply(a, p=b)
+        return PowScalarBackward.apply(a, p=b)
     a, b = _operands(a, b)
-    return Pow.apply(a, b)
+    return PowBackward.apply(a, b)
 
 
 def neg(a):
-    return Neg.apply(a)
+    return NegBackward.apply(a)
 
 
 def abs_(a):
-    return Abs.apply(a)
+    return AbsBackward.apply(a)
 
 
 def _float(a):
@@ -231,15 +251,15 @@ def _float(a):
 
 
 def exp(a):
-    return Exp.apply(_float(a))
+    return ExpBackward.apply(_float(a))
 
 
 def log(a):
-    return Log.apply(_float(a))
+    return LogBackward.apply(_float(a))
 
 
 def sqrt(a):
-    return Sqrt.apply(_float(a))
+    return SqrtBackward.apply(_float(a))
 
 
 def where(cond, a, b):
@@ -252,7 +272,10 @@ def where(cond, a, b):
     if cond._backend is not a._backend:
         raise ValueError(f"where: condition is on '{cond.device}' but values are on '{a.device}'")
     c = cond._data if cond.dtype.kind == "b" else cond._data != 0
-    return Where.apply(Tensor._wrap(c, cond._backend), a, b)
+    mask = Tensor._wrap(c, cond._backend)
+    if c is cond._data:
+        mask._version = cond._version
+    return WhereBackward.apply(mask, a, b)
 
 
 def clip(a, min=None, max=None):
@@ -261,7 +284,7 @@ def clip(a, min=None, max=None):
         raise ValueError("clip: at least one of min and max must be given")
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min ({min}) is greater than max ({max})")
-    return Clip.apply(a, lo=min, hi=max)
+    return ClipBackward.apply(a, lo=min, hi=max)
 
 
 def _compare(name):

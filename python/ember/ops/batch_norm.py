@@ -3,12 +3,20 @@ fused kernel normalises it (statistics included) forward, one computes every gra
 The running statistics are updated here, in place, from the batch mean and biased variance the
 kernel returns (unbiased for running_var, as PyTorch)."""
 from ..autograd import Function
-from .conv2d import check_tensor
+from ._checks import float_tensor
 
 
-class BatchNorm(Function):
-    def forward(self, x, *affine, has_weight, has_bias, mean, var, eps, training, stats):
+class BatchNormBackward(Function):
+    """Outputs (y, batch mean, batch biased variance); the statistics get no gradient (they feed the
+    running statistics)."""
+    non_differentiable = (1, 2)
+    saved_inputs = (0, 1)  # x and the weight (only x without one)
+    saved_output = (1, 2)
+
+    def forward(self, x, *affine, has_weight, has_bias, mean, var, eps, training):
         xp = self.backend.xp
+        if not has_weight:
+            self.saved_inputs = (0,)
         w = affine[0] if has_weight else None
         b = affine[-1] if has_bias else None
         self.shape = x.shape
@@ -17,10 +25,9 @@ class BatchNorm(Function):
             x3, None if w is None else xp.ascontiguousarray(w), None if b is None else xp.ascontiguousarray(b),
             mean, var, eps, training)
         self.x3, self.w, self.has, self.eps, self.training = x3, w, (has_weight, has_bias), eps, training
-        stats["mean"], stats["var"] = self.mean, self.var  # the batch statistics, for the running ones
-        return y.reshape(x.shape)
+        return y.reshape(x.shape), self.mean, self.var
 
-    def backward(self, g):
+    def backward(self, g, _g_mean, _g_var):
         xp = self.backend.xp
         need_affine = any(self.needs[1:])
         gx, gw, gb = self.backend.ops.batch_norm_backward(
@@ -48,7 +55,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         y = F.batch_norm(x, rm, rv, w, b, training=True)
     """
     op = "batch_norm"
-    check_tensor(input, "input", op)
+    float_tensor(input, "input", op)
     if input.ndim < 2:
         raise ValueError(f"{op}: expected an input of at least 2 dimensions (N, C, ...), got shape {input.shape}")
     C = input.shape[1]
@@ -56,7 +63,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                     ("bias", bias)):
         if t is None:
             continue
-        check_tensor(t, name, op, like=input)
+        float_tensor(t, name, op, like=input)
         if t.shape != (C,):
             raise ValueError(f"{op}: {name} of shape {t.shape} must have shape ({C},) for input {input.shape}")
     if eps < 0:
@@ -71,13 +78,16 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     mean = None if training else running_mean._data.copy()
     var = None if training else running_var._data.copy()
     params = [t for t in (weight, bias) if t is not None]
-    stats = {}
-    out = BatchNorm.apply(input, *params, has_weight=weight is not None, has_bias=bias is not None, mean=mean,
-                          var=var, eps=float(eps), training=bool(training), stats=stats)
+    out, batch_mean, batch_var = BatchNormBackward.apply(
+        input, *params, has_weight=weight is not None, has_bias=bias is not None, mean=mean, var=var,
+        eps=float(eps), training=bool(training))
     if training:  # running = (1 - momentum) running + momentum batch, the variance unbiased
         m = float(momentum)
         if running_mean is not None:
-            running_mean._data[...] = (1 - m) * running_mean._data + m * stats["mean"]
+            running_mean._data[...] = (1 - m) * running_mean._data + m * batch_mean._data
+            running_mean._bump()
         if running_var is not None:
-            running_var._data[...] = (1 - m) * running_var._data + m * stats["var"] * (per_channel / (per_channel - 1))
+            running_var._data[...] = ((1 - m) * running_var._data
+                                      + m * batch_var._data * (per_channel / (per_channel - 1)))
+            running_var._bump()
     return out

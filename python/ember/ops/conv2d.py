@@ -1,29 +1,7 @@
 """conv2d over NCHW images: arguments checked and the geometry computed here, once, then one
 kernel call forward and one backward (csrc/cpu/conv2d.cpp, csrc/cuda/conv2d.cu)."""
 from ..autograd import Function
-from ..tensor import Tensor
-
-
-def pair(v, name, op):
-    """An int or a pair of ints as a tuple (h, w); TypeError otherwise."""
-    if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(i, int) for i in v):
-        return int(v[0]), int(v[1])
-    if isinstance(v, int) and not isinstance(v, bool):
-        return int(v), int(v)
-    raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
-
-
-def check_tensor(x, name, op, like=None):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: {name} must be float32 or float64, got {x.dtype}")
-    if like is not None:
-        if x.device != like.device:
-            raise ValueError(f"{op}: {name} is on '{x.device}' but the input is on '{like.device}'")
-        if x.dtype != like.dtype:
-            raise TypeError(f"{op}: {name} is {x.dtype} but the input is {like.dtype}")
-    return x
+from ._checks import float_tensor, pair
 
 
 def conv2d_geometry(x_shape, w_shape, stride, padding, dilation, groups, op="conv2d"):
@@ -73,7 +51,9 @@ def conv2d_geometry(x_shape, w_shape, stride, padding, dilation, groups, op="con
     return (pads[0][0], pads[1][0]), out
 
 
-class Conv2d(Function):
+class Conv2dBackward(Function):
+    saved_inputs = (0, 1)
+
     def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, out_size=None):
         xp = self.backend.xp
         self.x, self.w = xp.ascontiguousarray(x), xp.ascontiguousarray(w)  # x and w for backward
@@ -102,15 +82,15 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         y = F.conv2d(x, w, b, padding=1)
     """
     op = "conv2d"
-    check_tensor(input, "input", op)
-    check_tensor(weight, "weight", op, like=input)
+    float_tensor(input, "input", op)
+    float_tensor(weight, "weight", op, like=input)
     pad_tl, out = conv2d_geometry(input.shape, weight.shape, stride, padding, dilation, groups)
     kw = dict(stride=pair(stride, "stride", op), padding=pad_tl, dilation=pair(dilation, "dilation", op),
               groups=groups, out_size=out)
     if bias is None:
-        return Conv2d.apply(input, weight, **kw)
-    check_tensor(bias, "bias", op, like=input)
+        return Conv2dBackward.apply(input, weight, **kw)
+    float_tensor(bias, "bias", op, like=input)
     if bias.shape != (weight.shape[0],):
         raise ValueError(f"{op}: bias of shape {bias.shape} must have shape ({weight.shape[0]},) for weight "
                          f"{weight.shape}")
-    return Conv2d.apply(input, weight, bias, **kw)
+    return Conv2dBackward.apply(input, weight, bias, **kw)

@@ -2,10 +2,12 @@
 per-row loss (log-softmax + NLL), one its gradient; the reduction is glue."""
 from ..autograd import Function
 from ..tensor import Tensor, int64
-from .activations import _float_input
+from ._checks import check_reduction, float_tensor
 
 
-class CrossEntropy(Function):
+class CrossEntropyBackward(Function):
+    saved_inputs = (0, 1)
+
     def forward(self, logits, labels, reduction):
         xp, ops = self.backend.xp, self.backend.ops
         # (N, C, d1, ...) -> (N*d1*..., C): the class axis last
@@ -43,9 +45,8 @@ def cross_entropy(input, target, reduction="mean"):
     Example:
         loss = F.cross_entropy(model(x), y)
     """
-    _float_input(input, "cross_entropy")
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    float_tensor(input, "input", "cross_entropy")
+    check_reduction(reduction, "cross_entropy")
     if not isinstance(target, Tensor):
         from ..tensor import tensor
         target = tensor(target, device=input._backend)
@@ -58,4 +59,4 @@ def cross_entropy(input, target, reduction="mean"):
                          f"{input.shape[:1] + input.shape[2:] if input.ndim >= 2 else '(N,)'}, got {target.shape}")
     if target.dtype != int64:
         target = target.to(dtype=int64)
-    return CrossEntropy.apply(input, target, reduction=reduction)
+    return CrossEntropyBackward.apply(input, target, reduction=reduction)

@@ -4,10 +4,10 @@ import numpy as np
 
 from ..autograd import Function
 from ..random import generator
-from .conv2d import check_tensor
+from ._checks import float_tensor
 
 
-class Dropout(Function):
+class DropoutBackward(Function):
     def forward(self, x, mask, scale):
         self.mask, self.scale = mask, scale
         return self.backend.ops.dropout_forward(self.backend.xp.ascontiguousarray(x), mask, scale)
@@ -24,11 +24,11 @@ def dropout(input, p=0.5, training=True):
     Example:
         em.manual_seed(0); y = F.dropout(x, 0.2)
     """
-    check_tensor(input, "input", "dropout")
+    float_tensor(input, "input", "dropout")
     if not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
     if not training or p == 0:
         return input
     mask = generator().random(input.shape) >= p
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    return Dropout.apply(input, mask=input._backend.from_host(np.ascontiguousarray(mask)), scale=scale)
+    return DropoutBackward.apply(input, mask=input._backend.from_host(np.ascontiguousarray(mask)), scale=scale)

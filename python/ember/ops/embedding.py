@@ -4,7 +4,7 @@ from ..autograd import Function
 from ..tensor import Tensor
 
 
-class Embedding(Function):
+class EmbeddingBackward(Function):
     def forward(self, weight, indices, padding_idx):
         self.idx_shape = indices.shape
         self.indices = self.backend.xp.ascontiguousarray(indices.reshape(-1))
@@ -48,4 +48,4 @@ def embedding(input, weight, padding_idx=None):
             raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for {num} embeddings")
         pad = padding_idx % num
     idx = input._data if input.dtype == "int64" else input._data.astype("int64")
-    return Embedding.apply(weight, indices=idx, padding_idx=pad)
+    return EmbeddingBackward.apply(weight, indices=idx, padding_idx=pad)

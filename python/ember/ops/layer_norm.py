@@ -3,13 +3,16 @@ axis of `cols` and the rest into `rows`, then one fused kernel call does the (ro
 import math
 
 from ..autograd import Function
-from ..tensor import Tensor
-from .activations import _float_input
+from ._checks import check_like, float_tensor
 
 
-class LayerNorm(Function):
+class LayerNormBackward(Function):
+    saved_inputs = (0, 1)  # x and the weight (only x without one)
+
     def forward(self, x, *affine, has_weight, has_bias, cols, eps):
         xp = self.backend.xp
+        if not has_weight:
+            self.saved_inputs = (0,)
         self.shape = x.shape
         self.x = xp.ascontiguousarray(x).reshape((-1, cols))
         w = affine[0].reshape(-1) if has_weight else None
@@ -46,22 +49,18 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     Example:
         y = F.layer_norm(x, (64,), w, b)
     """
-    _float_input(input, "layer_norm")
+    float_tensor(input, "input", "layer_norm")
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if not ns or input.shape[input.ndim - len(ns):] != ns or input.ndim < len(ns):
         raise ValueError(f"layer_norm: input of shape {input.shape} does not end with normalized_shape {ns}")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is None:
             continue
-        if not isinstance(t, Tensor):
-            raise TypeError(f"layer_norm: {name} must be a Tensor, got {type(t).__name__}")
+        check_like(t, name, input, "layer_norm")
         if t.shape != ns:
             raise ValueError(f"layer_norm: {name} of shape {t.shape} must have normalized_shape {ns}")
-        if t.dtype != input.dtype or t._backend is not input._backend:
-            raise ValueError(f"layer_norm: {name} ({t.dtype}, '{t.device}') must match input "
-                             f"({input.dtype}, '{input.device}')")
     if eps < 0:
         raise ValueError(f"layer_norm: eps must be >= 0, got {eps}")
     affine = [t for t in (weight, bias) if t is not None]
-    return LayerNorm.apply(input, *affine, has_weight=weight is not None, has_bias=bias is not None,
+    return LayerNormBackward.apply(input, *affine, has_weight=weight is not None, has_bias=bias is not None,
                            cols=math.prod(ns), eps=float(eps))

@@ -14,6 +14,7 @@ class _Loss(Function):
     """
     name = ""
     with_pos_weight = False
+    saved_inputs = (0, 1)
 
     def forward(self, x, t, weight=None, pos_weight=None, param=None, scale=None):
         xp, ops = self.backend.xp, self.backend.ops
@@ -63,22 +64,22 @@ class _Loss(Function):
         return -gx
 
 
-class MSELoss(_Loss):
+class MSELossBackward(_Loss):
     name = "mse"
 
 
-class L1Loss(_Loss):
+class L1LossBackward(_Loss):
     name = "l1"
 
 
-class SmoothL1Loss(_Loss):
+class SmoothL1LossBackward(_Loss):
     name = "smooth_l1"
 
 
-class BCELoss(_Loss):
+class BCELossBackward(_Loss):
     name = "bce"
 
 
-class BCEWithLogitsLoss(_Loss):
+class BCEWithLogitsLossBackward(_Loss):
     name = "bce_with_logits"
     with_pos_weight = True

@@ -35,7 +35,9 @@ def _matrix(x, xp):
     return xp.ascontiguousarray(x), False
 
 
-class MatMul(Function):
+class MatMulBackward(Function):
+    saved_inputs = (0, 1)
+
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
         if a.ndim == 2 and b.ndim == 2:  # the common case: no batch, no reshapes
@@ -89,7 +91,7 @@ def matmul(a, b):
     a, b = _operands(a, b)
     ad, bd = a._data, b._data
     if ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0] and ad.dtype.kind == "f":
-        return MatMul.apply(a, b)  # the common case, checked on the arrays: tiny products are overhead-bound
+        return MatMulBackward.apply(a, b)  # the common case, checked on the arrays: tiny products are overhead-bound
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
     k1 = a.shape[-1]
@@ -103,11 +105,12 @@ def matmul(a, b):
             raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
     if a.dtype.kind != "f":
         return Tensor._wrap(a._backend.xp.matmul(a._data, b._data), a._backend)
-    return MatMul.apply(a, b)
+    return MatMulBackward.apply(a, b)
 
 
-class Linear(Function):
+class LinearBackward(Function):
     """y = x @ W.T (+ b) as one node: the kernel reads W (out, in) transposed in place."""
+    saved_inputs = (0, 1)
 
     def forward(self, x, w, b=None):
         xp = self.backend.xp
@@ -138,4 +141,4 @@ def linear(x, weight, bias=None):
     if x.dtype != weight.dtype or x._backend is not weight._backend or x.ndim == 0:
         y = matmul(x, weight.T)
         return y + bias if bias is not None else y
-    return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
+    return LinearBackward.apply(x, weight) if bias is None else LinearBackward.apply(x, weight, bias)

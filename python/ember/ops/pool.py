@@ -3,8 +3,8 @@ output size computed here (PyTorch's rules, ceil_mode included), then one kernel
 import numpy as np
 
 from ..autograd import Function
-from ..tensor import Tensor, tensor
-from .conv2d import check_tensor, pair
+from ..tensor import tensor
+from ._checks import float_tensor, pair
 
 
 def _out_size(size, k, s, p, d, ceil_mode):
@@ -42,26 +42,29 @@ def pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, op
 
 
 def _nchw(x, op):
-    check_tensor(x, "input", op)
+    float_tensor(x, "input", op)
     if x.ndim == 3:
         return x.unsqueeze(0), True
     return x, False
 
 
-class MaxPool2d(Function):
-    def forward(self, x, kernel, stride, padding, dilation, out_size, box):
+class MaxPool2dBackward(Function):
+    """Outputs (y, indices); the int64 argmax indices get no gradient, and backward reads them."""
+    non_differentiable = (1,)
+    saved_output = (1,)
+
+    def forward(self, x, kernel, stride, padding, dilation, out_size):
         self.x_shape, self.geometry = x.shape, (kernel, stride, padding, dilation)
         y, self.idx = self.backend.ops.max_pool2d_forward(self.backend.xp.ascontiguousarray(x), kernel, stride,
                                                           padding, dilation, out_size)
-        box["indices"] = self.idx
-        return y
+        return y, self.idx
 
-    def backward(self, g):
+    def backward(self, g, _g_indices):
         return (self.backend.ops.max_pool2d_backward(self.idx, self.backend.xp.ascontiguousarray(g), self.x_shape,
                                                      *self.geometry),)
 
 
-class AvgPool2d(Function):
+class AvgPool2dBackward(Function):
     def forward(self, x, kernel, stride, padding, count_include_pad, out_size):
         self.x_shape, self.geometry = x.shape, (kernel, stride, padding, count_include_pad)
         return self.backend.ops.avg_pool2d_forward(self.backend.xp.ascontiguousarray(x), kernel, stride, padding,
@@ -87,9 +90,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     op = "max_pool2d"
     x, unbatched = _nchw(input, op)
     k, s, p, d, out = pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, op)
-    box = {}
-    y = MaxPool2d.apply(x, kernel=k, stride=s, padding=p, dilation=d, out_size=out, box=box)
-    idx = Tensor._wrap(box["indices"], x._backend)
+    y, idx = MaxPool2dBackward.apply(x, kernel=k, stride=s, padding=p, dilation=d, out_size=out)
     if unbatched:
         y, idx = y.squeeze(0), idx.squeeze(0)
     return (y, idx) if return_indices else y
@@ -107,7 +108,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         raise NotImplementedError(f"{op}: divisor_override is not supported")
     x, unbatched = _nchw(input, op)
     k, s, p, _, out = pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, op)
-    y = AvgPool2d.apply(x, kernel=k, stride=s, padding=p, count_include_pad=bool(count_include_pad), out_size=out)
+    y = AvgPool2dBackward.apply(x, kernel=k, stride=s, padding=p, count_include_pad=bool(count_include_pad),
+                                out_size=out)
     return y.squeeze(0) if unbatched else y
 
 
@@ -144,7 +146,7 @@ def adaptive_avg_pool2d(input, output_size):
         raise ValueError(f"{op}: input of shape {tuple(input.shape)} has an empty plane")
     if H % oh == 0 and W % ow == 0:
         k = (H // oh, W // ow)
-        y = AvgPool2d.apply(x, kernel=k, stride=k, padding=(0, 0), count_include_pad=True, out_size=(oh, ow))
+        y = AvgPool2dBackward.apply(x, kernel=k, stride=k, padding=(0, 0), count_include_pad=True, out_size=(oh, ow))
     else:
         y = _adaptive_matrix(H, oh, x) @ x @ _adaptive_matrix(W, ow, x).T
     return y.squeeze(0) if unbatched else y

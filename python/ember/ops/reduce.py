@@ -40,7 +40,7 @@ def _expand(g, shape, axes, keep):
     return g.reshape([1 if i in axes else n for i, n in enumerate(shape)])
 
 
-class Sum(Function):
+class SumBackward(Function):
     def forward(self, a, axes, keep):
         self.shape, self.axes, self.keep = a.shape, axes, keep
         return a.sum(axis=axes, keepdims=keep)
@@ -50,7 +50,7 @@ class Sum(Function):
         return (xp.broadcast_to(_expand(g, self.shape, self.axes, self.keep), self.shape),)
 
 
-class Mean(Function):
+class MeanBackward(Function):
     def forward(self, a, axes, keep):
         self.shape, self.axes, self.keep = a.shape, axes, keep
         self.count = _count(a.shape, axes)
@@ -62,8 +62,10 @@ class Mean(Function):
         return (xp.broadcast_to(g, self.shape),)
 
 
-class MaxMin(Function):
+class MaxMinBackward(Function):
     """max or min over axes; the gradient is split evenly among tied extremes."""
+    saved_inputs = (0,)
+    saved_output = True
 
     def forward(self, a, axes, keep, mode):
         if a.size == 0:
@@ -94,19 +96,19 @@ def sum(a, dim=None, keepdim=False, axis=None, keepdims=False):
     axes = axes_arg(a.ndim, dim, axis)
     if a.dtype.kind == "b":
         a = a.to(dtype=int64)
-    return Sum.apply(a, axes=axes, keep=_keep(keepdim, keepdims))
+    return SumBackward.apply(a, axes=axes, keep=_keep(keepdim, keepdims))
 
 
 def mean(a, dim=None, keepdim=False, axis=None, keepdims=False):
-    return Mean.apply(_floating(a), axes=axes_arg(a.ndim, dim, axis), keep=_keep(keepdim, keepdims))
+    return MeanBackward.apply(_floating(a), axes=axes_arg(a.ndim, dim, axis), keep=_keep(keepdim, keepdims))
 
 
 def max(a, dim=None, keepdim=False, axis=None, keepdims=False):
-    return MaxMin.apply(a, axes=axes_arg(a.ndim, dim, axis), keep=_keep(keepdim, keepdims), mode="max")
+    return MaxMinBackward.apply(a, axes=axes_arg(a.ndim, dim, axis), keep=_keep(keepdim, keepdims), mode="max")
 
 
 def min(a, dim=None, keepdim=False, axis=None, keepdims=False):
-    return MaxMin.apply(a, axes=axes_arg(a.ndim, dim, axis), keep=_keep(keepdim, keepdims), mode="min")
+    return MaxMinBackward.apply(a, axes=axes_arg(a.ndim, dim, axis), keep=_keep(keepdim, keepdims), mode="min")
 
 
 def var(a, dim=None, keepdim=False, axis=None, keepdims=False, unbiased=True, correction=None):

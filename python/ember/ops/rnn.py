@@ -9,34 +9,37 @@ kernel layer for forward and for back-propagation through time.
 mode is "rnn_tanh", "rnn_relu", "lstm" (gates i, f, g, o) or "gru" (r, z, n; b_hn inside r * (...)).
 """
 from ..autograd import Function
-from ..tensor import Tensor
+from ._checks import check_like
 from .matmul import linear
 
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 
-class RNNCellFn(Function):
+class RNNCellBackward(Function):
     """inputs: gx (N, G*H), gh (N, G*H), [b_ih, b_hh], h_prev (N, H), [c_prev (N, H)];
-    output h (N, H), or (2, N, H) = (h, c) for the LSTM."""
+    output h (N, H), or the pair (h, c) for the LSTM."""
+    saved_inputs = (2,)  # h_prev (and c_prev), placed by forward
+    saved_output = True
 
     def forward(self, *arrays, mode, has_bias):
         xp = self.backend.xp
         gx, gh = (xp.ascontiguousarray(a) for a in arrays[:2])
         b_ih, b_hh = (arrays[2], arrays[3]) if has_bias else (None, None)
         k = 4 if has_bias else 2
+        self.saved_inputs = (k, k + 1) if mode == "lstm" else (k,)
         h_prev = xp.ascontiguousarray(arrays[k])
         c_prev = xp.ascontiguousarray(arrays[k + 1]) if mode == "lstm" else None
         h, c, ws = self.backend.ops.rnn_cell_forward(mode, gx, gh, b_ih, b_hh, h_prev, c_prev)
         self.mode, self.has_bias = mode, has_bias
         self.saved = ws, h_prev, c_prev, c, h
-        return xp.stack([h, c]) if mode == "lstm" else h
+        return (h, c) if mode == "lstm" else h
 
-    def backward(self, g):
+    def backward(self, g, g_c=None):
         xp = self.backend.xp
         ws, h_prev, c_prev, c, h = self.saved
         lstm = self.mode == "lstm"
-        grad_h = xp.ascontiguousarray(g[0] if lstm else g)
-        grad_c = xp.ascontiguousarray(g[1]) if lstm else None
+        grad_h = xp.ascontiguousarray(g)
+        grad_c = xp.ascontiguousarray(g_c) if lstm else None
         dgx, dgh, dhp, dcp = self.backend.ops.rnn_cell_backward(self.mode, ws, h_prev, c_prev, c, h, grad_h, grad_c)
         grads = [dgx, dgh]
         if self.has_bias:
@@ -45,13 +48,6 @@ class RNNCellFn(Function):
         if lstm:
             grads.append(dcp)
         return tuple(grads)
-
-
-def _check_same(name, t, like, op):
-    if not isinstance(t, Tensor):
-        raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
-    if t.dtype != like.dtype or t._backend is not like._backend:
-        raise ValueError(f"{op}: {name} ({t.dtype}, '{t.device}') must match input ({like.dtype}, '{like.device}')")
 
 
 def rnn_cell(mode, input, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -64,12 +60,12 @@ def rnn_cell(mode, input, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
         raise ValueError(f"{op}: input of shape {input.shape} must be (batch, input_size={w_ih.shape[1]})")
     for name, t in (("weight_ih", w_ih), ("weight_hh", w_hh), ("bias_ih", b_ih), ("bias_hh", b_hh)):
         if t is not None:
-            _check_same(name, t, input, op)
+            check_like(t, name, input, op)
     want = (input.shape[0], w_hh.shape[1])
     for name, t in (("hx", h), ("cx", c)):
         if t is None:
             continue
-        _check_same(name, t, input, op)
+        check_like(t, name, input, op)
         if t.shape != want:
             raise ValueError(f"{op}: {name} of shape {t.shape} must be {want} for input of shape {input.shape}")
     if w_ih.shape[0] != gh_rows or w_hh.shape != (gh_rows, w_hh.shape[1]):
@@ -78,14 +74,15 @@ def rnn_cell(mode, input, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
     gh = linear(h, w_hh)
     extra = [b_ih, b_hh] if b_ih is not None else []
     tail = [h] + ([c] if mode == "lstm" else [])
-    out = RNNCellFn.apply(gx, gh, *extra, *tail, mode=mode, has_bias=b_ih is not None)
-    return (out[0], out[1]) if mode == "lstm" else out
+    return RNNCellBackward.apply(gx, gh, *extra, *tail, mode=mode, has_bias=b_ih is not None)
 
 
-class RNNLayerFn(Function):
+class RNNLayerBackward(Function):
     """One direction of one layer over x (T, N, I). inputs: x, h0 (N, H), [c0], w_ih, w_hh, [b_ih, b_hh].
-    Output (T, N, H) = y, or (T + 1, N, H) for the LSTM with c_n appended (one node, one output);
-    h_n is y at the last step processed (T - 1, or 0 when reverse)."""
+    Output y (T, N, H), or the pair (y, c_n (N, H)) for the LSTM; h_n is y at the last step
+    processed (T - 1, or 0 when reverse)."""
+    saved_inputs = (0, 1, 2, 3)  # x, h0, [c0,] w_ih, w_hh: placed by forward
+    saved_output = (0,)
 
     def forward(self, *arrays, mode, reverse, has_bias):
         xp = self.backend.xp
@@ -95,6 +92,7 @@ class RNNLayerFn(Function):
         c0 = None
         if lstm:
             c0, k = xp.ascontiguousarray(arrays[2]), 3
+        self.saved_inputs = tuple(range(k + 2))
         w_ih, w_hh = xp.ascontiguousarray(arrays[k]), xp.ascontiguousarray(arrays[k + 1])
         b_ih, b_hh = (arrays[k + 2], arrays[k + 3]) if has_bias else (None, None)
         y, cs, ws = self.backend.ops.rnn_forward(mode, reverse, x, h0, c0, w_ih, w_hh, b_ih, b_hh)
@@ -103,14 +101,14 @@ class RNNLayerFn(Function):
         if not lstm:
             return y
         last = 0 if reverse else x.shape[0] - 1
-        return xp.concatenate([y, cs[last:last + 1]])
+        return y, cs[last].copy()  # a copy: cs goes back to the kernel's pool on release
 
-    def backward(self, g):
+    def backward(self, g, g_cn=None):
         xp = self.backend.xp
         x, h0, c0, w_ih, w_hh, y, cs, ws = self.saved
-        steps, lstm = x.shape[0], self.mode == "lstm"
-        grad_y = xp.ascontiguousarray(g[:steps])
-        grad_cn = xp.ascontiguousarray(g[steps]) if lstm else None
+        lstm = self.mode == "lstm"
+        grad_y = xp.ascontiguousarray(g)
+        grad_cn = xp.ascontiguousarray(g_cn) if lstm else None
         dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = self.backend.ops.rnn_backward(
             self.mode, self.reverse, x, h0, c0, w_ih, w_hh, y, cs, ws, grad_y, grad_cn)
         grads = [dx, dh0] + ([dc0] if lstm else []) + [dw_ih, dw_hh]
@@ -119,13 +117,13 @@ class RNNLayerFn(Function):
         return tuple(grads)
 
     def release(self):
-        # y (LSTM: the output is a copy), c and ws are referenced by this node only: hand their
-        # memory back for the next forward (a fresh multi-MB array costs page faults per call)
+        # c and ws are referenced by this node only (y is the output): hand their memory back
+        # for the next forward (a fresh multi-MB array costs page faults per call)
         saved = self.__dict__.get("saved")
         recycle = getattr(self.backend.ops, "rnn_recycle", None) if saved else None
         if recycle is not None:
-            _, _, _, _, _, y, cs, ws = saved
-            recycle(y if self.mode == "lstm" else None, cs, ws)
+            _, _, _, _, _, _, cs, ws = saved
+            recycle(cs, ws)
         super().release()
 
 
@@ -144,14 +142,13 @@ def rnn_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     for name, t in (("h0", h0), ("c0", c0), ("weight_ih", w_ih), ("weight_hh", w_hh), ("bias_ih", b_ih),
                     ("bias_hh", b_hh)):
         if t is not None:
-            _check_same(name, t, x, "rnn")
+            check_like(t, name, x, "rnn")
     want = (x.shape[1], w_hh.shape[1])
     for name, t in (("h0", h0), ("c0", c0)):
         if t is not None and t.shape != want:
             raise ValueError(f"rnn: {name} of shape {t.shape} must be {want} for input of shape {x.shape}")
     inputs = [x, h0] + ([c0] if mode == "lstm" else []) + [w_ih, w_hh] + ([b_ih, b_hh] if b_ih is not None else [])
-    out = RNNLayerFn.apply(*inputs, mode=mode, reverse=reverse, has_bias=b_ih is not None)
-    steps = x.shape[0]
-    y = out[:steps] if mode == "lstm" else out
-    h_n = y[0] if reverse else y[steps - 1]
-    return y, h_n, (out[steps] if mode == "lstm" else None)
+    out = RNNLayerBackward.apply(*inputs, mode=mode, reverse=reverse, has_bias=b_ih is not None)
+    y, c_n = out if mode == "lstm" else (out, None)
+    h_n = y[0] if reverse else y[x.shape[0] - 1]
+    return y, h_n, c_n

@@ -9,7 +9,19 @@ from ..tensor import Tensor, as_tensor
 from .reduce import axes_arg
 
 
-class Reshape(Function):
+class _View(Function):
+    """An op whose output may be a view of its input: a view shares its base's version counter,
+    so an in-place write through either is seen by the nodes that saved the other."""
+
+    @classmethod
+    def apply(cls, a, **kwargs):
+        out = super().apply(a, **kwargs)
+        if a._backend.xp.may_share_memory(out._data, a._data):
+            out._version = a._version
+        return out
+
+
+class ReshapeBackward(_View):
     def forward(self, a, shape):
         self.shape = a.shape
         return a.reshape(shape)
@@ -18,7 +30,7 @@ class Reshape(Function):
         return (g.reshape(self.shape),)
 
 
-class Permute(Function):
+class PermuteBackward(_View):
     def forward(self, a, axes):
         self.axes = axes
         return a.transpose(axes)
@@ -27,7 +39,7 @@ class Permute(Function):
         return (g.transpose(np.argsort(self.axes)),)
 
 
-class Expand(Function):
+class ExpandBackward(_View):
     def forward(self, a, shape):
         self.shape = a.shape
         return self.backend.xp.broadcast_to(a, shape)
@@ -37,7 +49,7 @@ class Expand(Function):
         return (unbroadcast(g, self.shape),)
 
 
-class Index(Function):
+class IndexBackward(_View):
     def forward(self, a, key):
         self.shape, self.dtype, self.key = a.shape, a.dtype, key
         return a[key]
@@ -55,7 +67,7 @@ class Index(Function):
         return (out,)
 
 
-class Cat(Function):
+class CatBackward(Function):
     def forward(self, *arrays, axis):
         self.axis, self.sizes = axis, [a.shape[axis] for a in arrays]
         return self.backend.xp.concatenate(arrays, axis=axis)
@@ -65,7 +77,7 @@ class Cat(Function):
         return tuple(xp.split(g, np.cumsum(self.sizes)[:-1].tolist(), axis=self.axis))
 
 
-class Stack(Function):
+class StackBackward(Function):
     def forward(self, *arrays, axis):
         self.axis = axis
         return self.backend.xp.stack(arrays, axis=axis)
@@ -75,7 +87,7 @@ class Stack(Function):
         return tuple(xp.squeeze(p, axis=self.axis) for p in xp.split(g, g.shape[self.axis], axis=self.axis))
 
 
-class ToDevice(Function):
+class ToDeviceBackward(Function):
     """Moves data between devices; its output lives on another backend than its input."""
 
     @classmethod
@@ -108,21 +120,21 @@ def reshape(a, *shape):
     if shape.count(-1) > 1 or (shape.count(-1) == 0 and known != a.numel()) or \
             (shape.count(-1) == 1 and (known == 0 or a.numel() % known)):
         raise ValueError(f"cannot reshape a tensor of shape {a.shape} ({a.numel()} elements) into {shape}")
-    return Reshape.apply(a, shape=shape)
+    return ReshapeBackward.apply(a, shape=shape)
 
 
 def permute(a, *axes):
     axes = _shape_arg(axes)
     if sorted(x % max(a.ndim, 1) for x in axes) != list(range(a.ndim)):
         raise ValueError(f"permute: {axes} is not a permutation of the {a.ndim} axes of shape {a.shape}")
-    return Permute.apply(a, axes=tuple(x % a.ndim for x in axes))
+    return PermuteBackward.apply(a, axes=tuple(x % a.ndim for x in axes))
 
 
 def transpose(a, dim0=-2, dim1=-1):
     d0, d1 = axes_arg(a.ndim, dim0)[0], axes_arg(a.ndim, dim1)[0]
     axes = list(range(a.ndim))
     axes[d0], axes[d1] = axes[d1], axes[d0]
-    return Permute.apply(a, axes=tuple(axes))
+    return PermuteBackward.apply(a, axes=tuple(axes))
 
 
 def flatten(a, start_dim=0, end_dim=-1):
@@ -139,14 +151,14 @@ def squeeze(a, dim=None, axis=None):
     if axes is None:
         axes = tuple(i for i, n in enumerate(a.shape) if n == 1)
     shape = tuple(n for i, n in enumerate(a.shape) if not (i in axes and n == 1))
-    return Reshape.apply(a, shape=shape)
+    return ReshapeBackward.apply(a, shape=shape)
 
 
 def unsqueeze(a, dim):
     if not -a.ndim - 1 <= dim <= a.ndim:
         raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor of {a.ndim} dimensions")
     dim = dim % (a.ndim + 1)
-    return Reshape.apply(a, shape=a.shape[:dim] + (1,) + a.shape[dim:])
+    return ReshapeBackward.apply(a, shape=a.shape[:dim] + (1,) + a.shape[dim:])
 
 
 def expand(a, *shape):
@@ -159,7 +171,7 @@ def expand(a, *shape):
         np.broadcast_shapes(a.shape, full)
     except ValueError:
         raise ValueError(f"expand: shape {a.shape} cannot be expanded to {shape}") from None
-    return Expand.apply(a, shape=full)
+    return ExpandBackward.apply(a, shape=full)
 
 
 def _index_key(a, key):
@@ -199,17 +211,16 @@ def _index_key(a, key):
 def getitem(a, key):
     key = _index_key(a, key)
     try:
-        return Index.apply(a, key=key)
+        return IndexBackward.apply(a, key=key)
     except IndexError as e:
         raise IndexError(f"{e} (tensor of shape {a.shape})") from None
 
 
 def setitem(a, key, value):
     a._check_inplace()
-    if a._ctx is not None and a.requires_grad:
-        raise RuntimeError("in-place assignment into a tensor that is part of a graph is not supported")
     value = as_tensor(value, a)
     a._data[_index_key(a, key)] = a._backend.move(value._data, value._backend)
+    a._bump()
 
 
 def _same_device(tensors, op):
@@ -230,7 +241,7 @@ def cat(tensors, dim=0, axis=None):
     for t in tensors:
         if t.ndim != len(ref) or any(t.shape[i] != ref[i] for i in range(len(ref)) if i != ax):
             raise ValueError(f"cat: shapes {[tuple(x.shape) for x in tensors]} differ outside axis {ax}")
-    return Cat.apply(*tensors, axis=ax)
+    return CatBackward.apply(*tensors, axis=ax)
 
 
 def stack(tensors, dim=0, axis=None):
@@ -242,4 +253,4 @@ def stack(tensors, dim=0, axis=None):
         raise IndexError(f"stack: axis {d} is out of range for tensors of {tensors[0].ndim} dimensions")
     if any(t.shape != tensors[0].shape for t in tensors):
         raise ValueError(f"stack: all tensors must have the same shape, got {[tuple(t.shape) for t in tensors]}")
-    return Stack.apply(*tensors, axis=d % (tensors[0].ndim + 1))
+    return StackBackward.apply(*tensors, axis=d % (tensors[0].ndim + 1))

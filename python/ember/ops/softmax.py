@@ -1,12 +1,13 @@
 """softmax and log_softmax along any axis: the axis is moved last and the rows
 made contiguous, then one kernel call does the (rows, cols) work."""
 from ..autograd import Function
-from .activations import _float_input
+from ._checks import float_tensor
 from .reduce import axes_arg
 
 
 class _Softmax(Function):
     name = ""
+    saved_output = True
 
     def forward(self, x, axis):
         xp = self.backend.xp
@@ -26,11 +27,11 @@ class _Softmax(Function):
         return self.backend.xp.moveaxis(rows.reshape(self.moved_shape), -1, self.axis)
 
 
-class Softmax(_Softmax):
+class SoftmaxBackward(_Softmax):
     name = "softmax"
 
 
-class LogSoftmax(_Softmax):
+class LogSoftmaxBackward(_Softmax):
     name = "log_softmax"
 
 
@@ -44,9 +45,9 @@ def _axis(x, dim, axis, op):
 
 def softmax(x, dim=None, axis=None):
     """exp(x) / sum(exp(x)) along dim, computed stably."""
-    return Softmax.apply(_float_input(x, "softmax"), axis=_axis(x, dim, axis, "softmax"))
+    return SoftmaxBackward.apply(float_tensor(x, "input", "softmax"), axis=_axis(x, dim, axis, "softmax"))
 
 
 def log_softmax(x, dim=None, axis=None):
     """x - logsumexp(x) along dim, computed stably."""
-    return LogSoftmax.apply(_float_input(x, "log_softmax"), axis=_axis(x, dim, axis, "log_softmax"))
+    return LogSoftmaxBackward.apply(float_tensor(x, "input", "log_softmax"), axis=_axis(x, dim, axis, "log_softmax"))

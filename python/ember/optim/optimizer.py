@@ -30,6 +30,7 @@ def each_grad(group):
             g = g.astype(data.dtype)
         if not data.flags.c_contiguous:
             data = p._backend.xp.ascontiguousarray(data)
+        p._bump()  # the step writes p in place: a graph that saved p must not backward through it
         yield p, data, g
 
 

@@ -1,0 +1,42 @@
+"""Argument checks shared by every op, so each failure reads the same wherever it is caught.
+
+Messages start with the op's name as '[op] ...', the style of the kernels' bindings."""
+from ..tensor import Tensor
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def pair(v, name, op):
+    """An int or a pair of ints as a tuple (h, w); TypeError otherwise."""
+    if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(i, int) for i in v):
+        return int(v[0]), int(v[1])
+    if isinstance(v, int) and not isinstance(v, bool):
+        return int(v), int(v)
+    raise TypeError(f"[{op}] {name} must be an int or a pair of ints, got {v!r}")
+
+
+def float_tensor(x, name, op, like=None):
+    """x, checked to be a float Tensor (and on like's device, of like's dtype, when like is given)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"[{op}] {name} must be a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"[{op}] {name} must be float32 or float64, got {x.dtype}")
+    if like is not None:
+        check_like(x, name, like, op)
+    return x
+
+
+def check_like(x, name, like, op):
+    """x on like's device and of like's dtype (ValueError / TypeError naming both)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"[{op}] {name} must be a Tensor, got {type(x).__name__}")
+    if x._backend is not like._backend:
+        raise ValueError(f"[{op}] {name} is on '{x.device}' but the input is on '{like.device}'")
+    if x.dtype != like.dtype:
+        raise TypeError(f"[{op}] {name} is {x.dtype} but the input is {like.dtype}")
+    return x
+
+
+def check_reduction(reduction, op):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"[{op}] reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
