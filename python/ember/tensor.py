@@ -222,7 +222,7 @@ class Tensor:
         else:
             g = grad._data if isinstance(grad, Tensor) else xp.asarray(grad)
             if g.shape != self.shape:
-                raise ValueError(f"backward: grad of shape {g.shape} does not match the tensor's shape {self.shape}")
+                raise ValueError(f"[backward] grad of shape {g.shape} does not match the tensor's shape {self.shape}")
             g = g.astype(self.dtype, copy=True)
         autograd.backward(self, g, retain_graph)
 

@@ -121,7 +121,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
         if value is None:
-            raise KeyError(f"EarlyStopping: '{self.monitor}' is not among the logged values "
+            raise KeyError(f"[EarlyStopping] '{self.monitor}' is not among the logged values "
                            f"{sorted(logs or {})}; give validation data or another monitor")
         if self._improved(value):
             self.best, self.wait = value, 0
@@ -154,7 +154,7 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             value = logs.get(self.monitor)
             if value is None:
-                raise KeyError(f"ModelCheckpoint: '{self.monitor}' is not among the logged values {sorted(logs)}")
+                raise KeyError(f"[ModelCheckpoint] '{self.monitor}' is not among the logged values {sorted(logs)}")
             if self.best is not None and not (value < self.best if self.mode == "min" else value > self.best):
                 return
             self.best = value
@@ -199,18 +199,18 @@ def _as_tensor(a, be, name):
 
 def _compiled(model, what):
     if "loss_fn" not in model.__dict__:
-        raise RuntimeError(f"{what}: call model.compile(optimizer=..., loss=...) first")
+        raise RuntimeError(f"[{what}] call model.compile(optimizer=..., loss=...) first")
 
 
 def _check_xy(x, y, what):
     if y is None:
-        raise ValueError(f"{what}: y (the targets) is missing")
+        raise ValueError(f"[{what}] y (the targets) is missing")
     if x.ndim == 0 or y.ndim == 0:
-        raise ValueError(f"{what}: x and y need a batch dimension, got shapes {x.shape} and {y.shape}")
+        raise ValueError(f"[{what}] x and y need a batch dimension, got shapes {x.shape} and {y.shape}")
     if len(x) != len(y):
-        raise ValueError(f"{what}: x has {len(x)} samples but y has {len(y)}")
+        raise ValueError(f"[{what}] x has {len(x)} samples but y has {len(y)}")
     if len(x) == 0:
-        raise ValueError(f"{what}: no samples")
+        raise ValueError(f"[{what}] no samples")
 
 
 def _batches(n, batch_size, order=None):
@@ -266,7 +266,7 @@ def _dry_run(model, x, y, what):
         try:
             model.loss_fn(model(x[:2]), y[:2])
         except (ValueError, IndexError, TypeError) as e:
-            raise ValueError(f"{what}: the model's output and y do not fit the loss: {e}") from None
+            raise ValueError(f"[{what}] the model's output and y do not fit the loss: {e}") from None
 
 
 class Trainable:
@@ -288,31 +288,31 @@ class Trainable:
         if isinstance(optimizer, str):
             key = optimizer.lower()
             if key not in OPTIMIZERS:
-                raise ValueError(f"compile: unknown optimizer '{optimizer}'; known: {', '.join(OPTIMIZERS)}")
+                raise ValueError(f"[compile] unknown optimizer '{optimizer}'; known: {', '.join(OPTIMIZERS)}")
             params = [p for p in self.parameters() if p.requires_grad]
             if not params:
-                raise ValueError(f"compile: {type(self).__name__} has no trainable parameters")
+                raise ValueError(f"[compile] {type(self).__name__} has no trainable parameters")
             optimizer = OPTIMIZERS[key](params, **({} if lr is None else {"lr": lr}))
         elif not isinstance(optimizer, optim.Optimizer):
-            raise TypeError(f"compile: optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
+            raise TypeError(f"[compile] optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
         if isinstance(loss, str):
             if loss.lower() not in LOSSES:
-                raise ValueError(f"compile: unknown loss '{loss}'; known: {', '.join(LOSSES)}")
+                raise ValueError(f"[compile] unknown loss '{loss}'; known: {', '.join(LOSSES)}")
             loss = getattr(_losses, LOSSES[loss.lower()])()
         elif not callable(loss):
-            raise TypeError(f"compile: loss must be a name, a loss Module or a function, got {type(loss).__name__}")
+            raise TypeError(f"[compile] loss must be a name, a loss Module or a function, got {type(loss).__name__}")
         names, fns = [], []
         for m in metrics or []:
             if isinstance(m, str):
                 if m not in METRICS:
-                    raise ValueError(f"compile: unknown metric '{m}'; known: {', '.join(METRICS)}")
+                    raise ValueError(f"[compile] unknown metric '{m}'; known: {', '.join(METRICS)}")
                 names.append("accuracy" if m == "acc" else m)
                 fns.append(METRICS[m])
             elif callable(m):
                 names.append(getattr(m, "__name__", "metric"))
                 fns.append(lambda out, y, _, f=m: (float(f(out, y)) * len(y), len(y)))
             else:
-                raise TypeError(f"compile: a metric must be a name or a function, got {type(m).__name__}")
+                raise TypeError(f"[compile] a metric must be a name or a function, got {type(m).__name__}")
         object.__setattr__(self, "optimizer", optimizer)
         object.__setattr__(self, "loss_fn", loss)
         object.__setattr__(self, "_metrics", list(zip(names, fns)))
@@ -336,26 +336,26 @@ class Trainable:
         """
         _compiled(self, "fit")
         if not isinstance(epochs, int) or epochs < 0:
-            raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+            raise ValueError(f"[fit] epochs must be a non-negative int, got {epochs!r}")
         if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}")
+            raise ValueError(f"[fit] batch_size must be a positive int, got {batch_size!r}")
         if not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
+            raise ValueError(f"[fit] validation_split must be in [0, 1), got {validation_split}")
         if verbose not in (0, 1, 2):
-            raise ValueError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}")
+            raise ValueError(f"[fit] verbose must be 0, 1 or 2, got {verbose!r}")
         be = _device(self)
-        x, y = _as_tensor(x, be, "fit: x"), _as_tensor(y, be, "fit: y")
+        x, y = _as_tensor(x, be, "[fit] x"), _as_tensor(y, be, "[fit] y")
         _check_xy(x, y, "fit")
         val = None
         if validation_data is not None:
             if len(validation_data) != 2:
-                raise ValueError("fit: validation_data must be a pair (x_val, y_val)")
-            val = (_as_tensor(validation_data[0], be, "fit: x_val"), _as_tensor(validation_data[1], be, "fit: y_val"))
+                raise ValueError("[fit] validation_data must be a pair (x_val, y_val)")
+            val = (_as_tensor(validation_data[0], be, "[fit] x_val"), _as_tensor(validation_data[1], be, "[fit] y_val"))
             _check_xy(*val, "fit (validation_data)")
         elif validation_split:
             n_val = int(len(x) * validation_split)
             if n_val == 0 or n_val == len(x):
-                raise ValueError(f"fit: validation_split={validation_split} of {len(x)} samples leaves an empty split")
+                raise ValueError(f"[fit] validation_split={validation_split} of {len(x)} samples leaves an empty split")
             val = (x[len(x) - n_val:], y[len(y) - n_val:])
             x, y = x[:len(x) - n_val], y[:len(y) - n_val]
         _dry_run(self, x, y, "fit")
@@ -366,7 +366,7 @@ class Trainable:
         callbacks = list(callbacks or []) + [history]
         for cb in callbacks:
             if not isinstance(cb, Callback):
-                raise TypeError(f"fit: callbacks must be Callback objects, got {type(cb).__name__}")
+                raise TypeError(f"[fit] callbacks must be Callback objects, got {type(cb).__name__}")
             cb.set_model(self)
         object.__setattr__(self, "stop_training", False)
         object.__setattr__(self, "history", history)
@@ -417,7 +417,7 @@ class Trainable:
         """
         _compiled(self, "evaluate")
         be = _device(self)
-        x, y = _as_tensor(x, be, "evaluate: x"), _as_tensor(y, be, "evaluate: y")
+        x, y = _as_tensor(x, be, "[evaluate] x"), _as_tensor(y, be, "[evaluate] y")
         _check_xy(x, y, "evaluate")
         _dry_run(self, x, y, "evaluate")
         was_training = self.training
@@ -437,9 +437,9 @@ class Trainable:
             labels = model.predict(x_test).argmax(axis=1)
         """
         be = _device(self)
-        x = _as_tensor(x, be, "predict: x")
+        x = _as_tensor(x, be, "[predict] x")
         if x.ndim == 0:
-            raise ValueError("predict: x needs a batch dimension")
+            raise ValueError("[predict] x needs a batch dimension")
         was_training = self.training
         self.eval()
         outs = []

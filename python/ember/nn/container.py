@@ -9,7 +9,7 @@ class Sequential(Module):
         super().__init__()
         for i, m in enumerate(modules):
             if not isinstance(m, Module):
-                raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not a Module")
+                raise TypeError(f"[Sequential] argument {i} is a {type(m).__name__}, not a Module")
             self.add_module(str(i), m)
 
     def forward(self, x):
@@ -40,7 +40,7 @@ class ModuleList(Module):
 
     def append(self, m):
         if not isinstance(m, Module):
-            raise TypeError(f"ModuleList: {type(m).__name__} is not a Module")
+            raise TypeError(f"[ModuleList] {type(m).__name__} is not a Module")
         self.add_module(str(len(self._modules)), m)
         return self
 
@@ -72,9 +72,9 @@ class ModuleDict(Module):
 
     def __setitem__(self, key, module):
         if not isinstance(key, str):
-            raise TypeError(f"ModuleDict: keys must be strings, got {type(key).__name__}")
+            raise TypeError(f"[ModuleDict] keys must be strings, got {type(key).__name__}")
         if not isinstance(module, Module):
-            raise TypeError(f"ModuleDict: '{key}' is a {type(module).__name__}, not a Module")
+            raise TypeError(f"[ModuleDict] '{key}' is a {type(module).__name__}, not a Module")
         self.add_module(key, module)
 
     def __delitem__(self, key):

@@ -21,30 +21,30 @@ class Conv2d(Module):
         super().__init__()
         op = "Conv2d"
         if padding_mode != "zeros":
-            raise NotImplementedError(f"{op}: padding_mode {padding_mode!r} is not supported (only 'zeros')")
+            raise NotImplementedError(f"[{op}] padding_mode {padding_mode!r} is not supported (only 'zeros')")
         if not isinstance(groups, int) or groups < 1:
-            raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+            raise ValueError(f"[{op}] groups must be a positive int, got {groups!r}")
         if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"{op}: in_channels and out_channels must be positive, got {in_channels} and "
+            raise ValueError(f"[{op}] in_channels and out_channels must be positive, got {in_channels} and "
                              f"{out_channels}")
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{op}: in_channels {in_channels} and out_channels {out_channels} must be divisible "
+            raise ValueError(f"[{op}] in_channels {in_channels} and out_channels {out_channels} must be divisible "
                              f"by groups={groups}")
         self.kernel_size = pair(kernel_size, "kernel_size", op)
         self.stride, self.dilation = pair(stride, "stride", op), pair(dilation, "dilation", op)
         if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.dilation) < 1:
-            raise ValueError(f"{op}: kernel_size, stride and dilation must be positive, got {kernel_size!r}, "
+            raise ValueError(f"[{op}] kernel_size, stride and dilation must be positive, got {kernel_size!r}, "
                              f"{stride!r}, {dilation!r}")
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
-                raise ValueError(f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+                raise ValueError(f"[{op}] padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
             if padding == "same" and self.stride != (1, 1):
-                raise ValueError(f"{op}: padding='same' needs stride 1, got {stride!r}")
+                raise ValueError(f"[{op}] padding='same' needs stride 1, got {stride!r}")
             self.padding = padding
         else:
             self.padding = pair(padding, "padding", op)
             if min(self.padding) < 0:
-                raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
+                raise ValueError(f"[{op}] padding must be non-negative, got {padding!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.padding_mode = padding_mode
         self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size, device=device,
@@ -61,9 +61,9 @@ class Conv2d(Module):
 
     def forward(self, x):
         if getattr(x, "ndim", None) != 4:
-            raise ValueError(f"Conv2d: expected a 4-D input (N, C, H, W), got shape {getattr(x, 'shape', None)}")
+            raise ValueError(f"[Conv2d] expected a 4-D input (N, C, H, W), got shape {getattr(x, 'shape', None)}")
         if x.shape[1] != self.in_channels:
-            raise ValueError(f"Conv2d: expected input with {self.in_channels} channels, got input of shape {x.shape}")
+            raise ValueError(f"[Conv2d] expected input with {self.in_channels} channels, got input of shape {x.shape}")
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):

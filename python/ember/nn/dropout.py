@@ -12,7 +12,7 @@ class Dropout(Module):
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
+            raise ValueError(f"[Dropout] p must be a probability in [0, 1], got {p!r}")
         self.p, self.inplace = p, inplace
 
     def forward(self, x):

@@ -13,12 +13,12 @@ def _reduce(loss, reduction, name="loss"):
         return loss.sum()
     if reduction == "none":
         return loss
-    raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    raise ValueError(f"[{name}] reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def _same_shape(input, target, name):
     if input.shape != target.shape:
-        raise ValueError(f"{name}: input of shape {input.shape} and target of shape {target.shape} differ")
+        raise ValueError(f"[{name}] input of shape {input.shape} and target of shape {target.shape} differ")
 
 
 def _fused(input, target):
@@ -65,14 +65,14 @@ def _on(value, like, name, arg):
         return None
     t = value if isinstance(value, _Tensor) else _tensor(value, device=like._backend)
     if t._backend is not like._backend:
-        raise ValueError(f"{name}: {arg} is on '{t.device}' but input on '{like.device}'")
+        raise ValueError(f"[{name}] {arg} is on '{t.device}' but input on '{like.device}'")
     return t if t.dtype == like.dtype else t.to(dtype=like.dtype)
 
 
 def _class_weight(weight, input, classes, name):
     w = _on(weight, input, name, "weight")
     if w is not None and w.shape != (classes,):
-        raise ValueError(f"{name}: weight must have shape ({classes},) for {classes} classes, got {w.shape}")
+        raise ValueError(f"[{name}] weight must have shape ({classes},) for {classes} classes, got {w.shape}")
     return w
 
 
@@ -86,7 +86,7 @@ def _index_coef(input, target, weight, ignore_index, smoothing, name):
         flat = bad.reshape(-1)
         i = int(xp.argmax(flat))
         label = int(t.reshape(-1)[i])
-        raise IndexError(f"{name}: label {label} at position {i} is out of range for {classes} classes"
+        raise IndexError(f"[{name}] label {label} at position {i} is out of range for {classes} classes"
                          + (" (negative labels are only allowed as ignore_index)" if label < 0 else ""))
     safe = xp.where(valid, t, 0)
     dt = input.dtype
@@ -110,14 +110,14 @@ def _nd_input(input, target, name, prob):
     if input.ndim == 1:
         want = input.shape if prob else ()
         if target.shape != want:
-            raise ValueError(f"{name}: input of shape {input.shape} needs target of shape {want}, "
+            raise ValueError(f"[{name}] input of shape {input.shape} needs target of shape {want}, "
                              f"got {target.shape}")
         return input.unsqueeze(0), target.unsqueeze(0), True
     if input.ndim < 1:
-        raise ValueError(f"{name}: input must have a class dimension, got shape {input.shape}")
+        raise ValueError(f"[{name}] input must have a class dimension, got shape {input.shape}")
     want = input.shape if prob else input.shape[:1] + input.shape[2:]
     if target.shape != want:
-        raise ValueError(f"{name}: input of shape {input.shape} needs target of shape {want}, got {target.shape}")
+        raise ValueError(f"[{name}] input of shape {input.shape} needs target of shape {want}, got {target.shape}")
     return input, target, False
 
 
@@ -143,9 +143,9 @@ def _target(target, input, name):
     if not isinstance(target, _Tensor):
         target = _tensor(target, device=input._backend)
     if target._backend is not input._backend:
-        raise ValueError(f"{name}: input is on '{input.device}' but target on '{target.device}'")
+        raise ValueError(f"[{name}] input is on '{input.device}' but target on '{target.device}'")
     if target.dtype.kind == "b":
-        raise TypeError(f"{name}: target must hold class indices (int) or probabilities (float), got bool")
+        raise TypeError(f"[{name}] target must hold class indices (int) or probabilities (float), got bool")
     return target
 
 
@@ -168,11 +168,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     float_tensor(input, "input", name)
     _check_reduction(reduction, name)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
+        raise ValueError(f"[{name}] label_smoothing must be in [0, 1], got {label_smoothing}")
     target = _target(target, input, name)
     prob = target.dtype.kind == "f"
     if prob and target.shape != input.shape:
-        raise TypeError(f"{name}: target must hold integer class indices, or float class probabilities shaped like "
+        raise TypeError(f"[{name}] target must hold integer class indices, or float class probabilities shaped like "
                         f"the input {input.shape}; got {target.dtype} of shape {target.shape}")
     if prob and target.dtype != input.dtype:
         target = target.to(dtype=input.dtype)
@@ -201,7 +201,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     _check_reduction(reduction, name)
     target = _target(target, input, name)
     if target.dtype.kind == "f":
-        raise TypeError(f"{name}: target must hold integer class indices, got {target.dtype}")
+        raise TypeError(f"[{name}] target must hold integer class indices, got {target.dtype}")
     x, t, one = _nd_input(input, target, name, False)
     weight = _class_weight(weight, x, x.shape[1], name)
     out = _weighted_nll(x, t, weight, ignore_index, reduction, 0.0, name)
@@ -212,13 +212,13 @@ def _bce_args(input, target, weight, name):
     float_tensor(input, "input", name)
     target = _on(target, input, name, "target")
     if target.shape != input.shape:
-        raise ValueError(f"{name}: target of shape {target.shape} must have the input's shape {input.shape}")
+        raise ValueError(f"[{name}] target of shape {target.shape} must have the input's shape {input.shape}")
     w = _on(weight, input, name, "weight")
     if w is not None:
         try:
             _np.broadcast_shapes(w.shape, input.shape)
         except ValueError:
-            raise ValueError(f"{name}: weight of shape {w.shape} does not broadcast to {input.shape}") from None
+            raise ValueError(f"[{name}] weight of shape {w.shape} does not broadcast to {input.shape}") from None
     return target, w
 
 
@@ -233,7 +233,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     target, w = _bce_args(input, target, weight, name)
     lo, hi = (float(input._data.min()), float(input._data.max())) if input.numel() else (0.0, 1.0)
     if lo < 0 or hi > 1 or lo != lo or hi != hi:
-        raise ValueError(f"{name}: input values must be in [0, 1], got values in [{lo}, {hi}]")
+        raise ValueError(f"[{name}] input values must be in [0, 1], got values in [{lo}, {hi}]")
     wd = None if w is None else input._backend.xp.broadcast_to(w._data, input.shape)
     return _reduce(BCELossBackward.apply(input, target, weight=wd), reduction)  # _bce_args matched dtype and device
 
@@ -253,7 +253,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
         try:
             _np.broadcast_shapes(pw.shape, input.shape)
         except ValueError:
-            raise ValueError(f"{name}: pos_weight of shape {pw.shape} does not broadcast to {input.shape}") from None
+            raise ValueError(f"[{name}] pos_weight of shape {pw.shape} does not broadcast to {input.shape}") from None
     wd = None if w is None else xp.broadcast_to(w._data, input.shape)
     pwd = None if pw is None else xp.broadcast_to(pw._data, input.shape)
     return _reduce(BCEWithLogitsLossBackward.apply(input, target, weight=wd, pos_weight=pwd), reduction)
@@ -276,7 +276,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     name = "smooth_l1_loss"
     _check_reduction(reduction, name)
     if beta < 0:
-        raise ValueError(f"{name}: beta must be non-negative, got {beta}")
+        raise ValueError(f"[{name}] beta must be non-negative, got {beta}")
     float_tensor(input, "input", name)
     t = _on(target, input, name, "target")
     _same_shape(input, t, name)
@@ -299,7 +299,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     name = "huber_loss"
     _check_reduction(reduction, name)
     if delta <= 0:
-        raise ValueError(f"{name}: delta must be positive, got {delta}")
+        raise ValueError(f"[{name}] delta must be positive, got {delta}")
     float_tensor(input, "input", name)
     t = _on(target, input, name, "target")
     _same_shape(input, t, name)

@@ -26,7 +26,7 @@ def calculate_gain(nonlinearity, param=None):
         slope = 0.01 if param is None else param
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity not in gains:
-        raise ValueError(f"calculate_gain: unknown nonlinearity '{nonlinearity}'")
+        raise ValueError(f"[calculate_gain] unknown nonlinearity '{nonlinearity}'")
     return gains[nonlinearity]
 
 

@@ -18,7 +18,7 @@ class LayerNorm(Module):
         super().__init__()
         ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         if not ns or any(int(d) < 1 for d in ns):
-            raise ValueError(f"LayerNorm: normalized_shape must be positive sizes, got {normalized_shape}")
+            raise ValueError(f"[LayerNorm] normalized_shape must be positive sizes, got {normalized_shape}")
         self.normalized_shape, self.eps, self.elementwise_affine = ns, eps, elementwise_affine
         self.weight = Parameter(empty(*ns, device=device, dtype=dtype)) if elementwise_affine else None
         self.bias = Parameter(empty(*ns, device=device, dtype=dtype)) if elementwise_affine and bias else None

@@ -15,7 +15,7 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         if in_features < 1 or out_features < 1:
-            raise ValueError(f"Linear: in_features and out_features must be positive, got "
+            raise ValueError(f"[Linear] in_features and out_features must be positive, got "
                              f"{in_features} and {out_features}")
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(empty(out_features, in_features, device=device, dtype=dtype))
@@ -80,7 +80,7 @@ class GELU(Module):
     def __init__(self, approximate="none"):
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+            raise ValueError(f"[GELU] approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, x):

@@ -8,7 +8,7 @@ class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+            raise ValueError(f"[{type(self).__name__}] reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
         self.reduction = reduction
 
     def extra_repr(self):
@@ -40,7 +40,7 @@ class CrossEntropyLoss(_WeightedLoss):
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(weight, reduction)
         if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}")
+            raise ValueError(f"[CrossEntropyLoss] label_smoothing must be in [0, 1], got {label_smoothing}")
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
@@ -95,7 +95,7 @@ class SmoothL1Loss(_Loss):
     def __init__(self, reduction="mean", beta=1.0):
         super().__init__(reduction)
         if beta < 0:
-            raise ValueError(f"SmoothL1Loss: beta must be non-negative, got {beta}")
+            raise ValueError(f"[SmoothL1Loss] beta must be non-negative, got {beta}")
         self.beta = beta
 
     def forward(self, input, target):
@@ -106,7 +106,7 @@ class HuberLoss(_Loss):
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction)
         if delta <= 0:
-            raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
+            raise ValueError(f"[HuberLoss] delta must be positive, got {delta}")
         self.delta = delta
 
     def forward(self, input, target):

@@ -191,7 +191,7 @@ class Module(Trainable):
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+            raise KeyError(f"[load_state_dict] missing keys {missing}, unexpected keys {unexpected}")
         values = {}
         for k, target in own.items():
             if k not in state_dict:
@@ -200,7 +200,7 @@ class Module(Trainable):
             a = v.numpy() if isinstance(v, Tensor) else np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach")
                                                                      else v)
             if tuple(a.shape) != tuple(target.shape):
-                raise ValueError(f"load_state_dict: '{k}' has shape {tuple(a.shape)} in the state dict but "
+                raise ValueError(f"[load_state_dict] '{k}' has shape {tuple(a.shape)} in the state dict but "
                                  f"{tuple(target.shape)} in the model")
             values[k] = a
         for mp, m in self.named_modules():

@@ -17,9 +17,9 @@ class _BatchNorm(Module):
                  dtype=None):
         super().__init__()
         if not isinstance(num_features, int) or num_features < 1:
-            raise ValueError(f"{self._name}: num_features must be a positive int, got {num_features!r}")
+            raise ValueError(f"[{self._name}] num_features must be a positive int, got {num_features!r}")
         if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{self._name}: momentum must be in [0, 1] or None, got {momentum!r}")
+            raise ValueError(f"[{self._name}] momentum must be in [0, 1] or None, got {momentum!r}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -42,10 +42,10 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         if getattr(x, "ndim", None) not in self._dims:
-            raise ValueError(f"{self._name}: expected a {' or '.join(f'{d}-D' for d in self._dims)} input, "
+            raise ValueError(f"[{self._name}] expected a {' or '.join(f'{d}-D' for d in self._dims)} input, "
                              f"got shape {getattr(x, 'shape', None)}")
         if x.shape[1] != self.num_features:
-            raise ValueError(f"{self._name}: expected input with {self.num_features} channels (dim 1), got input "
+            raise ValueError(f"[{self._name}] expected input with {self.num_features} channels (dim 1), got input "
                              f"of shape {x.shape}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:

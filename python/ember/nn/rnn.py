@@ -24,13 +24,13 @@ def _mode(name, nonlinearity):
     if name != "RNN":
         return name.lower()
     if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        raise ValueError(f"[RNN] nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     return "rnn_" + nonlinearity
 
 
 def _check_sizes(name, input_size, hidden_size):
     if int(input_size) < 1 or int(hidden_size) < 1:
-        raise ValueError(f"{name}: input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
+        raise ValueError(f"[{name}] input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
 
 
 class _CellBase(Module):
@@ -55,17 +55,17 @@ class _CellBase(Module):
 
     def forward(self, input, hx=None):
         if not isinstance(input, Tensor):
-            raise TypeError(f"{self._name}: input must be a Tensor, got {type(input).__name__}")
+            raise TypeError(f"[{self._name}] input must be a Tensor, got {type(input).__name__}")
         unbatched = input.ndim == 1
         if input.ndim not in (1, 2):
-            raise ValueError(f"{self._name}: input must be (batch, input_size) or (input_size,), got {input.shape}")
+            raise ValueError(f"[{self._name}] input must be (batch, input_size) or (input_size,), got {input.shape}")
         x = input.unsqueeze(0) if unbatched else input
         lstm = self.mode == "lstm"
         if hx is None:
             h = zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
             hx = (h, h) if lstm else h
         if lstm and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-            raise TypeError(f"{self._name}: hx must be a pair (h, c)")
+            raise TypeError(f"[{self._name}] hx must be a pair (h, c)")
         states = list(hx) if lstm else [hx]
         if unbatched:
             states = [s.unsqueeze(0) if isinstance(s, Tensor) and s.ndim == 1 else s for s in states]
@@ -128,9 +128,9 @@ class _RNNBase(Module):
         super().__init__()
         _check_sizes(self._name, input_size, hidden_size)
         if int(num_layers) < 1:
-            raise ValueError(f"{self._name}: num_layers must be >= 1, got {num_layers}")
+            raise ValueError(f"[{self._name}] num_layers must be >= 1, got {num_layers}")
         if not 0 <= dropout <= 1:
-            raise ValueError(f"{self._name}: dropout must be in [0, 1], got {dropout}")
+            raise ValueError(f"[{self._name}] dropout must be in [0, 1], got {dropout}")
         self.mode = _mode(self._name, nonlinearity)
         self.nonlinearity = nonlinearity
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, int(num_layers)
@@ -158,12 +158,12 @@ class _RNNBase(Module):
         if hx is None:
             return zeros(*want, dtype=x.dtype, device=x.device)
         if not isinstance(hx, Tensor):
-            raise TypeError(f"{self._name}: {name} must be a Tensor, got {type(hx).__name__}")
+            raise TypeError(f"[{self._name}] {name} must be a Tensor, got {type(hx).__name__}")
         if hx.shape != want:
-            raise ValueError(f"{self._name}: {name} of shape {hx.shape} must be {want} (num_layers * num_directions, "
+            raise ValueError(f"[{self._name}] {name} of shape {hx.shape} must be {want} (num_layers * num_directions, "
                              f"batch, hidden_size) for input of shape {x.shape}")
         if hx.dtype != x.dtype or hx._backend is not x._backend:
-            raise ValueError(f"{self._name}: {name} ({hx.dtype}, '{hx.device}') must match input "
+            raise ValueError(f"[{self._name}] {name} ({hx.dtype}, '{hx.device}') must match input "
                              f"({x.dtype}, '{x.device}')")
         return hx
 
@@ -177,22 +177,22 @@ class _RNNBase(Module):
     def forward(self, input, hx=None):
         name, lstm = self._name, self.mode == "lstm"
         if not isinstance(input, Tensor):
-            raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+            raise TypeError(f"[{name}] input must be a Tensor, got {type(input).__name__}")
         if input.ndim not in (2, 3):
-            raise ValueError(f"{name}: input must be 3-D ({'batch, seq' if self.batch_first else 'seq, batch'}, "
+            raise ValueError(f"[{name}] input must be 3-D ({'batch, seq' if self.batch_first else 'seq, batch'}, "
                              f"input_size) or 2-D (seq, input_size), got shape {input.shape}")
         if input.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: input of shape {input.shape} has {input.shape[-1]} features, expected "
+            raise ValueError(f"[{name}] input of shape {input.shape} has {input.shape[-1]} features, expected "
                              f"input_size={self.input_size}")
         if input.dtype.kind != "f":
-            raise TypeError(f"{name}: input must be float32 or float64, got {input.dtype}")
+            raise TypeError(f"[{name}] input must be float32 or float64, got {input.dtype}")
         unbatched = input.ndim == 2
         x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
         if x.shape[0] == 0:
-            raise ValueError(f"{name}: input of shape {input.shape} has no time steps")
+            raise ValueError(f"[{name}] input of shape {input.shape} has no time steps")
         h0, c0 = (hx if hx is not None else (None, None)) if lstm else (hx, None)
         if lstm and hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-            raise TypeError(f"{name}: hx must be a pair (h_0, c_0)")
+            raise TypeError(f"[{name}] hx must be a pair (h_0, c_0)")
         if unbatched:
             h0 = h0.unsqueeze(1) if isinstance(h0, Tensor) and h0.ndim == 2 else h0
             c0 = c0.unsqueeze(1) if isinstance(c0, Tensor) and c0.ndim == 2 else c0

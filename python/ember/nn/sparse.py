@@ -18,17 +18,17 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, _weight=None, device=None, dtype=None):
         super().__init__()
         if num_embeddings < 1 or embedding_dim < 1:
-            raise ValueError(f"Embedding: num_embeddings and embedding_dim must be positive, got "
+            raise ValueError(f"[Embedding] num_embeddings and embedding_dim must be positive, got "
                              f"{num_embeddings} and {embedding_dim}")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for {num_embeddings} "
+                raise ValueError(f"[Embedding] padding_idx {padding_idx} is out of range for {num_embeddings} "
                                  f"embeddings")
             padding_idx %= num_embeddings
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
         if _weight is not None:
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError(f"Embedding: _weight of shape {tuple(_weight.shape)} must be "
+                raise ValueError(f"[Embedding] _weight of shape {tuple(_weight.shape)} must be "
                                  f"({num_embeddings}, {embedding_dim})")
             self.weight = Parameter(_weight)
         else:

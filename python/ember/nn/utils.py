@@ -25,7 +25,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     grads = _grads(parameters)
     norm_type = float(norm_type)
     if max_norm < 0:
-        raise ValueError(f"clip_grad_norm_: max_norm must be non-negative, got {max_norm}")
+        raise ValueError(f"[clip_grad_norm_] max_norm must be non-negative, got {max_norm}")
     if not grads:
         return tensor(0.0)
     if math.isinf(norm_type):
@@ -33,7 +33,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     else:
         total = sum(float((abs(g._data) ** norm_type).sum()) for g in grads) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}; "
+        raise RuntimeError(f"[clip_grad_norm_] the total norm of order {norm_type} of the gradients is {total}; "
                            "pass error_if_nonfinite=False to clip anyway")
     coef = min(max_norm / (total + 1e-6), 1.0)
     for g in grads:
@@ -48,7 +48,7 @@ def clip_grad_value_(parameters, clip_value):
         em.nn.utils.clip_grad_value_(model.parameters(), 0.5)
     """
     if clip_value < 0:
-        raise ValueError(f"clip_grad_value_: clip_value must be non-negative, got {clip_value}")
+        raise ValueError(f"[clip_grad_value_] clip_value must be non-negative, got {clip_value}")
     for g in _grads(parameters):
         g._backend.xp.clip(g._data, -clip_value, clip_value, out=g._data)
 

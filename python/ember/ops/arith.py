@@ -266,11 +266,11 @@ def where(cond, a, b):
     """Elementwise cond ? a : b, broadcasting all three."""
     ref = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     if ref is None:
-        raise TypeError("where: a or b must be a Tensor")
+        raise TypeError("[where] a or b must be a Tensor")
     cond = cond if isinstance(cond, Tensor) else as_tensor(cond, ref)
     a, b = _operands(a, b)
     if cond._backend is not a._backend:
-        raise ValueError(f"where: condition is on '{cond.device}' but values are on '{a.device}'")
+        raise ValueError(f"[where] condition is on '{cond.device}' but values are on '{a.device}'")
     c = cond._data if cond.dtype.kind == "b" else cond._data != 0
     mask = Tensor._wrap(c, cond._backend)
     if c is cond._data:
@@ -281,9 +281,9 @@ def where(cond, a, b):
 def clip(a, min=None, max=None):
     """Clamp a into [min, max]; either bound may be None."""
     if min is None and max is None:
-        raise ValueError("clip: at least one of min and max must be given")
+        raise ValueError("[clip] at least one of min and max must be given")
     if min is not None and max is not None and min > max:
-        raise ValueError(f"clip: min ({min}) is greater than max ({max})")
+        raise ValueError(f"[clip] min ({min}) is greater than max ({max})")
     return ClipBackward.apply(a, lo=min, hi=max)
 
 

@@ -57,7 +57,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     op = "batch_norm"
     float_tensor(input, "input", op)
     if input.ndim < 2:
-        raise ValueError(f"{op}: expected an input of at least 2 dimensions (N, C, ...), got shape {input.shape}")
+        raise ValueError(f"[{op}] expected an input of at least 2 dimensions (N, C, ...), got shape {input.shape}")
     C = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
@@ -65,15 +65,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             continue
         float_tensor(t, name, op, like=input)
         if t.shape != (C,):
-            raise ValueError(f"{op}: {name} of shape {t.shape} must have shape ({C},) for input {input.shape}")
+            raise ValueError(f"[{op}] {name} of shape {t.shape} must have shape ({C},) for input {input.shape}")
     if eps < 0:
-        raise ValueError(f"{op}: eps must be non-negative, got {eps}")
+        raise ValueError(f"[{op}] eps must be non-negative, got {eps}")
     per_channel = input.numel() // max(C, 1)
     if training and per_channel <= 1:
-        raise ValueError(f"{op}: expected more than 1 value per channel when training, got input of shape "
+        raise ValueError(f"[{op}] expected more than 1 value per channel when training, got input of shape "
                          f"{input.shape}")
     if not training and (running_mean is None or running_var is None):
-        raise ValueError(f"{op}: running_mean and running_var are needed when not training")
+        raise ValueError(f"[{op}] running_mean and running_var are needed when not training")
     # eval: copies, so that a later in-place update of the buffers cannot change this graph's backward
     mean = None if training else running_mean._data.copy()
     var = None if training else running_var._data.copy()

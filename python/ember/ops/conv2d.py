@@ -7,45 +7,45 @@ from ._checks import float_tensor, pair
 def conv2d_geometry(x_shape, w_shape, stride, padding, dilation, groups, op="conv2d"):
     """((pad_top, pad_left), (P, Q)) for x (N, C, H, W) and w (K, C/groups, R, S); ValueError naming the shapes."""
     if len(x_shape) != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {tuple(x_shape)}")
+        raise ValueError(f"[{op}] expected a 4-D input (N, C, H, W), got shape {tuple(x_shape)}")
     if len(w_shape) != 4:
-        raise ValueError(f"{op}: expected a 4-D weight (out_channels, in_channels/groups, kH, kW), "
+        raise ValueError(f"[{op}] expected a 4-D weight (out_channels, in_channels/groups, kH, kW), "
                          f"got shape {tuple(w_shape)}")
     N, C, H, W = x_shape
     K, Cg, R, S = w_shape
     if not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+        raise ValueError(f"[{op}] groups must be a positive int, got {groups!r}")
     if K % groups:
-        raise ValueError(f"{op}: out_channels {K} (weight {tuple(w_shape)}) is not divisible by groups={groups}")
+        raise ValueError(f"[{op}] out_channels {K} (weight {tuple(w_shape)}) is not divisible by groups={groups}")
     if Cg * groups != C:
-        raise ValueError(f"{op}: weight of shape {tuple(w_shape)} with groups={groups} expects input with "
+        raise ValueError(f"[{op}] weight of shape {tuple(w_shape)} with groups={groups} expects input with "
                          f"{Cg * groups} channels, got input of shape {tuple(x_shape)}")
     (sh, sw), (dh, dw) = pair(stride, "stride", op), pair(dilation, "dilation", op)
     if sh < 1 or sw < 1:
-        raise ValueError(f"{op}: stride must be positive, got {stride!r}")
+        raise ValueError(f"[{op}] stride must be positive, got {stride!r}")
     if dh < 1 or dw < 1:
-        raise ValueError(f"{op}: dilation must be positive, got {dilation!r}")
+        raise ValueError(f"[{op}] dilation must be positive, got {dilation!r}")
     if R < 1 or S < 1:
-        raise ValueError(f"{op}: weight of shape {tuple(w_shape)} has an empty kernel")
+        raise ValueError(f"[{op}] weight of shape {tuple(w_shape)} has an empty kernel")
     if isinstance(padding, str):
         if padding == "valid":
             pads = ((0, 0), (0, 0))
         elif padding == "same":
             if (sh, sw) != (1, 1):
-                raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride!r}")
+                raise ValueError(f"[{op}] padding='same' needs stride 1, got stride {stride!r}")
             th, tw = dh * (R - 1), dw * (S - 1)  # total padding; the extra row/column goes bottom/right
             pads = ((th // 2, th - th // 2), (tw // 2, tw - tw // 2))
         else:
-            raise ValueError(f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+            raise ValueError(f"[{op}] padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
     else:
         ph, pw = pair(padding, "padding", op)
         if ph < 0 or pw < 0:
-            raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
+            raise ValueError(f"[{op}] padding must be non-negative, got {padding!r}")
         pads = ((ph, ph), (pw, pw))
     eh, ew = H + sum(pads[0]), W + sum(pads[1])
     kh, kw = dh * (R - 1) + 1, dw * (S - 1) + 1
     if kh > eh or kw > ew:
-        raise ValueError(f"{op}: kernel size ({kh}, {kw}) (dilated) is larger than the padded input ({eh}, {ew}): "
+        raise ValueError(f"[{op}] kernel size ({kh}, {kw}) (dilated) is larger than the padded input ({eh}, {ew}): "
                          f"input {tuple(x_shape)}, weight {tuple(w_shape)}, padding {padding!r}")
     out = ((eh - kh) // sh + 1, (ew - kw) // sw + 1)
     return (pads[0][0], pads[1][0]), out
@@ -91,6 +91,6 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         return Conv2dBackward.apply(input, weight, **kw)
     float_tensor(bias, "bias", op, like=input)
     if bias.shape != (weight.shape[0],):
-        raise ValueError(f"{op}: bias of shape {bias.shape} must have shape ({weight.shape[0]},) for weight "
+        raise ValueError(f"[{op}] bias of shape {bias.shape} must have shape ({weight.shape[0]},) for weight "
                          f"{weight.shape}")
     return Conv2dBackward.apply(input, weight, bias, **kw)

@@ -51,11 +51,11 @@ def cross_entropy(input, target, reduction="mean"):
         from ..tensor import tensor
         target = tensor(target, device=input._backend)
     if target.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: target must hold integer class indices, got {target.dtype}")
+        raise TypeError(f"[cross_entropy] target must hold integer class indices, got {target.dtype}")
     if target._backend is not input._backend:
-        raise ValueError(f"cross_entropy: input is on '{input.device}' but target on '{target.device}'")
+        raise ValueError(f"[cross_entropy] input is on '{input.device}' but target on '{target.device}'")
     if input.ndim < 2 or target.shape != input.shape[:1] + input.shape[2:]:
-        raise ValueError(f"cross_entropy: input of shape {input.shape} needs target of shape "
+        raise ValueError(f"[cross_entropy] input of shape {input.shape} needs target of shape "
                          f"{input.shape[:1] + input.shape[2:] if input.ndim >= 2 else '(N,)'}, got {target.shape}")
     if target.dtype != int64:
         target = target.to(dtype=int64)

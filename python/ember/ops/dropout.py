@@ -26,7 +26,7 @@ def dropout(input, p=0.5, training=True):
     """
     float_tensor(input, "input", "dropout")
     if not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+        raise ValueError(f"[dropout] p must be a probability in [0, 1], got {p!r}")
     if not training or p == 0:
         return input
     mask = generator().random(input.shape) >= p

@@ -32,20 +32,20 @@ def embedding(input, weight, padding_idx=None):
         vecs = F.embedding(em.tensor([[1, 2], [4, 0]]), table)   # (2, 2, dim)
     """
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
-        raise TypeError("embedding: input and weight must be Tensors")
+        raise TypeError("[embedding] input and weight must be Tensors")
     if input.dtype.kind not in "iu":
-        raise TypeError(f"embedding: input must hold integer indices, got {input.dtype}")
+        raise TypeError(f"[embedding] input must hold integer indices, got {input.dtype}")
     if weight.dtype.kind != "f":
-        raise TypeError(f"embedding: weight must be float32 or float64, got {weight.dtype}")
+        raise TypeError(f"[embedding] weight must be float32 or float64, got {weight.dtype}")
     if weight.ndim != 2:
-        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
+        raise ValueError(f"[embedding] weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
     if input._backend is not weight._backend:
-        raise ValueError(f"embedding: input is on '{input.device}' but weight on '{weight.device}'")
+        raise ValueError(f"[embedding] input is on '{input.device}' but weight on '{weight.device}'")
     num = weight.shape[0]
     pad = -1
     if padding_idx is not None:
         if not -num <= padding_idx < num:
-            raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for {num} embeddings")
+            raise ValueError(f"[embedding] padding_idx {padding_idx} is out of range for {num} embeddings")
         pad = padding_idx % num
     idx = input._data if input.dtype == "int64" else input._data.astype("int64")
     return EmbeddingBackward.apply(weight, indices=idx, padding_idx=pad)

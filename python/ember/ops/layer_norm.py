@@ -52,15 +52,15 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     float_tensor(input, "input", "layer_norm")
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if not ns or input.shape[input.ndim - len(ns):] != ns or input.ndim < len(ns):
-        raise ValueError(f"layer_norm: input of shape {input.shape} does not end with normalized_shape {ns}")
+        raise ValueError(f"[layer_norm] input of shape {input.shape} does not end with normalized_shape {ns}")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is None:
             continue
         check_like(t, name, input, "layer_norm")
         if t.shape != ns:
-            raise ValueError(f"layer_norm: {name} of shape {t.shape} must have normalized_shape {ns}")
+            raise ValueError(f"[layer_norm] {name} of shape {t.shape} must have normalized_shape {ns}")
     if eps < 0:
-        raise ValueError(f"layer_norm: eps must be >= 0, got {eps}")
+        raise ValueError(f"[layer_norm] eps must be >= 0, got {eps}")
     affine = [t for t in (weight, bias) if t is not None]
     return LayerNormBackward.apply(input, *affine, has_weight=weight is not None, has_bias=bias is not None,
                            cols=math.prod(ns), eps=float(eps))

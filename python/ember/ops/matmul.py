@@ -93,16 +93,16 @@ def matmul(a, b):
     if ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0] and ad.dtype.kind == "f":
         return MatMulBackward.apply(a, b)  # the common case, checked on the arrays: tiny products are overhead-bound
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
+        raise ValueError(f"[matmul] both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
     k1 = a.shape[-1]
     k2 = b.shape[-2] if b.ndim > 1 else b.shape[0]
     if k1 != k2:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned ({k1} != {k2})")
+        raise ValueError(f"[matmul] shapes {a.shape} and {b.shape} are not aligned ({k1} != {k2})")
     if a.ndim > 2 or b.ndim > 2:
         try:
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
-            raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
+            raise ValueError(f"[matmul] batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
     if a.dtype.kind != "f":
         return Tensor._wrap(a._backend.xp.matmul(a._data, b._data), a._backend)
     return MatMulBackward.apply(a, b)
@@ -134,10 +134,10 @@ class LinearBackward(Function):
 def linear(x, weight, bias=None):
     """x @ weight.T + bias, with weight (out_features, in_features) as PyTorch."""
     if x.shape[-1:] != weight.shape[1:] or weight.ndim != 2:
-        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape {weight.shape} "
+        raise ValueError(f"[linear] input of shape {x.shape} does not match weight of shape {weight.shape} "
                          f"(in_features {weight.shape[1] if weight.ndim == 2 else '?'})")
     if bias is not None and bias.shape != weight.shape[:1]:
-        raise ValueError(f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}")
+        raise ValueError(f"[linear] bias of shape {bias.shape} does not match weight of shape {weight.shape}")
     if x.dtype != weight.dtype or x._backend is not weight._backend or x.ndim == 0:
         y = matmul(x, weight.T)
         return y + bias if bias is not None else y

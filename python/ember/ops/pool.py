@@ -18,24 +18,24 @@ def _out_size(size, k, s, p, d, ceil_mode):
 def pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, op):
     """(kernel, stride, padding, dilation, out_size), each a pair; ValueError naming the shapes."""
     if len(x_shape) != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) (or 3-D (C, H, W)), got shape {tuple(x_shape)}")
+        raise ValueError(f"[{op}] expected a 4-D input (N, C, H, W) (or 3-D (C, H, W)), got shape {tuple(x_shape)}")
     k = pair(kernel_size, "kernel_size", op)
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else pair(stride, "stride", op)
     p, d = pair(padding, "padding", op), pair(dilation, "dilation", op)
     if min(k) < 1:
-        raise ValueError(f"{op}: kernel_size must be positive, got {kernel_size!r}")
+        raise ValueError(f"[{op}] kernel_size must be positive, got {kernel_size!r}")
     if min(s) < 1:
-        raise ValueError(f"{op}: stride must be positive, got {stride!r}")
+        raise ValueError(f"[{op}] stride must be positive, got {stride!r}")
     if min(d) < 1:
-        raise ValueError(f"{op}: dilation must be positive, got {dilation!r}")
+        raise ValueError(f"[{op}] dilation must be positive, got {dilation!r}")
     if min(p) < 0 or 2 * p[0] > k[0] or 2 * p[1] > k[1]:
-        raise ValueError(f"{op}: padding {padding!r} must be between 0 and half the kernel size {k}")
+        raise ValueError(f"[{op}] padding {padding!r} must be between 0 and half the kernel size {k}")
     H, W = x_shape[2:]
     if H < 1 or W < 1:
-        raise ValueError(f"{op}: input of shape {tuple(x_shape)} has an empty plane")
+        raise ValueError(f"[{op}] input of shape {tuple(x_shape)} has an empty plane")
     eff = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
     if eff[0] > H + 2 * p[0] or eff[1] > W + 2 * p[1]:
-        raise ValueError(f"{op}: window {eff} is larger than the padded input ({H + 2 * p[0]}, {W + 2 * p[1]}) "
+        raise ValueError(f"[{op}] window {eff} is larger than the padded input ({H + 2 * p[0]}, {W + 2 * p[1]}) "
                          f"of input shape {tuple(x_shape)}")
     out = (_out_size(H, k[0], s[0], p[0], d[0], ceil_mode), _out_size(W, k[1], s[1], p[1], d[1], ceil_mode))
     return k, s, p, d, out
@@ -105,7 +105,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     """
     op = "avg_pool2d"
     if divisor_override is not None:
-        raise NotImplementedError(f"{op}: divisor_override is not supported")
+        raise NotImplementedError(f"[{op}] divisor_override is not supported")
     x, unbatched = _nchw(input, op)
     k, s, p, _, out = pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, op)
     y = AvgPool2dBackward.apply(x, kernel=k, stride=s, padding=p, count_include_pad=bool(count_include_pad),
@@ -134,16 +134,16 @@ def adaptive_avg_pool2d(input, output_size):
     op = "adaptive_avg_pool2d"
     x, unbatched = _nchw(input, op)
     if x.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) (or 3-D), got shape {input.shape}")
+        raise ValueError(f"[{op}] expected a 4-D input (N, C, H, W) (or 3-D), got shape {input.shape}")
     H, W = x.shape[2:]
     if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
         oh, ow = (H if output_size[0] is None else output_size[0]), (W if output_size[1] is None else output_size[1])
     else:
         oh, ow = pair(output_size, "output_size", op)
     if oh < 1 or ow < 1:
-        raise ValueError(f"{op}: output_size must be positive, got {output_size!r}")
+        raise ValueError(f"[{op}] output_size must be positive, got {output_size!r}")
     if H < 1 or W < 1:
-        raise ValueError(f"{op}: input of shape {tuple(input.shape)} has an empty plane")
+        raise ValueError(f"[{op}] input of shape {tuple(input.shape)} has an empty plane")
     if H % oh == 0 and W % ow == 0:
         k = (H // oh, W // ow)
         y = AvgPool2dBackward.apply(x, kernel=k, stride=k, padding=(0, 0), count_include_pad=True, out_size=(oh, ow))

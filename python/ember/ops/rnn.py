@@ -57,7 +57,7 @@ def rnn_cell(mode, input, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
     op = {"rnn_tanh": "RNNCell", "rnn_relu": "RNNCell", "lstm": "LSTMCell", "gru": "GRUCell"}[mode]
     gh_rows = GATES[mode] * w_hh.shape[-1]
     if input.ndim != 2 or input.shape[1] != w_ih.shape[1]:
-        raise ValueError(f"{op}: input of shape {input.shape} must be (batch, input_size={w_ih.shape[1]})")
+        raise ValueError(f"[{op}] input of shape {input.shape} must be (batch, input_size={w_ih.shape[1]})")
     for name, t in (("weight_ih", w_ih), ("weight_hh", w_hh), ("bias_ih", b_ih), ("bias_hh", b_hh)):
         if t is not None:
             check_like(t, name, input, op)
@@ -67,9 +67,9 @@ def rnn_cell(mode, input, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
             continue
         check_like(t, name, input, op)
         if t.shape != want:
-            raise ValueError(f"{op}: {name} of shape {t.shape} must be {want} for input of shape {input.shape}")
+            raise ValueError(f"[{op}] {name} of shape {t.shape} must be {want} for input of shape {input.shape}")
     if w_ih.shape[0] != gh_rows or w_hh.shape != (gh_rows, w_hh.shape[1]):
-        raise ValueError(f"{op}: weights {w_ih.shape} and {w_hh.shape} do not fit {GATES[mode]} gates")
+        raise ValueError(f"[{op}] weights {w_ih.shape} and {w_hh.shape} do not fit {GATES[mode]} gates")
     gx = linear(input, w_ih)
     gh = linear(h, w_hh)
     extra = [b_ih, b_hh] if b_ih is not None else []
@@ -135,9 +135,9 @@ def rnn_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
         y, h_n, _ = rnn_layer("gru", x, h0, None, w_ih, w_hh, b_ih, b_hh)
     """
     if x.ndim != 3 or x.shape[0] == 0:
-        raise ValueError(f"rnn: input of shape {x.shape} must be (seq_len >= 1, batch, input_size)")
+        raise ValueError(f"[rnn] input of shape {x.shape} must be (seq_len >= 1, batch, input_size)")
     if x.shape[2] != w_ih.shape[1]:
-        raise ValueError(f"rnn: input of shape {x.shape} has {x.shape[2]} features, expected input_size "
+        raise ValueError(f"[rnn] input of shape {x.shape} has {x.shape[2]} features, expected input_size "
                          f"{w_ih.shape[1]}")
     for name, t in (("h0", h0), ("c0", c0), ("weight_ih", w_ih), ("weight_hh", w_hh), ("bias_ih", b_ih),
                     ("bias_hh", b_hh)):
@@ -146,7 +146,7 @@ def rnn_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     want = (x.shape[1], w_hh.shape[1])
     for name, t in (("h0", h0), ("c0", c0)):
         if t is not None and t.shape != want:
-            raise ValueError(f"rnn: {name} of shape {t.shape} must be {want} for input of shape {x.shape}")
+            raise ValueError(f"[rnn] {name} of shape {t.shape} must be {want} for input of shape {x.shape}")
     inputs = [x, h0] + ([c0] if mode == "lstm" else []) + [w_ih, w_hh] + ([b_ih, b_hh] if b_ih is not None else [])
     out = RNNLayerBackward.apply(*inputs, mode=mode, reverse=reverse, has_bias=b_ih is not None)
     y, c_n = out if mode == "lstm" else (out, None)

@@ -126,7 +126,7 @@ def reshape(a, *shape):
 def permute(a, *axes):
     axes = _shape_arg(axes)
     if sorted(x % max(a.ndim, 1) for x in axes) != list(range(a.ndim)):
-        raise ValueError(f"permute: {axes} is not a permutation of the {a.ndim} axes of shape {a.shape}")
+        raise ValueError(f"[permute] {axes} is not a permutation of the {a.ndim} axes of shape {a.shape}")
     return PermuteBackward.apply(a, axes=tuple(x % a.ndim for x in axes))
 
 
@@ -142,7 +142,7 @@ def flatten(a, start_dim=0, end_dim=-1):
         return reshape(a, 1)
     s, e = axes_arg(a.ndim, start_dim)[0], axes_arg(a.ndim, end_dim)[0]
     if s > e:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {a.shape}")
+        raise ValueError(f"[flatten] start_dim {start_dim} comes after end_dim {end_dim} for shape {a.shape}")
     return reshape(a, a.shape[:s] + (math.prod(a.shape[s:e + 1]),) + a.shape[e + 1:])
 
 
@@ -156,7 +156,7 @@ def squeeze(a, dim=None, axis=None):
 
 def unsqueeze(a, dim):
     if not -a.ndim - 1 <= dim <= a.ndim:
-        raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor of {a.ndim} dimensions")
+        raise IndexError(f"[unsqueeze] dim {dim} is out of range for a tensor of {a.ndim} dimensions")
     dim = dim % (a.ndim + 1)
     return ReshapeBackward.apply(a, shape=a.shape[:dim] + (1,) + a.shape[dim:])
 
@@ -165,12 +165,12 @@ def expand(a, *shape):
     shape = _shape_arg(shape)
     lead = len(shape) - a.ndim
     if lead < 0:
-        raise ValueError(f"expand: cannot expand shape {a.shape} to fewer dimensions {shape}")
+        raise ValueError(f"[expand] cannot expand shape {a.shape} to fewer dimensions {shape}")
     full = tuple(a.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     try:
         np.broadcast_shapes(a.shape, full)
     except ValueError:
-        raise ValueError(f"expand: shape {a.shape} cannot be expanded to {shape}") from None
+        raise ValueError(f"[expand] shape {a.shape} cannot be expanded to {shape}") from None
     return ExpandBackward.apply(a, shape=full)
 
 
@@ -225,11 +225,11 @@ def setitem(a, key, value):
 
 def _same_device(tensors, op):
     if not tensors:
-        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+        raise ValueError(f"[{op}] expected a non-empty sequence of tensors")
     be = tensors[0]._backend
     for t in tensors:
         if t._backend is not be:
-            raise ValueError(f"{op}: tensors are on different devices: '{tensors[0].device}' and '{t.device}'")
+            raise ValueError(f"[{op}] tensors are on different devices: '{tensors[0].device}' and '{t.device}'")
 
 
 def cat(tensors, dim=0, axis=None):
@@ -240,7 +240,7 @@ def cat(tensors, dim=0, axis=None):
     ref = tensors[0].shape
     for t in tensors:
         if t.ndim != len(ref) or any(t.shape[i] != ref[i] for i in range(len(ref)) if i != ax):
-            raise ValueError(f"cat: shapes {[tuple(x.shape) for x in tensors]} differ outside axis {ax}")
+            raise ValueError(f"[cat] shapes {[tuple(x.shape) for x in tensors]} differ outside axis {ax}")
     return CatBackward.apply(*tensors, axis=ax)
 
 
@@ -250,7 +250,7 @@ def stack(tensors, dim=0, axis=None):
     _same_device(tensors, "stack")
     d = dim if axis is None else axis
     if not -tensors[0].ndim - 1 <= d <= tensors[0].ndim:
-        raise IndexError(f"stack: axis {d} is out of range for tensors of {tensors[0].ndim} dimensions")
+        raise IndexError(f"[stack] axis {d} is out of range for tensors of {tensors[0].ndim} dimensions")
     if any(t.shape != tensors[0].shape for t in tensors):
-        raise ValueError(f"stack: all tensors must have the same shape, got {[tuple(t.shape) for t in tensors]}")
+        raise ValueError(f"[stack] all tensors must have the same shape, got {[tuple(t.shape) for t in tensors]}")
     return StackBackward.apply(*tensors, axis=d % (tensors[0].ndim + 1))

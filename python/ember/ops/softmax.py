@@ -37,9 +37,9 @@ class LogSoftmaxBackward(_Softmax):
 
 def _axis(x, dim, axis, op):
     if dim is None and axis is None:
-        raise TypeError(f"{op}: give the axis to normalise over (dim=...)")
+        raise TypeError(f"[{op}] give the axis to normalise over (dim=...)")
     if x.ndim == 0:
-        raise ValueError(f"{op}: needs at least one dimension, got a 0-d tensor")
+        raise ValueError(f"[{op}] needs at least one dimension, got a 0-d tensor")
     return axes_arg(x.ndim, dim, axis)[0]
 
 
