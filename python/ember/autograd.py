@@ -31,10 +31,22 @@ class _GradState(threading.local):
 
 
 _grad = _GradState()
+# How many threads have grad mode off. While none has, apply skips the per-thread lookup (a
+# thread-local read costs several plain global reads on every op).
+_threads_without_grad = 0
+_count_lock = threading.Lock()
 
 
 def is_grad_enabled():
     return _grad.enabled
+
+
+def _set_grad_enabled(flag):
+    global _threads_without_grad
+    if _grad.enabled != flag:
+        with _count_lock:
+            _threads_without_grad += -1 if flag else 1
+        _grad.enabled = flag
 
 
 class _GradMode:
@@ -42,10 +54,11 @@ class _GradMode:
         self.enabled = enabled
 
     def __enter__(self):
-        self.prev, _grad.enabled = _grad.enabled, self.enabled
+        self.prev = _grad.enabled
+        _set_grad_enabled(self.enabled)
 
     def __exit__(self, *exc):
-        _grad.enabled = self.prev
+        _set_grad_enabled(self.prev)
 
     def __call__(self, fn):
         def wrapper(*args, **kwargs):
@@ -75,7 +88,12 @@ class Function:
     saved_inputs = ()          # indices of the inputs whose arrays backward reads
     saved_output = False       # whether backward reads the output array(s): True (all) or their indices
     non_differentiable = ()    # indices of outputs that never get a gradient
-    _vin = _vout = _outputs = None  # set per node when recorded (see _record_versions / _apply_multi)
+    _saves = False             # saved_inputs or saved_output, per class (see __init_subclass__)
+    _vin = _vout = _outputs = None  # set per node when recorded (in apply / _apply_multi)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._saves = bool(cls.saved_inputs or cls.saved_output)
 
     def __init__(self, inputs):
         self.inputs = inputs
@@ -83,12 +101,14 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
-        # the hot path of every op: kept free of imports, loops and extra calls
+        # the hot path of every op: kept free of imports, loops and extra calls (one and two
+        # inputs are spelled out: a comprehension costs more than the op's own Python code)
         fn = cls.__new__(cls)
         be = fn.backend = inputs[0]._backend
-        if len(inputs) == 1:
+        n = len(inputs)
+        if n == 1:
             data = fn.forward(inputs[0]._data, **kwargs)
-        elif len(inputs) == 2:
+        elif n == 2:
             data = fn.forward(inputs[0]._data, inputs[1]._data, **kwargs)
         else:
             data = fn.forward(*[t._data for t in inputs], **kwargs)
@@ -97,16 +117,26 @@ class Function:
                 return _apply_multi(fn, inputs, data)
             data = be.xp.asarray(data)  # NumPy turns 0-d results into scalars
         out = _wrap(data, be)
-        if _grad.enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    fn.inputs = inputs
-                    fn.needs = tuple([t.requires_grad for t in inputs])  # (a list builds faster than a generator)
-                    if fn.saved_inputs or fn.saved_output:
-                        _record_versions(fn, inputs, (out,))
-                    out.requires_grad = True
-                    out._ctx = fn
-                    break
+        if not _threads_without_grad or _grad.enabled:
+            if n == 1:
+                needs = (inputs[0].requires_grad,)
+            elif n == 2:
+                needs = (inputs[0].requires_grad, inputs[1].requires_grad)
+            else:
+                needs = tuple([t.requires_grad for t in inputs])
+            if True in needs:
+                fn.inputs, fn.needs = inputs, needs
+                if fn._saves:  # the versions of every input (cheaper to take than to pick the saved ones)
+                    if n == 2:
+                        fn._vin = (inputs[0]._version[0], inputs[1]._version[0])
+                    elif n == 1:
+                        fn._vin = (inputs[0]._version[0],)
+                    else:
+                        fn._vin = tuple([t._version[0] for t in inputs])
+                    if fn.saved_output:
+                        _record_output_versions(fn, (out,))
+                out.requires_grad = True
+                out._ctx = fn
         return out
 
     def forward(self, *arrays, **kwargs):
@@ -136,13 +166,13 @@ def _apply_multi(fn, inputs, arrays):
             if i not in nd:
                 o.requires_grad = True
                 o._ctx = fn
-        if fn.saved_inputs or fn.saved_output:
-            _record_versions(fn, inputs, outs)
+        if fn._saves:
+            fn._vin = tuple([t._version[0] for t in inputs])
+            _record_output_versions(fn, outs)
     return outs
 
 
-def _record_versions(fn, inputs, outs):
-    fn._vin = [inputs[i]._version[0] for i in fn.saved_inputs]
+def _record_output_versions(fn, outs):
     saved = fn.saved_output
     if saved:
         fn._vout = [(k, o._version, o._version[0], o._data.dtype, o._data.shape) for k, o in enumerate(outs)
@@ -151,23 +181,24 @@ def _record_versions(fn, inputs, outs):
 
 def _check_versions(ctx):
     """RuntimeError, as PyTorch's, when a tensor this node saved was written in place since forward."""
-    stale = []
-    if ctx._vin is not None:
-        for i, then in zip(ctx.saved_inputs, ctx._vin):
-            t = ctx.inputs[i]
-            if t._version[0] != then:
-                stale.append((t._data.dtype, t.shape, t._version[0], then, f"input {i}"))
+    vin, ins = ctx._vin, ctx.inputs
+    if vin is not None:
+        for i in ctx.saved_inputs:
+            t = ins[i]
+            if t._version[0] != vin[i]:
+                _stale(ctx, t._data.dtype, t.shape, t._version[0], vin[i], f"input {i}")
     if ctx._vout is not None:
         for k, counter, then, dtype, shape in ctx._vout:
             if counter[0] != then:
-                stale.append((dtype, shape, counter[0], then, f"output {k}"))
-    if stale:
-        dtype, shape, now, then, which = stale[0]
-        raise RuntimeError(
-            "one of the variables needed for gradient computation has been modified by an inplace operation: "
-            f"[{dtype} {list(shape)}] is at version {now}; expected version {then} instead "
-            f"({which} of {type(ctx).__name__}). Hint: compute the in-place update after backward(), or on a "
-            "copy (x = x + ... instead of x += ...).")
+                _stale(ctx, dtype, shape, counter[0], then, f"output {k}")
+
+
+def _stale(ctx, dtype, shape, now, then, which):
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace operation: "
+        f"[{dtype} {list(shape)}] is at version {now}; expected version {then} instead "
+        f"({which} of {type(ctx).__name__}). Hint: compute the in-place update after backward(), or on a "
+        "copy (x = x + ... instead of x += ...).")
 
 
 def _topo_order(root):
@@ -240,13 +271,13 @@ def backward(root, grad, retain_graph=False):
             out_grads = _gather_outputs(ctx, t, g, pending, reached)
             if out_grads is None:
                 continue
-            if ctx._vin is not None or ctx._vout is not None:
+            if ctx._saves:
                 _check_versions(ctx)
             in_grads = ctx.backward(*out_grads)
         else:
             if g is None:
                 continue
-            if ctx._vin is not None or ctx._vout is not None:
+            if ctx._saves:
                 _check_versions(ctx)
             in_grads = ctx.backward(g)
         for inp, need, ig in zip(ctx.inputs, ctx.needs, in_grads):
