@@ -73,7 +73,7 @@ def test_bce_accepts_targets_at_the_bounds(device):
 # image puts both taps of every window at columns -1 and 2. PyTorch's output there is -inf; its
 # index points at a pixel outside the window and its backward writes there (or crashes), so the
 # reference is: output -inf, no input receives that window's gradient.
-_PAD_ONLY = dict(kernel_size=(1, 2), stride=1, padding=(0, 1), dilation=(1, 3))
+_PAD_ONLY = {"kernel_size": (1, 2), "stride": 1, "padding": (0, 1), "dilation": (1, 3)}
 _CPU_PICKS_A_PIXEL = pytest.mark.xfail(
     strict=True, reason="csrc/cpu/pool.cpp gives an empty window the index of its first clamped tap, "
                         "a pixel outside the window, and backward adds the gradient there")
