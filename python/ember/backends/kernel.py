@@ -294,7 +294,7 @@ class KernelOps:
         return dgx, dgx if dgh is None else dgh, dhp, dcp
 
     def rnn_forward(self, mode, reverse, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-        xp, (steps, n, _), hs = self.xp, x.shape, h0.shape[1]
+        (steps, n, _), hs = x.shape, h0.shape[1]
         lstm = mode == "lstm"
         y = self._rnn_take((steps, n, hs), x.dtype)
         cs = self._rnn_take((steps, n, hs), x.dtype) if lstm else None
