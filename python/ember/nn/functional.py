@@ -263,7 +263,8 @@ def _check_unit_range(x, name, arg):
     """PyTorch refuses BCE inputs and targets outside [0, 1] (NaN included): the loss has no meaning there."""
     lo, hi = (float(x._data.min()), float(x._data.max())) if x.numel() else (0.0, 1.0)
     if not (0 <= lo and hi <= 1):  # NaN fails both
-        raise ValueError(f"{name}: all elements of {arg} should be between 0 and 1, got values in [{lo}, {hi}]")
+        raise ValueError(f"{name}: all elements of {arg} should be between 0 and 1, i.e. in [0, 1]; "
+                         f"got values in [{lo}, {hi}]")
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
