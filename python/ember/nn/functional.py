@@ -148,7 +148,8 @@ def _weighted_nll(logp, target, weight, ignore_index, reduction, smoothing, name
         return loss.sum() if reduction == "sum" else loss
     coef, denom = _index_coef(logp, target, weight, ignore_index, smoothing, name)
     # a class the coefficient skips adds nothing even at logp = -inf (PyTorch gathers, never 0 * -inf)
-    loss = -(ops.arith.where(coef._data != 0, logp, 0.0) * coef).sum(dim=1)
+    used = _Tensor._wrap(coef._data != 0, logp._backend)
+    loss = -(ops.arith.where(used, logp, 0.0) * coef).sum(dim=1)
     if reduction == "mean":
         return _divide(loss.sum(), denom)
     return loss.sum() if reduction == "sum" else loss
