@@ -32,14 +32,19 @@ def _row_lstm(nn, rows_width, classes, hidden=64):
 
 
 def _dataset(spec, seed):
+    """(x_train, y_train, x_test, y_test); ValueError / FileNotFoundError naming what is wrong."""
     from .data.datasets import load_digits, load_mnist, train_test_split
     if spec == "digits":
         images, labels = load_digits()
         x_train, y_train, x_test, y_test = train_test_split(images, labels, 0.2, seed)
         return x_train, y_train, x_test, y_test
     if spec.startswith("mnist:"):
-        return load_mnist(spec[len("mnist:"):])
-    raise SystemExit(f"ember train: unknown dataset '{spec}'; use 'digits' or 'mnist:PATH'")
+        data = load_mnist(spec[len("mnist:"):])
+        if len(data[0]) == 0 or len(data[2]) == 0:
+            raise ValueError(f"'{spec}' holds {len(data[0])} training and {len(data[2])} test images; "
+                             "both sets must be non-empty")
+        return data
+    raise ValueError(f"unknown dataset '{spec}'; use 'digits' or 'mnist:PATH'")
 
 
 def _model(name, image_shape, classes):
@@ -86,11 +91,12 @@ def _plot(history, path):
     plt.close(fig)
 
 
-def train(args):
+def train(args, data=None):
+    """Trains and evaluates the model args describe on `data` (loaded from args.dataset when None)."""
     import ember as em
     em.manual_seed(args.seed)
     device = args.device or em.get_default_device()
-    x_train, y_train, x_test, y_test = _dataset(args.dataset, args.seed)
+    x_train, y_train, x_test, y_test = _dataset(args.dataset, args.seed) if data is None else data
     if args.model == "cnn":
         x_train, x_test = x_train[:, None], x_test[:, None]
     classes = int(max(y_train.max(), y_test.max())) + 1
@@ -104,13 +110,87 @@ def train(args):
     loss, acc = model.evaluate(x_test, y_test)
     print(f"test accuracy: {acc:.4f} (loss {loss:.4f}) after {args.epochs} epochs in "
           f"{time.perf_counter() - start:.1f} s")
+    if args.save:  # the weights first: they are the work a failure afterwards must not lose
+        em.save(model.state_dict(), args.save)
+        print(f"weights: {args.save}")
     if args.plot:
         _plot(history.history, args.plot)
         print(f"training curves: {args.plot}")
-    if args.save:
-        em.save(model.state_dict(), args.save)
-        print(f"weights: {args.save}")
     return acc
+
+
+# ---- argument checks: each bad value stops the command before any training, naming the argument --
+def _int_at_least(low):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def _learning_rate(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < float("inf"):  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _check_device(error, device):
+    from .backends import DEVICES, _errors, is_available
+    if device is None:
+        return
+    if device not in DEVICES:
+        error(f"argument --device: unknown device {device!r} (choose from {', '.join(DEVICES)})")
+    if not is_available(device):
+        reason = str(_errors.get(device, "")).splitlines()[:1]
+        error(f"argument --device: {device!r} is not available here" + (f" ({reason[0]})" if reason else ""))
+
+
+def _check_output(error, flag, path):
+    """path must be writable as a file: its folder exists and is writable, and it is not a folder."""
+    import os
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        error(f"argument {flag}: folder '{folder}' does not exist")
+    if os.path.isdir(path):
+        error(f"argument {flag}: '{path}' is a folder; give a file name")
+    if not os.access(folder, os.W_OK):
+        error(f"argument {flag}: folder '{folder}' is not writable")
+
+
+def _check_plot(error, path):
+    import os
+    if path is None:
+        return
+    _check_output(error, "--plot", path)
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        error("argument --plot: needs matplotlib (pip install 'ember[plot]')")
+    kinds = Figure().canvas.get_supported_filetypes()
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    if ext not in kinds:
+        error(f"argument --plot: cannot write a '{ext or 'no extension'}' image; use one of .{', .'.join(sorted(kinds))}")
+
+
+def _checked_data(error, args):
+    _check_device(error, args.device)
+    _check_output(error, "--save", args.save)
+    _check_plot(error, args.plot)
+    try:
+        return _dataset(args.dataset, args.seed)
+    except (ValueError, OSError) as e:  # a missing folder or file, a corrupt or empty IDX file
+        error(f"argument --dataset: {e}")
 
 
 def main(argv=None):
@@ -119,18 +199,18 @@ def main(argv=None):
     t = sub.add_parser("train", help="train a model on a dataset and report its test accuracy")
     t.add_argument("--model", choices=["mlp", "cnn", "lstm"], default="mlp")
     t.add_argument("--dataset", default="digits", help="'digits' (bundled) or 'mnist:PATH' (a directory of IDX files)")
-    t.add_argument("--epochs", type=int, default=20)
-    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--epochs", type=_int_at_least(1), default=20)
+    t.add_argument("--batch-size", type=_int_at_least(1), default=64)
     t.add_argument("--optimizer", default="adam", choices=["sgd", "adam", "adamw", "rmsprop", "adagrad"])
-    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--lr", type=_learning_rate, default=1e-3)
     t.add_argument("--device", default=None, help="numpy, cpu, cuda or cuda-emu (default: the best available)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=_int_at_least(0), default=0)
     t.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     t.add_argument("--plot", default=None, help="write training curves to this image (needs matplotlib)")
     t.add_argument("--save", default=None, help="write the trained weights here (safetensors)")
     args = p.parse_args(argv)
     if args.command == "train":
-        train(args)
+        train(args, _checked_data(t.error, args))
     return 0
 
 

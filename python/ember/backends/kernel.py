@@ -6,6 +6,56 @@ class gives them the functional signatures of backends/numpy_ref, allocating
 outputs with the device's array module (so CUDA memory comes from CuPy's
 pool). Inputs must already be C-contiguous; the op layer sees to that.
 """
+import threading
+from collections import OrderedDict
+
+# Bytes of spare host arrays an ArrayCache keeps by default: a few steps of a mid-sized LSTM.
+CACHE_BYTES = 64 << 20
+
+
+class ArrayCache:
+    """Spare arrays by (shape, dtype), at most `limit` bytes in all: the least recently used
+    shapes go first, so variable-length batches cannot grow it without bound. Thread-safe;
+    an array taken belongs to the caller alone until it is given back."""
+
+    def __init__(self, limit=None):
+        self.limit = CACHE_BYTES if limit is None else limit
+        self.nbytes = 0
+        self._spares = OrderedDict()  # (shape, dtype) -> [arrays], most recently used last
+        self._lock = threading.Lock()
+
+    def take(self, key):
+        with self._lock:
+            spares = self._spares.get(key)
+            if not spares:
+                return None
+            a = spares.pop()
+            if not spares:
+                del self._spares[key]
+            self.nbytes -= a.nbytes
+            return a
+
+    def give(self, a):
+        if a.nbytes > self.limit:
+            return
+        key = (a.shape, a.dtype)
+        with self._lock:
+            spares = self._spares.setdefault(key, [])
+            if any(b is a for b in spares):
+                return
+            spares.append(a)
+            self._spares.move_to_end(key)
+            self.nbytes += a.nbytes
+            while self.nbytes > self.limit:
+                _, oldest = next(iter(self._spares.items()))
+                self.nbytes -= oldest.pop(0).nbytes
+                if not oldest:
+                    self._spares.popitem(last=False)
+
+    def clear(self):
+        with self._lock:
+            self._spares.clear()
+            self.nbytes = 0
 
 
 class KernelOps:
@@ -198,42 +248,29 @@ class KernelOps:
     # ---- rnn: fused cells and one-direction sequence layers (mode: rnn_tanh | rnn_relu | lstm | gru) --
     _RNN_GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
-    def _rnn_scratch(self, name, shape, dtype):
-        """A scratch array kept per thread between calls on host devices: a fresh multi-MB
-        np.empty per call costs its page faults again (glibc hands big blocks back to the OS).
-        CuPy's pool already reuses device memory, so device arrays are allocated normally."""
-        if self.xp.__name__ != "numpy":
-            return self.xp.empty(shape, dtype=dtype)
-        import threading
-        tls = self.__dict__.get("_rnn_tls")
-        if tls is None:
-            tls = self.__dict__.setdefault("_rnn_tls", threading.local())
-        cache = tls.__dict__.setdefault("arrays", {})
-        a = cache.get(name)
-        if a is None or a.shape != shape or a.dtype != dtype:
-            a = cache[name] = self.xp.empty(shape, dtype=dtype)
-        return a
+    def _rnn_take(self, shape, dtype):
+        """An array of this shape and dtype: one handed back earlier (host only), else a fresh one."""
+        store = self._rnn_store()
+        a = store.take((tuple(shape), self.xp.dtype(dtype))) if store is not None else None
+        return self.xp.empty(shape, dtype=dtype) if a is None else a
 
-    def _rnn_out(self, shape, dtype):
-        """An output array, reusing one handed back by rnn_recycle on this thread (host only)."""
-        pool = self.__dict__.get("_rnn_tls")
-        free = getattr(pool, "free", None) if pool is not None else None
-        key = (tuple(shape), self.xp.dtype(dtype))
-        if free and free.get(key):
-            return free[key].pop()
-        return self.xp.empty(shape, dtype=dtype)
+    def _rnn_store(self):
+        """The host arrays kept between calls: a fresh multi-MB np.empty per call costs its page faults
+        again (glibc hands big blocks back to the OS). CuPy's pool already reuses device memory."""
+        if self.xp.__name__ != "numpy":
+            return None
+        store = self.__dict__.get("_rnn_arrays")
+        if store is None:
+            store = self.__dict__.setdefault("_rnn_arrays", ArrayCache())
+        return store
 
     def rnn_recycle(self, *arrays):
         """Hands arrays that nothing references any more (a released node's y/c/ws) back for reuse."""
-        if self.xp.__name__ != "numpy":
-            return
-        self._rnn_scratch("_", (0,), self.xp.float32)  # creates this thread's store
-        free = self.__dict__["_rnn_tls"].__dict__.setdefault("free", {})
-        for a in arrays:
-            if a is not None and a.base is None:
-                lst = free.setdefault((a.shape, a.dtype), [])
-                if len(lst) < 4:
-                    lst.append(a)
+        store = self._rnn_store()
+        if store is not None:
+            for a in arrays:
+                if a is not None and a.base is None:
+                    store.give(a)
 
     def rnn_cell_forward(self, mode, gx, gh, b_ih, b_hh, h_prev, c_prev):
         xp, shape = self.xp, h_prev.shape
@@ -257,15 +294,16 @@ class KernelOps:
         return dgx, dgx if dgh is None else dgh, dhp, dcp
 
     def rnn_forward(self, mode, reverse, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-        xp, (steps, n, _), hs = self.xp, x.shape, h0.shape[1]
+        (steps, n, _), hs = x.shape, h0.shape[1]
         lstm = mode == "lstm"
-        y = self._rnn_out((steps, n, hs), x.dtype)
-        cs = self._rnn_out((steps, n, hs), x.dtype) if lstm else None
-        ws = self._rnn_out((steps, n, 4 * hs), x.dtype) if mode in ("lstm", "gru") else None
-        gx_buf = self._rnn_scratch("gx", (steps, n, w_ih.shape[0]), x.dtype)
-        gh_buf = self._rnn_scratch("gh", (n, w_ih.shape[0]), x.dtype)
+        y = self._rnn_take((steps, n, hs), x.dtype)
+        cs = self._rnn_take((steps, n, hs), x.dtype) if lstm else None
+        ws = self._rnn_take((steps, n, 4 * hs), x.dtype) if mode in ("lstm", "gru") else None
+        gx_buf = self._rnn_take((steps, n, w_ih.shape[0]), x.dtype)
+        gh_buf = self._rnn_take((n, w_ih.shape[0]), x.dtype)
         self.module.rnn_forward(mode, reverse, x, h0, c0 if lstm else None, w_ih, w_hh, b_ih, b_hh, y, cs, ws,
                                 gx_buf, gh_buf)
+        self.rnn_recycle(gx_buf, gh_buf)
         return y, cs, ws
 
     def rnn_backward(self, mode, reverse, x, h0, c0, w_ih, w_hh, y, cs, ws, grad_y, grad_cn):
@@ -276,8 +314,9 @@ class KernelOps:
         dw_ih, dw_hh = xp.empty_like(w_ih), xp.empty_like(w_hh)
         db_ih = xp.empty(w_ih.shape[:1], dtype=x.dtype)
         db_hh = xp.empty(w_ih.shape[:1], dtype=x.dtype)
-        dgx_buf = self._rnn_scratch("dgx", x.shape[:2] + w_ih.shape[:1], x.dtype)
-        dgh_buf = self._rnn_scratch("dgh", dgx_buf.shape, x.dtype) if mode == "gru" else None
+        dgx_buf = self._rnn_take(x.shape[:2] + w_ih.shape[:1], x.dtype)
+        dgh_buf = self._rnn_take(dgx_buf.shape, x.dtype) if mode == "gru" else None
         self.module.rnn_backward(mode, reverse, x, h0, c0 if lstm else None, w_ih, w_hh, y, cs, ws, grad_y,
                                  grad_cn if lstm else None, dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, dgx_buf, dgh_buf)
+        self.rnn_recycle(dgx_buf, dgh_buf)
         return dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh

@@ -1,4 +1,5 @@
 """Bundled and standard data sets."""
+import math
 import os
 
 import numpy as np
@@ -43,13 +44,20 @@ def read_idx(path):
     import zlib
     if not os.path.exists(path):
         raise FileNotFoundError(f"read_idx: no such file: '{path}'")
-    with open(path, "rb") as f:
-        raw = f.read()
+    if os.path.isdir(path):
+        raise ValueError(f"read_idx: '{path}' is a directory, not an IDX file")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise ValueError(f"read_idx: cannot read '{path}' ({e.strerror or e})") from None
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as e:
             raise ValueError(f"read_idx: '{path}' is a corrupt gzip file ({e})") from None
+    if not raw:
+        raise ValueError(f"read_idx: '{path}' is empty, not an IDX file")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise ValueError(f"read_idx: '{path}' is not an IDX file (bad magic number {raw[:4].hex() or 'none'})")
     ndim = raw[3]
@@ -58,7 +66,7 @@ def read_idx(path):
         raise ValueError(f"read_idx: '{path}' is truncated: its header needs {head} bytes, the file has {len(raw)}")
     shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_TYPES[raw[2]])
-    want = head + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    want = head + math.prod(shape) * dtype.itemsize  # Python ints: a header's product cannot wrap
     if len(raw) != want:
         what = "truncated" if len(raw) < want else "longer than its header says"
         raise ValueError(f"read_idx: '{path}' is {what}: shape {shape} needs {want} bytes, the file has {len(raw)}")
@@ -93,6 +101,9 @@ def load_mnist(path):
         images, labels = read_idx(img_file), read_idx(lbl_file)
         if images.ndim != 3:
             raise ValueError(f"load_mnist: '{img_file}' holds an array of shape {images.shape}, expected (N, H, W)")
+        if labels.dtype.kind not in "iu" or (labels.size and int(labels.min()) < 0):
+            raise ValueError(f"load_mnist: '{lbl_file}' must hold non-negative integer labels, got {labels.dtype}"
+                             + (f" with minimum {labels.min()}" if labels.size and labels.dtype.kind in "iu" else ""))
         if labels.ndim != 1 or len(labels) != len(images):
             raise ValueError(f"load_mnist: '{lbl_file}' holds {labels.shape} labels for {len(images)} images "
                              f"in '{img_file}'")

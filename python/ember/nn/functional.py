@@ -133,7 +133,9 @@ def _weighted_nll(logp, target, weight, ignore_index, reduction, smoothing, name
             return _divide(loss.sum(), float(max(loss.numel(), 0)))
         return loss.sum() if reduction == "sum" else loss
     coef, denom = _index_coef(logp, target, weight, ignore_index, smoothing, name)
-    loss = -(logp * coef).sum(dim=1)
+    # a class the coefficient skips adds nothing even at logp = -inf (PyTorch gathers, never 0 * -inf)
+    used = _Tensor._wrap(coef._data != 0, logp._backend)
+    loss = -(ops.arith.where(used, logp, 0.0) * coef).sum(dim=1)
     if reduction == "mean":
         return _divide(loss.sum(), denom)
     return loss.sum() if reduction == "sum" else loss
@@ -222,6 +224,14 @@ def _bce_args(input, target, weight, name):
     return target, w
 
 
+def _check_unit_range(x, name, arg):
+    """PyTorch refuses BCE inputs and targets outside [0, 1] (NaN included): the loss has no meaning there."""
+    lo, hi = (float(x._data.min()), float(x._data.max())) if x.numel() else (0.0, 1.0)
+    if not (0 <= lo and hi <= 1):  # NaN fails both
+        raise ValueError(f"[{name}] all elements of {arg} should be between 0 and 1, i.e. in [0, 1]; "
+                         f"got values in [{lo}, {hi}]")
+
+
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """Binary cross-entropy of probabilities in [0, 1], logs clamped at -100 as PyTorch.
 
@@ -231,9 +241,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     name = "binary_cross_entropy"
     _check_reduction(reduction, name)
     target, w = _bce_args(input, target, weight, name)
-    lo, hi = (float(input._data.min()), float(input._data.max())) if input.numel() else (0.0, 1.0)
-    if lo < 0 or hi > 1 or lo != lo or hi != hi:
-        raise ValueError(f"[{name}] input values must be in [0, 1], got values in [{lo}, {hi}]")
+    _check_unit_range(input, name, "input")
+    _check_unit_range(target, name, "target")
     wd = None if w is None else input._backend.xp.broadcast_to(w._data, input.shape)
     return _reduce(BCELossBackward.apply(input, target, weight=wd), reduction)  # _bce_args matched dtype and device
 

@@ -50,27 +50,52 @@ class Optimizer:
         self.defaults = defaults
         self.state = {}
         self.param_groups = []
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(f"{name}: params must be an iterable of Tensors or dicts, got a Tensor of shape "
+                            f"{params.shape} (wrap it in a list)")
         params = list(params)
         if not params:
-            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+            raise ValueError(f"{name} got an empty parameter list")
         if not isinstance(params[0], dict):
             params = [{"params": params}]
         for g in params:
             self.add_param_group(g)
 
     def add_param_group(self, group):
+        """Appends a group {'params': tensors, hyper-parameter: value, ...}; the others default.
+        A parameter may belong to one group only, once (stepping it twice would be wrong)."""
+        name = type(self).__name__
+        if not isinstance(group, dict):
+            raise TypeError(f"{name}: a parameter group must be a dict, got {type(group).__name__}")
+        if "params" not in group:
+            raise ValueError(f"{name}: a parameter group needs a 'params' entry, got keys {sorted(group)}")
         group = dict(group)
         ps = group["params"]
+        if isinstance(ps, (set, frozenset)):
+            raise TypeError(f"{name}: parameters must be in an ordered collection (a list), not a set: the "
+                            "order of a set changes between runs")
         group["params"] = [ps] if isinstance(ps, Tensor) else list(ps)
         for p in group["params"]:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{type(self).__name__} can only optimise Tensors, got {type(p).__name__}")
             if not p.requires_grad:
                 raise ValueError(f"{type(self).__name__}: a parameter of shape {p.shape} does not require grad")
+        self._check_unique(group["params"])
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         self._check_group(group)
         self.param_groups.append(group)
+
+    def _check_unique(self, params):
+        seen = set()
+        for p in params:
+            if id(p) in seen:
+                raise ValueError(f"{type(self).__name__}: optimizer contains a parameter group with duplicate "
+                                 f"parameters (one of shape {p.shape} is listed twice)")
+            seen.add(id(p))
+        if any(id(q) in seen for g in self.param_groups for q in g["params"]):
+            raise ValueError(f"{type(self).__name__}: some parameters appear in more than one parameter group")
 
     def _check_group(self, group):
         if group["lr"] < 0:

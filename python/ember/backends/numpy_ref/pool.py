@@ -4,7 +4,8 @@ Geometry (computed once by the op layer): kernel (R, S), stride (sh, sw), paddin
 dilation (dh, dw) (max only), output (P, Q). Window (p, q) covers input rows
 p*sh - ph + r*dh for r < R (columns alike).
   max: y = the largest input inside the image (a NaN wins), idx = its flat index h*W + w in
-       the plane (the first one in scan order on ties, the last NaN); backward adds grad_out at idx.
+       the plane (the first one in scan order on ties, the last NaN), -1 for a window wholly in the
+       padding (y = -inf, as PyTorch); backward adds grad_out at idx.
   avg: y = window sum / divisor. As PyTorch: the window is clipped to the padded input
        (H + ph rows), that size is the divisor when count_include_pad, else the number of
        input elements inside the image.
@@ -38,11 +39,14 @@ def max_pool2d_forward(x, kernel, stride, padding, dilation, out_size):
 
 
 def max_pool2d_backward(indices, grad_out, input_shape, kernel, stride, padding, dilation):
-    """grad_out added at each output's argmax (the geometry is unused: the indices carry it)."""
+    """grad_out added at each output's argmax (the geometry is unused: the indices carry it).
+    A window wholly in the padding has no input (index -1): its gradient goes nowhere."""
     N, C, H, W = input_shape
     gx = np.zeros((N * C, H * W), dtype=grad_out.dtype)
-    rows = np.repeat(np.arange(N * C), indices[0, 0].size)
-    np.add.at(gx, (rows, indices.reshape(-1)), grad_out.reshape(-1))
+    flat = indices.reshape(N * C, indices.shape[2] * indices.shape[3])
+    rows = np.broadcast_to(np.arange(N * C)[:, None], flat.shape)
+    inside = (flat >= 0) & (flat < H * W)
+    np.add.at(gx, (rows[inside], flat[inside]), grad_out.reshape(flat.shape)[inside])
     return gx.reshape(input_shape)
 
 
