@@ -12,6 +12,12 @@ each node's saved arrays unless `retain_graph=True`.
 """
 _enabled = True  # grad mode, process-wide (PyTorch's is per thread)
 _wrap = None      # Tensor._wrap, set by tensor.py (which imports this module)
+_final_callbacks = []  # run once when the current backward() ends (DDP waits for its all-reduces there)
+
+
+def queue_callback(fn):
+    """Run fn() once, when the backward pass now running has finished (PyTorch's queue_callback)."""
+    _final_callbacks.append(fn)
 
 
 def is_grad_enabled():
@@ -116,9 +122,10 @@ def _topo_order(root):
                     "Trying to backward through the graph a second time (or directly access saved tensors "
                     "after they have already been freed). Specify retain_graph=True on the first backward() "
                     "call if you need to backward through the graph a second time.")
-            for inp, need in zip(ctx.inputs, ctx.needs):
-                if need and id(inp) not in seen:
-                    stack.append((inp, False))
+            todo = [(inp, False) for inp, need in zip(ctx.inputs, ctx.needs) if need and id(inp) not in seen]
+            # leaves pushed first come last in the order, so backward accumulates a parameter's .grad
+            # right after its last use (DDP then starts that bucket's all-reduce while backward goes on)
+            stack.extend([e for e in todo if e[0]._ctx is None] + [e for e in todo if e[0]._ctx is not None])
     return order
 
 
@@ -145,6 +152,8 @@ def backward(root, grad, retain_graph=False):
             grads[id(inp)] = ig if prev is None else prev + ig
         if not retain_graph:
             ctx.release()
+    while _final_callbacks:
+        _final_callbacks.pop(0)()
 
 
 def _accumulate_leaf(t, g):
