@@ -142,6 +142,8 @@ class EarlyStopping(Callback):
 class ModelCheckpoint(Callback):
     """Save the model's state_dict (em.save, safetensors) after each epoch, or only when `monitor` improves.
 
+    The file is replaced atomically; in a process group only rank 0 writes it.
+
     Args:
         filepath: may contain {epoch} and logged names, e.g. "ckpt-{epoch:02d}-{val_loss:.3f}.safetensors".
     """
@@ -160,9 +162,17 @@ class ModelCheckpoint(Callback):
                 return
             self.best = value
         path = self.filepath.format(epoch=epoch + 1, **logs)
-        save(self.model.state_dict(), path)
+        if not _is_main_process():
+            return
+        save(self.model.state_dict(), path)  # em.save writes atomically
         if self.verbose:
             print(f"Epoch {epoch + 1}: saved the model to {path}")
+
+
+def _is_main_process():
+    """False on the ranks other than 0 of a process group (only rank 0 writes files)."""
+    dist = sys.modules.get("ember.distributed")
+    return dist is None or dist.is_main_process()
 
 
 class LambdaCallback(Callback):
@@ -263,7 +273,7 @@ def _check_xy(x, y, what):
 
 def _batches(n, batch_size, order=None):
     idx = np.arange(n) if order is None else order
-    for s in range(0, n, batch_size):
+    for s in range(0, len(idx), batch_size):
         yield idx[s:s + batch_size]
 
 
@@ -272,8 +282,9 @@ def _take(t, idx, contiguous):
     return t[int(idx[0]):int(idx[-1]) + 1] if contiguous else t[idx]
 
 
-def _run_epoch(model, x, y, batch_size, order, train, bar=None, callbacks=()):
-    """(mean loss, {metric: value}) over the data, training when train."""
+def _run_epoch(model, x, y, batch_size, order, train, bar=None, callbacks=(), reduce=None):
+    """(mean loss, {metric: value}) over the data, training when train; reduce(total, count, sums)
+    combines the sums of several ranks."""
     total, count = 0.0, 0
     sums = {name: [0.0, 0] for name, _ in model._metrics}
     for b, idx in enumerate(_batches(len(x), batch_size, order)):
@@ -305,6 +316,8 @@ def _run_epoch(model, x, y, batch_size, order, train, bar=None, callbacks=()):
             bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
         for cb in callbacks:
             cb.on_batch_end(b, logs)
+    if reduce is not None:
+        total, count, sums = reduce(total, count, sums)
     return total / max(count, 1), {k: v[0] / max(v[1], 1) for k, v in sums.items()}
 
 
@@ -369,13 +382,18 @@ def fit(self, x, y=None, epochs=1, batch_size=32, validation_split=0.0, validati
     object.__setattr__(self, "history", history)
     rng = np.random.default_rng(seed) if seed is not None else None
     steps = math.ceil(len(x) / batch_size)
+    plan = _parallel_plan(self, len(x), shuffle, seed)
+    if plan is not None:  # one of several ranks: this rank's shard; output from rank 0 only
+        steps, verbose = math.ceil(plan.sampler.num_samples / batch_size), verbose if plan.is_main else 0
     for cb in callbacks:
         cb.on_train_begin()
     was_training = self.training
     for epoch in range(initial_epoch, epochs):
         for cb in callbacks:
             cb.on_epoch_begin(epoch)
-        if shuffle:
+        if plan is not None:
+            order = plan.train_order(epoch)
+        elif shuffle:
             from .random import generator
             order = (rng or generator()).permutation(len(x))
         else:
@@ -386,11 +404,12 @@ def fit(self, x, y=None, epochs=1, batch_size=32, validation_split=0.0, validati
             bar = tqdm(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", file=sys.stdout,
                        leave=True, dynamic_ncols=True)
         self.train()
-        loss, metrics = _run_epoch(self, x, y, batch_size, order, True, bar, callbacks)
+        loss, metrics = _run_epoch(self, x, y, batch_size, order, True, bar, callbacks, plan and plan.reduce)
         logs = {"loss": loss, **metrics}
         if val is not None:
             self.eval()
-            vl, vm = _run_epoch(self, *val, batch_size, None, False)
+            vl, vm = _run_epoch(self, *val, batch_size, plan and plan.val_order(len(val[0])), False, None, (),
+                                plan and plan.reduce)
             logs.update({"val_loss": vl, **{f"val_{k}": v for k, v in vm.items()}})
         if bar is not None:
             bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
@@ -402,9 +421,17 @@ def fit(self, x, y=None, epochs=1, batch_size=32, validation_split=0.0, validati
         if self.stop_training:
             break
     self.train(was_training)
+    if plan is not None:
+        plan.close()
     for cb in callbacks:
         cb.on_train_end()
     return history
+
+
+def _parallel_plan(model, n, shuffle, seed):
+    """The data-parallel plan when a process group of several ranks is up (ember.nn.parallel), else None."""
+    from .nn.parallel.fit_plan import fit_plan
+    return fit_plan(model, n, shuffle, seed)
 
 
 def evaluate(self, x, y=None, batch_size=32, verbose=0):
