@@ -45,3 +45,18 @@ def test_a_killed_job_resumes_from_its_checkpoint_to_the_same_weights(tmp_path):
     assert saved == ["ckpt-1.safetensors", "ckpt-2.safetensors"], saved
     proc, _ = run("fit.py", "resume", tmp_path)
     assert all("resumed from epoch 2" in ln for ln in _ok_lines(proc, "resumed"))
+
+
+def test_ember_train_nproc_starts_the_job_through_mpiexec():
+    import os
+    import subprocess
+    import sys
+
+    from .mpirun import PYTHON_DIR, mpiexec
+    mpiexec()
+    env = dict(os.environ, PYTHONPATH=str(PYTHON_DIR))
+    proc = subprocess.run([sys.executable, "-m", "ember.cli", "train", "--model", "mlp", "--epochs", "1",
+                           "--verbose", "2", "--nproc", "2"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "data-parallel on 2 processes (mpi)" in proc.stdout, proc.stdout
+    assert proc.stdout.count("test accuracy") == 1 and proc.stdout.count("Epoch 1/1") == 1, proc.stdout
