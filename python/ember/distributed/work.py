@@ -1,11 +1,13 @@
 """Work: the handle an async collective returns. wait() polls the backend's request against a deadline,
 so a rank whose peers never arrive raises DistTimeoutError instead of blocking forever."""
+import os
 import time
 
-# a peer that is still computing is waited for with short sleeps after this long, so a waiting rank
-# does not take a core from a computing one; before it, tight polling keeps the latency low
+# polling yields the core at each turn (a peer that shares it, or oversubscribed cores, then progress
+# sooner) and, after _SPIN_S, sleeps _NAP_S between polls so a long wait leaves the core to computing ranks
 _SPIN_S = 0.02
 _NAP_S = 0.0005
+_yield = getattr(os, "sched_yield", lambda: None)
 
 
 class DistTimeoutError(RuntimeError):
@@ -58,6 +60,8 @@ class Work:
                     "failed (raise init_process_group(timeout=...) if it is only slow)")
             if waited > _SPIN_S:
                 time.sleep(_NAP_S)
+            else:
+                _yield()
         self._finish()
         return True
 
