@@ -2,10 +2,9 @@
 
 Runs the backend's collectives directly: a world of one skips communication in the public functions.
 """
+import ember as em
 import numpy as np
 import pytest
-
-import ember as em
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not em.cuda.is_available(), reason="needs a usable CUDA GPU and CuPy")]

@@ -1,8 +1,7 @@
 """DistributedSampler (PyTorch's semantics) and DataLoader(sampler=), in one process."""
+import ember as em
 import numpy as np
 import pytest
-
-import ember as em
 from ember.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 
@@ -17,7 +16,7 @@ def test_every_item_once_per_epoch_tail_padded_by_repeating(n, replicas, shuffle
     parts = [list(s) for s in samplers]
     per_rank = -(-n // replicas)
     assert all(len(p) == per_rank == len(s) for p, s in zip(parts, samplers))
-    everything = sum(parts, [])
+    everything = [i for p in parts for i in p]
     assert set(everything) == set(range(n))
     counts = np.bincount(everything, minlength=n)
     assert counts.sum() - n == per_rank * replicas - n  # only the padding repeats

@@ -2,11 +2,10 @@
 and what DistributedDataParallel and SyncBatchNorm do without a process group."""
 import time
 
-import numpy as np
-import pytest
-
 import ember as em
 import ember.distributed as dist
+import numpy as np
+import pytest
 from ember import nn
 from ember.distributed.work import Work
 

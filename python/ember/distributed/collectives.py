@@ -1,8 +1,8 @@
 """The collectives on ember tensors, in place (PyTorch's signatures). Each returns None, or a Work
 with wait() when async_op=True; a world of one process needs no communication."""
 from ..tensor import Tensor
-from .process_group import default_group
 from .ops import ReduceOp, check_op
+from .process_group import default_group
 from .work import completed
 
 
@@ -105,7 +105,7 @@ def host_all_reduce(array, op=ReduceOp.SUM):
     (for metrics and counters, which live on the host)."""
     g = default_group()
     if g.size > 1:
-        from .mpi import MpiBackend
         from ..tensor import from_numpy
+        from .mpi import MpiBackend
         MpiBackend(g).all_reduce(from_numpy(array), check_op(op, array.dtype, "host_all_reduce")).wait()
     return array

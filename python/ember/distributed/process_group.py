@@ -48,12 +48,18 @@ def _seconds(timeout):
 
 def _abort_on_exception(exc_type, exc, tb):
     """sys.excepthook while a group is up: print this rank's traceback, then end every rank."""
-    rank = _group.rank if _group is not None else "?"
+    rank = _group.rank if _group is not None else os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "?"))
     text = "".join(traceback.format_exception(exc_type, exc, tb))
     sys.stderr.write(f"[ember.distributed] rank {rank} failed; aborting the job:\n{text}")
     sys.stderr.flush()
     sys.stdout.flush()
     _mpi().COMM_WORLD.Abort(1)
+
+
+def _install_excepthook():
+    global _previous_hook
+    if sys.excepthook is not _abort_on_exception:
+        _previous_hook, sys.excepthook = sys.excepthook, _abort_on_exception
 
 
 def _all_have_gpu(comm):
@@ -72,7 +78,7 @@ def init_process_group(backend=None, timeout=None, init_method=None, world_size=
     Example:
         dist.init_process_group("mpi")   # under: mpiexec -n 4 python train.py
     """
-    global _group, _previous_hook
+    global _group
     if _group is not None:
         raise RuntimeError("init_process_group: the default process group is already initialized")
     if backend is not None and backend not in BACKENDS:
@@ -92,7 +98,7 @@ def init_process_group(backend=None, timeout=None, init_method=None, world_size=
         from .mpi import MpiBackend
         group.backend = MpiBackend(group)
     _group = group
-    _previous_hook, sys.excepthook = sys.excepthook, _abort_on_exception
+    _install_excepthook()
 
 
 def destroy_process_group():
@@ -103,9 +109,9 @@ def destroy_process_group():
     _group.backend.close()
     _group.comm.Free()
     _group = None
-    if sys.excepthook is _abort_on_exception:
-        sys.excepthook = _previous_hook
-    _previous_hook = None
+    # under mpiexec the other ranks live on: a later exception must still end the job
+    if sys.excepthook is _abort_on_exception and not launched_by_mpi():
+        sys.excepthook, _previous_hook = _previous_hook, None
 
 
 def is_initialized():
@@ -158,3 +164,7 @@ def launched_by_mpi():
         if value is not None and value.isdigit() and int(value) > 1:
             return True
     return False
+
+
+if launched_by_mpi():  # from import on, so a rank failing before init_process_group ends the job too
+    _install_excepthook()

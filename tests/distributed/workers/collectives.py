@@ -1,12 +1,11 @@
 """Every collective, op and dtype against NumPy on the ranks' known inputs; async handles; timeouts."""
 import time
 
+import ember as em
+import ember.distributed as dist
 import ml_dtypes
 import numpy as np
 from common import ok, start
-
-import ember as em
-import ember.distributed as dist
 from ember.distributed import ReduceOp
 
 rank, size = start()

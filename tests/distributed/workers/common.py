@@ -2,9 +2,8 @@
 import os
 import sys
 
-import numpy as np
-
 import ember.distributed as dist
+import numpy as np
 
 
 def start(timeout=60):

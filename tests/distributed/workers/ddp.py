@@ -1,9 +1,8 @@
 """DistributedDataParallel on 2 ranks against one process on the concatenated batch."""
-import numpy as np
-from common import close, ok, same_on_all_ranks, start
-
 import ember as em
 import ember.distributed as dist
+import numpy as np
+from common import close, ok, same_on_all_ranks, start
 from ember import nn
 from ember.cli import _row_lstm
 from ember.nn.parallel import DistributedDataParallel as DDP

@@ -7,11 +7,10 @@ import os
 import signal
 import sys
 
-import numpy as np
-from common import ok, start
-
 import ember as em
 import ember.distributed as dist
+import numpy as np
+from common import ok, start
 from ember import nn
 from ember.train import LambdaCallback, ModelCheckpoint
 
