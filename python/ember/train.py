@@ -146,9 +146,13 @@ class ModelCheckpoint(Callback):
 
     Args:
         filepath: may contain {epoch} and logged names, e.g. "ckpt-{epoch:02d}-{val_loss:.3f}.safetensors".
+        save_optimizer: save {"model", "optimizer", "epoch"} instead of the bare state_dict, so that
+            ModelCheckpoint.restore resumes training exactly (Adam's moments included).
     """
 
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", verbose=0):
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", verbose=0,
+                 save_optimizer=False):
+        self.save_optimizer = save_optimizer
         self.filepath, self.monitor, self.save_best_only = str(filepath), monitor, save_best_only
         self.mode, self.verbose, self.best = _mode(monitor, mode), verbose, None
 
@@ -164,9 +168,30 @@ class ModelCheckpoint(Callback):
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if not _is_main_process():
             return
-        save(self.model.state_dict(), path)  # em.save writes atomically
+        state = self.model.state_dict()
+        if self.save_optimizer:
+            state = {"model": state, "optimizer": self.model.optimizer.state_dict(), "epoch": epoch + 1}
+        save(state, path)  # em.save writes atomically
         if self.verbose:
             print(f"Epoch {epoch + 1}: saved the model to {path}")
+
+    @staticmethod
+    def restore(model, path):
+        """Load a checkpoint saved with save_optimizer=True into a compiled model; returns the epochs done.
+
+        Example:
+            done = ModelCheckpoint.restore(model, "ckpt.safetensors")
+            model.fit(x, y, epochs=10, initial_epoch=done)
+        """
+        from .serialization import load
+        state = load(path)
+        if set(state) != {"model", "optimizer", "epoch"}:
+            raise ValueError(f"ModelCheckpoint.restore: {path} holds no optimizer state (save it with "
+                             "save_optimizer=True), load its weights with model.load_state_dict(em.load(path))")
+        _compiled(model, "ModelCheckpoint.restore")
+        model.load_state_dict(state["model"])
+        model.optimizer.load_state_dict(state["optimizer"])
+        return int(state["epoch"])
 
 
 def _is_main_process():

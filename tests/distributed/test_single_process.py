@@ -72,3 +72,20 @@ def test_a_parameter_grad_is_accumulated_right_after_its_last_use():
         p.register_post_accumulate_grad_hook(lambda t, n=name: order.append(n))
     model(em.randn(2, 4)).sum().backward()
     assert order.index("4.weight") < order.index("2.weight") < order.index("0.weight"), order
+
+
+def test_checkpoint_restore_needs_the_optimizer_state(tmp_path):
+    from ember.train import ModelCheckpoint
+    em.manual_seed(0)
+    model = nn.Linear(3, 2)
+    model.compile(optimizer="adam", loss="mse")
+    x, y = np.ones((4, 3), np.float32), np.zeros((4, 2), np.float32)
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(tmp_path / "w.safetensors"),
+                                                     ModelCheckpoint(tmp_path / "full.safetensors",
+                                                                     save_optimizer=True)])
+    with pytest.raises(ValueError, match="save_optimizer=True"):
+        ModelCheckpoint.restore(model, tmp_path / "w.safetensors")
+    before = model.weight.numpy().copy()
+    model.fit(x, y, epochs=1, verbose=0)
+    assert ModelCheckpoint.restore(model, tmp_path / "full.safetensors") == 1
+    np.testing.assert_array_equal(model.weight.numpy(), before)

@@ -26,10 +26,10 @@ def data():
     return x, y, x[:7] * 1.5, y[:7]   # 7 validation samples: uneven across 2 ranks
 
 
-def model():
+def model(optimizer="sgd"):
     em.manual_seed(5)
     m = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 4))
-    m.compile(optimizer=em.optim.SGD(m.parameters(), lr=0.2), loss="cross_entropy", metrics=["accuracy"])
+    m.compile(optimizer=optimizer, loss="cross_entropy", metrics=["accuracy"], lr=0.2 if optimizer == "sgd" else 0.01)
     return m
 
 
@@ -53,8 +53,8 @@ if mode == "compare":
     os.write(sys.stdout.fileno(), f"OK compare rank {rank}\n".encode())
     sys.exit(0)
 
-m = model()
-callbacks = [ModelCheckpoint(os.path.join(out, "ckpt-{epoch}.safetensors"), save_best_only=False)]
+m = model("adam")  # the resume restores Adam's moments too
+callbacks = [ModelCheckpoint(os.path.join(out, "ckpt-{epoch}.safetensors"), save_optimizer=True)]
 if mode == "killed":
     def die(epoch, logs):
         if epoch == 1:
@@ -66,11 +66,10 @@ if mode == "killed":
     raise AssertionError("the job went on after rank 1 was killed")
 if mode == "resume":
     last = max(glob.glob(os.path.join(out, "ckpt-*.safetensors")), key=lambda p: int(p.split("-")[-1].split(".")[0]))
-    done = int(last.split("-")[-1].split(".")[0])
-    m.load_state_dict(em.load(last))
+    done = ModelCheckpoint.restore(m, last)
     m.fit(x, y, epochs=EPOCHS, batch_size=BATCH, seed=11, initial_epoch=done, verbose=0)
     resumed = weights(m)
-    m = model()
+    m = model("adam")
     m.fit(x, y, epochs=EPOCHS, batch_size=BATCH, seed=11, verbose=0)
     np.testing.assert_array_equal(resumed, weights(m))
     ok(f"resumed from epoch {done}")
