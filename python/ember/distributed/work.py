@@ -3,10 +3,14 @@ so a rank whose peers never arrive raises DistTimeoutError instead of blocking f
 import os
 import time
 
-# polling yields the core at each turn (a peer that shares it, or oversubscribed cores, then progress
-# sooner) and, after _SPIN_S, sleeps _NAP_S between polls so a long wait leaves the core to computing ranks
+# a peer that is still computing is waited for with short sleeps after _SPIN_S, so a waiting rank
+# leaves the core to computing ones; before it, tight polling keeps the latency low (MPI progresses
+# a non-blocking collective only inside MPI calls, here Test)
 _SPIN_S = 0.02
 _NAP_S = 0.0005
+# and every _YIELD_EVERY polls it yields the core (as MPICH's own waits do), so that a peer rank or
+# another process sharing the core can run; yielding at every poll would slow an idle machine
+_YIELD_EVERY = 16
 _yield = getattr(os, "sched_yield", lambda: None)
 
 
@@ -51,8 +55,11 @@ class Work:
         if self._done:
             return True
         limit = self._timeout if timeout is None else float(timeout)
-        start = time.monotonic()
+        start, polls = time.monotonic(), 0
         while not self._test():
+            polls += 1
+            if polls % _YIELD_EVERY == 0:
+                _yield()
             waited = time.monotonic() - start
             if waited > limit:
                 raise DistTimeoutError(
@@ -60,8 +67,6 @@ class Work:
                     "failed (raise init_process_group(timeout=...) if it is only slow)")
             if waited > _SPIN_S:
                 time.sleep(_NAP_S)
-            else:
-                _yield()
         self._finish()
         return True
 
