@@ -47,13 +47,18 @@ def _seconds(timeout):
 
 
 def _abort_on_exception(exc_type, exc, tb):
-    """sys.excepthook while a group is up: print this rank's traceback, then end every rank."""
-    rank = _group.rank if _group is not None else os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "?"))
+    """sys.excepthook under mpiexec or in a group: print this rank's traceback, then end every rank."""
+    env_rank = os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "?"))
+    rank = _group.rank if _group is not None else env_rank
     text = "".join(traceback.format_exception(exc_type, exc, tb))
     sys.stderr.write(f"[ember.distributed] rank {rank} failed; aborting the job:\n{text}")
     sys.stderr.flush()
     sys.stdout.flush()
-    _mpi().COMM_WORLD.Abort(1)
+    try:
+        MPI = _mpi()
+    except RuntimeError:  # no mpi4py: nothing to abort through
+        return
+    MPI.COMM_WORLD.Abort(1)
 
 
 def _install_excepthook():
