@@ -24,6 +24,12 @@ import threading
 import weakref
 
 _wrap = None      # Tensor._wrap, set by tensor.py (which imports this module)
+_final_callbacks = []  # run once when the current backward() ends (DDP waits for its all-reduces there)
+
+
+def queue_callback(fn):
+    """Run fn() once, when the backward pass now running has finished (PyTorch's queue_callback)."""
+    _final_callbacks.append(fn)
 
 
 class _GradState(threading.local):
@@ -224,9 +230,10 @@ def _topo_order(root):
                     "call if you need to backward through the graph a second time.")
             if ctx._outputs is not None:
                 reached[id(ctx)] = reached.get(id(ctx), 0) + 1
-            for inp, need in zip(ctx.inputs, ctx.needs):
-                if need and id(inp) not in seen:
-                    stack.append((inp, False))
+            todo = [(inp, False) for inp, need in zip(ctx.inputs, ctx.needs) if need and id(inp) not in seen]
+            # leaves pushed first come last in the order, so backward accumulates a parameter's .grad
+            # right after its last use (DDP then starts that bucket's all-reduce while backward goes on)
+            stack.extend([e for e in todo if e[0]._ctx is None] + [e for e in todo if e[0]._ctx is not None])
     return order, reached
 
 
@@ -287,6 +294,8 @@ def backward(root, grad, retain_graph=False):
             grads[id(inp)] = ig if prev is None else prev + ig
         if not retain_graph:
             ctx.release()
+    while _final_callbacks:
+        _final_callbacks.pop(0)()
 
 
 def _accumulate_leaf(t, g):

@@ -4,6 +4,7 @@
     ember train --model mlp --dataset mnist:~/data/mnist --epochs 5
     ember train --model cnn --dataset digits --epochs 20   # the seeds' CNN on (N, 1, H, W) images
     ember train --model lstm --dataset digits --epochs 20  # an LSTM reading the image row by row
+    ember train --model cnn --epochs 20 --nproc 4          # data-parallel on 4 processes (mpiexec)
 """
 import argparse
 import sys
@@ -91,9 +92,38 @@ def _plot(history, path):
     plt.close(fig)
 
 
+def _launch(nproc, argv):
+    """Run this same command as nproc MPI ranks (mpiexec), each with its share of the cores; the exit status."""
+    import os
+    import shutil
+    import subprocess
+    exe = shutil.which("mpiexec")
+    if exe is None:
+        raise SystemExit("ember train --nproc: mpiexec not found; pip install 'ember[distributed]'")
+    threads = max(1, (os.cpu_count() or 1) // nproc)  # ranks must not oversubscribe the cores
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    return subprocess.call([exe, "-n", str(nproc), sys.executable, "-m", "ember.cli", *argv], env=env)
+
+
+def _join_group():
+    """Join the process group when mpiexec started several of us; True on rank 0 (or alone).
+    The other ranks' stdout goes to /dev/null: the job reports once."""
+    import os
+    from . import distributed as dist
+    if not dist.launched_by_mpi():
+        return True
+    dist.init_process_group()
+    if dist.get_rank() != 0:
+        sys.stdout = open(os.devnull, "w")
+    print(f"data-parallel on {dist.get_world_size()} processes ({dist.get_backend()}), "
+          f"{os.environ.get('OMP_NUM_THREADS', 'default')} threads each")
+    return dist.get_rank() == 0
+
+
 def train(args, data=None):
     """Trains and evaluates the model args describe on `data` (loaded from args.dataset when None)."""
     import ember as em
+    main = _join_group()
     em.manual_seed(args.seed)
     device = args.device or em.get_default_device()
     x_train, y_train, x_test, y_test = _dataset(args.dataset, args.seed) if data is None else data
@@ -110,10 +140,10 @@ def train(args, data=None):
     loss, acc = model.evaluate(x_test, y_test)
     print(f"test accuracy: {acc:.4f} (loss {loss:.4f}) after {args.epochs} epochs in "
           f"{time.perf_counter() - start:.1f} s")
-    if args.save:  # the weights first: they are the work a failure afterwards must not lose
+    if args.save and main:  # the weights first: they are the work a failure afterwards must not lose
         em.save(model.state_dict(), args.save)
         print(f"weights: {args.save}")
-    if args.plot:
+    if args.plot and main:
         _plot(history.history, args.plot)
         print(f"training curves: {args.plot}")
     return acc
@@ -208,10 +238,18 @@ def main(argv=None):
     t.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     t.add_argument("--plot", default=None, help="write training curves to this image (needs matplotlib)")
     t.add_argument("--save", default=None, help="write the trained weights here (safetensors)")
+    t.add_argument("--nproc", type=_int_at_least(1), default=1, help="train data-parallel on this many processes (via mpiexec)")
     args = p.parse_args(argv)
+    if args.command == "train" and args.nproc != 1 and not _under_mpi():
+        return _launch(args.nproc, sys.argv[1:] if argv is None else list(argv))
     if args.command == "train":
         train(args, _checked_data(t.error, args))
     return 0
+
+
+def _under_mpi():
+    from .distributed import launched_by_mpi
+    return launched_by_mpi()
 
 
 if __name__ == "__main__":

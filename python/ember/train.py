@@ -141,11 +141,17 @@ class EarlyStopping(Callback):
 class ModelCheckpoint(Callback):
     """Save the model's state_dict (em.save, safetensors) after each epoch, or only when `monitor` improves.
 
+    The file is replaced atomically; in a process group only rank 0 writes it.
+
     Args:
         filepath: may contain {epoch} and logged names, e.g. "ckpt-{epoch:02d}-{val_loss:.3f}.safetensors".
+        save_optimizer: save {"model", "optimizer", "epoch"} instead of the bare state_dict, so that
+            ModelCheckpoint.restore resumes training exactly (Adam's moments included).
     """
 
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", verbose=0):
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", verbose=0,
+                 save_optimizer=False):
+        self.save_optimizer = save_optimizer
         self.filepath, self.monitor, self.save_best_only = str(filepath), monitor, save_best_only
         self.mode, self.verbose, self.best = _mode(monitor, mode), verbose, None
 
@@ -159,9 +165,38 @@ class ModelCheckpoint(Callback):
                 return
             self.best = value
         path = self.filepath.format(epoch=epoch + 1, **logs)
-        save(self.model.state_dict(), path)
+        if not _is_main_process():
+            return
+        state = self.model.state_dict()
+        if self.save_optimizer:
+            state = {"model": state, "optimizer": self.model.optimizer.state_dict(), "epoch": epoch + 1}
+        save(state, path)  # em.save writes atomically
         if self.verbose:
             print(f"Epoch {epoch + 1}: saved the model to {path}")
+
+    @staticmethod
+    def restore(model, path):
+        """Load a checkpoint saved with save_optimizer=True into a compiled model; returns the epochs done.
+
+        Example:
+            done = ModelCheckpoint.restore(model, "ckpt.safetensors")
+            model.fit(x, y, epochs=10, initial_epoch=done)
+        """
+        from .serialization import load
+        state = load(path)
+        if set(state) != {"model", "optimizer", "epoch"}:
+            raise ValueError(f"ModelCheckpoint.restore: {path} holds no optimizer state (save it with "
+                             "save_optimizer=True), load its weights with model.load_state_dict(em.load(path))")
+        _compiled(model, "ModelCheckpoint.restore")
+        model.load_state_dict(state["model"])
+        model.optimizer.load_state_dict(state["optimizer"])
+        return int(state["epoch"])
+
+
+def _is_main_process():
+    """False on the ranks other than 0 of a process group (only rank 0 writes files)."""
+    dist = sys.modules.get("ember.distributed")
+    return dist is None or dist.is_main_process()
 
 
 class LambdaCallback(Callback):
@@ -215,7 +250,7 @@ def _check_xy(x, y, what):
 
 def _batches(n, batch_size, order=None):
     idx = np.arange(n) if order is None else order
-    for s in range(0, n, batch_size):
+    for s in range(0, len(idx), batch_size):
         yield idx[s:s + batch_size]
 
 
@@ -224,8 +259,9 @@ def _take(t, idx, contiguous):
     return t[int(idx[0]):int(idx[-1]) + 1] if contiguous else t[idx]
 
 
-def _run_epoch(model, x, y, batch_size, order, train, bar=None, callbacks=()):
-    """(mean loss, {metric: value}) over the data, training when train."""
+def _run_epoch(model, x, y, batch_size, order, train, bar=None, callbacks=(), reduce=None):
+    """(mean loss, {metric: value}) over the data, training when train; reduce(total, count, sums)
+    combines the sums of several ranks."""
     total, count = 0.0, 0
     sums = {name: [0.0, 0] for name, _ in model._metrics}
     for b, idx in enumerate(_batches(len(x), batch_size, order)):
@@ -257,6 +293,8 @@ def _run_epoch(model, x, y, batch_size, order, train, bar=None, callbacks=()):
             bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
         for cb in callbacks:
             cb.on_batch_end(b, logs)
+    if reduce is not None:
+        total, count, sums = reduce(total, count, sums)
     return total / max(count, 1), {k: v[0] / max(v[1], 1) for k, v in sums.items()}
 
 
@@ -267,6 +305,12 @@ def _dry_run(model, x, y, what):
             model.loss_fn(model(x[:2]), y[:2])
         except (ValueError, IndexError, TypeError) as e:
             raise ValueError(f"[{what}] the model's output and y do not fit the loss: {e}") from None
+
+
+def _parallel_plan(model, n, shuffle, seed):
+    """The data-parallel plan when a process group of several ranks is up (ember.nn.parallel), else None."""
+    from .nn.parallel.fit_plan import fit_plan
+    return fit_plan(model, n, shuffle, seed)
 
 
 class Trainable:
@@ -372,13 +416,18 @@ class Trainable:
         object.__setattr__(self, "history", history)
         rng = np.random.default_rng(seed) if seed is not None else None
         steps = math.ceil(len(x) / batch_size)
+        plan = _parallel_plan(self, len(x), shuffle, seed)
+        if plan is not None:  # one of several ranks: this rank's shard; output from rank 0 only
+            steps, verbose = math.ceil(plan.sampler.num_samples / batch_size), verbose if plan.is_main else 0
         for cb in callbacks:
             cb.on_train_begin()
         was_training = self.training
         for epoch in range(initial_epoch, epochs):
             for cb in callbacks:
                 cb.on_epoch_begin(epoch)
-            if shuffle:
+            if plan is not None:
+                order = plan.train_order(epoch)
+            elif shuffle:
                 from .random import generator
                 order = (rng or generator()).permutation(len(x))
             else:
@@ -389,11 +438,12 @@ class Trainable:
                 bar = tqdm(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", file=sys.stdout,
                            leave=True, dynamic_ncols=True)
             self.train()
-            loss, metrics = _run_epoch(self, x, y, batch_size, order, True, bar, callbacks)
+            loss, metrics = _run_epoch(self, x, y, batch_size, order, True, bar, callbacks, plan and plan.reduce)
             logs = {"loss": loss, **metrics}
             if val is not None:
                 self.eval()
-                vl, vm = _run_epoch(self, *val, batch_size, None, False)
+                vl, vm = _run_epoch(self, *val, batch_size, plan and plan.val_order(len(val[0])), False, None, (),
+                                    plan and plan.reduce)
                 logs.update({"val_loss": vl, **{f"val_{k}": v for k, v in vm.items()}})
             if bar is not None:
                 bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
@@ -405,6 +455,8 @@ class Trainable:
             if self.stop_training:
                 break
         self.train(was_training)
+        if plan is not None:
+            plan.close()
         for cb in callbacks:
             cb.on_train_end()
         return history

@@ -13,3 +13,5 @@ from .conv import Conv2d  # noqa: E402
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: E402
 from .normalization import BatchNorm1d, BatchNorm2d  # noqa: E402
 from .dropout import Dropout  # noqa: E402
+from . import parallel  # noqa: E402
+from .sync_batchnorm import SyncBatchNorm  # noqa: E402
