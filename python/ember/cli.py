@@ -6,6 +6,7 @@
     ember train --model lstm --dataset digits --epochs 20  # an LSTM reading the image row by row
 """
 import argparse
+import os
 import sys
 import time
 
@@ -156,7 +157,6 @@ def _check_device(error, device):
 
 def _check_output(error, flag, path):
     """path must be writable as a file: its folder exists and is writable, and it is not a folder."""
-    import os
     if path is None:
         return
     folder = os.path.dirname(os.path.abspath(path))
@@ -169,7 +169,6 @@ def _check_output(error, flag, path):
 
 
 def _check_plot(error, path):
-    import os
     if path is None:
         return
     _check_output(error, "--plot", path)
@@ -180,7 +179,8 @@ def _check_plot(error, path):
     kinds = Figure().canvas.get_supported_filetypes()
     ext = os.path.splitext(path)[1].lstrip(".").lower()
     if ext not in kinds:
-        error(f"argument --plot: cannot write a '{ext or 'no extension'}' image; use one of .{', .'.join(sorted(kinds))}")
+        error(f"argument --plot: cannot write a '{ext or 'no extension'}' image; "
+              f"use one of .{', .'.join(sorted(kinds))}")
 
 
 def _checked_data(error, args):
