@@ -140,3 +140,20 @@ def test_nan_logit_makes_its_row_nan(device, op, cols):
         want = getattr(torch, op)(torch.tensor(x), 1).numpy()
         got = getattr(F, op)(em.tensor(x, device=device), dim=1)
     np.testing.assert_array_equal(np.isnan(got.numpy()), np.isnan(want))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+                                  "binary_cross_entropy_with_logits"])
+def test_loss_of_0d_tensors_keeps_shape_and_value(device, name):
+    require(device)
+    ta = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    want = getattr(tF, name)(ta, torch.tensor(0.6, dtype=torch.float64), reduction="none")
+    want.backward()
+    a = em.tensor(0.3, dtype=em.float64, device=device, requires_grad=True)
+    y = getattr(F, name)(a, em.tensor(0.6, dtype=em.float64, device=device), reduction="none")
+    y.backward()
+    assert y.shape == () and a.grad.shape == ()
+    np.testing.assert_allclose(y.numpy(), want.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-12)

@@ -7,6 +7,7 @@
     ember train --model cnn --epochs 20 --nproc 4          # data-parallel on 4 processes (mpiexec)
 """
 import argparse
+import os
 import sys
 import time
 
@@ -186,7 +187,6 @@ def _check_device(error, device):
 
 def _check_output(error, flag, path):
     """path must be writable as a file: its folder exists and is writable, and it is not a folder."""
-    import os
     if path is None:
         return
     folder = os.path.dirname(os.path.abspath(path))
@@ -199,7 +199,6 @@ def _check_output(error, flag, path):
 
 
 def _check_plot(error, path):
-    import os
     if path is None:
         return
     _check_output(error, "--plot", path)
@@ -210,7 +209,8 @@ def _check_plot(error, path):
     kinds = Figure().canvas.get_supported_filetypes()
     ext = os.path.splitext(path)[1].lstrip(".").lower()
     if ext not in kinds:
-        error(f"argument --plot: cannot write a '{ext or 'no extension'}' image; use one of .{', .'.join(sorted(kinds))}")
+        error(f"argument --plot: cannot write a '{ext or 'no extension'}' image; "
+              f"use one of .{', .'.join(sorted(kinds))}")
 
 
 def _checked_data(error, args):

@@ -18,10 +18,11 @@ class _Loss(Function):
 
     def forward(self, x, t, weight=None, pos_weight=None, param=None, scale=None):
         xp, ops = self.backend.xp, self.backend.ops
-        x, t = xp.ascontiguousarray(x), xp.ascontiguousarray(t)
+        # asarray(order="C"), not ascontiguousarray: that one makes a 0-d input 1-d
+        x, t = xp.asarray(x, order="C"), xp.asarray(t, order="C")
         extra = () if param is None else (param,)
         if self.with_pos_weight:
-            pos_weight = None if pos_weight is None else xp.ascontiguousarray(pos_weight)
+            pos_weight = None if pos_weight is None else xp.asarray(pos_weight, order="C")
             loss = ops.bce_with_logits_forward(x, t, pos_weight)
         else:
             loss = getattr(ops, self.name + "_forward")(x, t, *extra)
@@ -38,7 +39,7 @@ class _Loss(Function):
             g = g * self.weight
         if self.scale is not None:
             g = g * self.x.dtype.type(self.scale)
-        g = xp.ascontiguousarray(g, dtype=self.x.dtype)
+        g = xp.asarray(g, dtype=self.x.dtype, order="C")
         need_x, need_t = self.needs[0], len(self.needs) > 1 and self.needs[1]
         gx = gt = None
         if self.with_pos_weight:
