@@ -74,13 +74,8 @@ def test_bce_accepts_targets_at_the_bounds(device):
 # index points at a pixel outside the window and its backward writes there (or crashes), so the
 # reference is: output -inf, no input receives that window's gradient.
 _PAD_ONLY = {"kernel_size": (1, 2), "stride": 1, "padding": (0, 1), "dilation": (1, 3)}
-_CPU_PICKS_A_PIXEL = pytest.mark.xfail(
-    strict=True, reason="csrc/cpu/pool.cpp gives an empty window the index of its first clamped tap, "
-                        "a pixel outside the window, and backward adds the gradient there")
-
-
 @pytest.mark.torch
-@pytest.mark.parametrize("device", ["numpy", pytest.param("cpu", marks=_CPU_PICKS_A_PIXEL), "cuda-emu",
+@pytest.mark.parametrize("device", ["numpy", "cpu", "cuda-emu",
                                     pytest.param("cuda", marks=pytest.mark.cuda)])
 def test_max_pool_window_in_padding_only_sends_no_gradient(device):
     require(device)

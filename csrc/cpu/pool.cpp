@@ -76,7 +76,8 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* idx) {
           taps(q, s.stride_w, s.pad_w, s.dil_w, s.S, s.W, &t0, &t1);
           const int64_t w0 = q * s.stride_w - s.pad_w;
           T m = -INFINITY;
-          int64_t best = (h0 + r0 * s.dil_h) * s.W + w0 + t0 * s.dil_w;
+          // a window with no tap inside the image (wholly in padding) has no argmax: -1, as cuda's
+          int64_t best = (r0 < r1 && t0 < t1) ? (h0 + r0 * s.dil_h) * s.W + w0 + t0 * s.dil_w : -1;
           for (int64_t r = r0; r < r1; ++r) {
             const int64_t row = (h0 + r * s.dil_h) * s.W;
             for (int64_t t = t0; t < t1; ++t) {
