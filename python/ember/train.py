@@ -198,7 +198,7 @@ def _as_tensor(a, be, name):
         raise ValueError(f"{name} cannot be made into a tensor: {e}") from None
 
 
-def compile(self, optimizer="adam", loss="cross_entropy", metrics=None, lr=None):  # noqa: A001  (Keras' name)
+def compile(self, optimizer="adam", loss="cross_entropy", metrics=None, lr=None):  # Keras' name
     """Choose the optimizer, loss and metrics that fit/evaluate use.
 
     Args:

@@ -104,7 +104,7 @@ class KernelOps:
         self.module.rmsprop_step(p, g, square_avg, momentum_buffer, grad_avg, lr, alpha, eps, weight_decay, momentum,
                                  maximize)
 
-    def adagrad_step(self, p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize):  # noqa: A002
+    def adagrad_step(self, p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize):
         self.module.adagrad_step(p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize)
 
     # ---- layer_norm: x (rows, cols), weight / bias (cols,) or None ------------------
@@ -257,7 +257,7 @@ class KernelOps:
         return dgx, dgx if dgh is None else dgh, dhp, dcp
 
     def rnn_forward(self, mode, reverse, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-        xp, (steps, n, _), hs = self.xp, x.shape, h0.shape[1]
+        (steps, n, _), hs = x.shape, h0.shape[1]
         lstm = mode == "lstm"
         y = self._rnn_out((steps, n, hs), x.dtype)
         cs = self._rnn_out((steps, n, hs), x.dtype) if lstm else None
