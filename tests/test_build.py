@@ -1,5 +1,6 @@
 """The CMake build finds the op families by their files: a binding file is bound without a
-hand-kept list, and one without its CUDA kernels stops the configure step of a CUDA build."""
+hand-kept list, and one without its CUDA kernels stops the configure step of a CUDA build;
+a mistyped EMBER_CUDA stops it too."""
 import pathlib
 import shutil
 import subprocess
@@ -37,3 +38,9 @@ def test_a_family_without_cuda_kernels_stops_the_emulator_build(tmp_path):
     proc, _ = configure(tmp_path, "-DEMBER_CUDA=OFF", "-DEMBER_CUDA_EMU=ON")
     assert proc.returncode != 0
     assert "csrc/bindings/ops/zzz.cpp has no kernels in csrc/cuda/zzz.cu" in proc.stderr
+
+
+def test_an_unknown_cuda_mode_stops_the_build(tmp_path):
+    proc, _ = configure(tmp_path, "-DEMBER_CUDA=yes")
+    assert proc.returncode != 0
+    assert "EMBER_CUDA must be AUTO, ON or OFF, got 'yes'" in proc.stderr
