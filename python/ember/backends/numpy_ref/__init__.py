@@ -3,15 +3,17 @@
 This is the reference each kernel is tested against, so it favours the
 obvious formula over speed. Each module has the stem of its kernel file
 (csrc/cpu/<stem>.cpp, csrc/cuda/<stem>.cu) and the same function names as
-the kernel backends' wrappers in backends/kernel.py. Every module of this
-package is loaded here and its `__all__` re-exported, so a new op family
-needs only its module.
+the kernel backends' wrappers in backends/kernel.py. Every public module of
+this package is loaded here and its `__all__` re-exported, so a new op family
+needs only its module (helpers shared by modules go in `_`-prefixed ones).
 """
 import importlib as _importlib
 import pkgutil as _pkgutil
 
 __all__ = []
 for _info in _pkgutil.iter_modules(__path__):
+    if _info.name.startswith("_"):
+        continue
     _module = _importlib.import_module(f"{__name__}.{_info.name}")
     for _name in _module.__all__:
         if _name in globals():

@@ -1,20 +1,40 @@
-"""The CMake build finds the op families by their files: a binding file is bound without a
-hand-kept list, and one without its CUDA kernels stops the configure step of a CUDA build;
-a mistyped EMBER_CUDA stops it too."""
+"""Op families are found by their files, not by hand-kept lists: the numpy reference exports
+every module of its package, a binding file is bound without a list, one without its CUDA
+kernels stops the configure step of a CUDA build, and so does a mistyped EMBER_CUDA."""
+import importlib
 import pathlib
+import pkgutil
 import shutil
 import subprocess
 
 import pytest
 
+from ember.backends import numpy_ref
+
+from .devices import require
+
 ROOT = pathlib.Path(__file__).parents[1]
-pybind11 = pytest.importorskip("pybind11")
-if shutil.which("cmake") is None:
-    pytest.skip("cmake is not installed", allow_module_level=True)
+KERNEL_SUFFIXES = ("_forward", "_backward", "_step")
+
+
+def test_numpy_ref_exports_every_module_of_its_package():
+    for info in pkgutil.iter_modules(numpy_ref.__path__):
+        module = importlib.import_module(f"{numpy_ref.__name__}.{info.name}")
+        assert all(getattr(numpy_ref, name) is getattr(module, name) for name in module.__all__), info.name
+
+
+def test_numpy_ref_has_every_kernel_the_cpu_backend_has():
+    require("cpu")
+    from ember.backends import get_backend
+    kernels = {n for n in dir(get_backend("cpu").ops) if n.endswith(KERNEL_SUFFIXES)}
+    assert sorted(kernels - set(numpy_ref.__all__)) == []
 
 
 def configure(tmp_path, *options):
     """Configures a copy of the sources with one extra binding file, csrc/bindings/ops/zzz.cpp."""
+    pybind11 = pytest.importorskip("pybind11")
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake is not installed")
     src = tmp_path / "src"
     for part in ("CMakeLists.txt", "cmake", "csrc", "tests/emu"):
         copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy
