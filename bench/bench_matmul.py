@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import gpu, gpu_timeit, kernels, report, timeit, torch_or_none  # noqa: E402
+from common import gpu, gpu_timeit, kernels, report, timeit, torch_or_none
 
 SIZES = [16, 32, 48, 64, 128, 256, 512, 1024, 2048]
 BATCHED = [(32, 64, 64, 64), (8, 256, 256, 256)]  # (batch, M, N, K)

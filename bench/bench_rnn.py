@@ -21,7 +21,7 @@ torch = torch_or_none()
 if torch is not None and os.environ.get("OMP_NUM_THREADS"):
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
-I, H, T, N = 28, 128, 28, 64
+I, H, T, N = 28, 128, 28, 64  # noqa: E741  (input size, as kernels.h names it)
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
 

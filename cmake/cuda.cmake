@@ -8,19 +8,35 @@
 # compiler's ThreadSanitizer instrumentation; no TSan runtime is linked: the
 # callbacks are the emulator's memory checker (csrc/cuda/emu/check.cpp).
 
-set(EMBER_CUDA_FAMILIES matmul activations softmax cross_entropy optim layer_norm embedding rnn conv2d pool
-  batch_norm dropout losses)
 set(EMBER_CUDA_DIR ${PROJECT_SOURCE_DIR}/csrc/cuda)
 file(GLOB EMBER_CUDA_SOURCES CONFIGURE_DEPENDS ${EMBER_CUDA_DIR}/*.cu)
 file(GLOB EMBER_CUDA_HEADERS CONFIGURE_DEPENDS ${EMBER_CUDA_DIR}/*.cuh)
 
-# module.cpp binds every op family, so a kernel module links only once all exist.
-set(EMBER_CUDA_KERNELS_COMPLETE TRUE)
-foreach(stem ${EMBER_CUDA_FAMILIES})
-  if(NOT EXISTS ${EMBER_CUDA_DIR}/${stem}.cu)
-    set(EMBER_CUDA_KERNELS_COMPLETE FALSE)
+# EMBER_CUDA=AUTO builds ember._cuda when a CUDA compiler is found.
+set(EMBER_BUILD_CUDA OFF)
+string(TOUPPER "${EMBER_CUDA}" EMBER_CUDA_MODE)
+if(NOT EMBER_CUDA_MODE MATCHES "^(AUTO|ON|OFF)$")
+  message(FATAL_ERROR "EMBER_CUDA must be AUTO, ON or OFF, got '${EMBER_CUDA}'")
+elseif(EMBER_CUDA_MODE STREQUAL "ON")
+  set(EMBER_BUILD_CUDA ON)
+elseif(EMBER_CUDA_MODE STREQUAL "AUTO")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(EMBER_BUILD_CUDA ON)
   endif()
-endforeach()
+endif()
+
+# module.cpp binds every family in csrc/bindings/ops/, so each needs its csrc/cuda/<stem>.cu:
+# a missing one is an error, never a module built without it.
+if(EMBER_CUDA_EMU OR EMBER_BUILD_CUDA)
+  foreach(binding ${EMBER_BINDING_SOURCES})
+    get_filename_component(stem ${binding} NAME_WE)
+    if(NOT EXISTS ${EMBER_CUDA_DIR}/${stem}.cu)
+      message(FATAL_ERROR "csrc/bindings/ops/${stem}.cpp has no kernels in csrc/cuda/${stem}.cu")
+    endif()
+  endforeach()
+endif()
 
 set(EMBER_CUDA_BINDING_SOURCES
   ${PROJECT_SOURCE_DIR}/csrc/bindings/module.cpp
@@ -105,47 +121,26 @@ if(EMBER_CUDA_EMU)
   ember_emu_module(_emu_selftest)
 
   # ember._cuda_emu: the op kernels.
-  if(EMBER_CUDA_KERNELS_COMPLETE)
-    ember_emu_prepare(EMBER_CUDA_EMU_GENERATED ${EMBER_CUDA_SOURCES})
-    pybind11_add_module(_cuda_emu NO_EXTRAS
-      ${EMBER_CUDA_BINDING_SOURCES} ${PROJECT_SOURCE_DIR}/csrc/bindings/array_host.cpp ${EMBER_CUDA_EMU_GENERATED})
-    ember_emu_module(_cuda_emu)
-  else()
-    message(STATUS "cuda-emu: ember._cuda_emu waits for csrc/cuda/{${EMBER_CUDA_FAMILIES}}.cu; "
-                   "building only ember._emu_selftest")
-  endif()
+  ember_emu_prepare(EMBER_CUDA_EMU_GENERATED ${EMBER_CUDA_SOURCES})
+  pybind11_add_module(_cuda_emu NO_EXTRAS
+    ${EMBER_CUDA_BINDING_SOURCES} ${PROJECT_SOURCE_DIR}/csrc/bindings/array_host.cpp ${EMBER_CUDA_EMU_GENERATED})
+  ember_emu_module(_cuda_emu)
 endif()
 
 # ---- the real CUDA build -------------------------------------------------------------
-set(EMBER_BUILD_CUDA OFF)
-if(EMBER_CUDA STREQUAL "ON")
-  set(EMBER_BUILD_CUDA ON)
-elseif(EMBER_CUDA STREQUAL "AUTO")
-  include(CheckLanguage)
-  check_language(CUDA)
-  if(CMAKE_CUDA_COMPILER)
-    set(EMBER_BUILD_CUDA ON)
-  endif()
-endif()
-
 if(EMBER_BUILD_CUDA)
-  if(NOT EMBER_CUDA_KERNELS_COMPLETE OR NOT EXISTS ${PROJECT_SOURCE_DIR}/csrc/bindings/array_cuda.cpp)
-    message(STATUS "cuda: ember._cuda waits for csrc/cuda/{${EMBER_CUDA_FAMILIES}}.cu and "
-                   "csrc/bindings/array_cuda.cpp")
-  else()
-    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-      set(CMAKE_CUDA_ARCHITECTURES "80-real;90")  # A100 and H100 code, plus PTX for newer GPUs
-    endif()
-    enable_language(CUDA)
-    find_package(CUDAToolkit REQUIRED)
-    set(CMAKE_CUDA_STANDARD 17)
-    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
-    pybind11_add_module(_cuda
-      ${EMBER_CUDA_BINDING_SOURCES} ${PROJECT_SOURCE_DIR}/csrc/bindings/array_cuda.cpp ${EMBER_CUDA_SOURCES})
-    target_include_directories(_cuda PRIVATE ${PROJECT_SOURCE_DIR}/csrc ${EMBER_CUDA_DIR})
-    target_compile_definitions(_cuda PRIVATE EMBER_BACKEND_CUDA EMBER_MODULE_NAME=_cuda)
-    set_target_properties(_cuda PROPERTIES CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}")
-    target_link_libraries(_cuda PRIVATE CUDA::cudart)
-    install(TARGETS _cuda LIBRARY DESTINATION ember)
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES "80-real;90")  # A100 and H100 code, plus PTX for newer GPUs
   endif()
+  enable_language(CUDA)
+  find_package(CUDAToolkit REQUIRED)
+  set(CMAKE_CUDA_STANDARD 17)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+  pybind11_add_module(_cuda
+    ${EMBER_CUDA_BINDING_SOURCES} ${PROJECT_SOURCE_DIR}/csrc/bindings/array_cuda.cpp ${EMBER_CUDA_SOURCES})
+  target_include_directories(_cuda PRIVATE ${PROJECT_SOURCE_DIR}/csrc ${EMBER_CUDA_DIR})
+  target_compile_definitions(_cuda PRIVATE EMBER_BACKEND_CUDA EMBER_MODULE_NAME=_cuda)
+  set_target_properties(_cuda PROPERTIES CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}")
+  target_link_libraries(_cuda PRIVATE CUDA::cudart)
+  install(TARGETS _cuda LIBRARY DESTINATION ember)
 endif()

@@ -15,6 +15,13 @@
 #define EMBER_KERNEL_NS cpu
 #endif
 
+// Explicit instantiations: each family below lists its entry points once in an
+// EMBER_INSTANTIATE_<FAMILY>(T) macro, expanded inside `namespace ember::cpu {` /
+// `namespace ember::cuda {` after the definitions, once per T
+// (EMBER_INSTANTIATE_MATMUL(float) EMBER_INSTANTIATE_MATMUL(double)). The signature
+// comes from the declaration, so it is written only there.
+#define EMBER_INSTANTIATE_ONE(fn, T) template decltype(fn<T>) fn<T>;
+
 namespace ember::EMBER_KERNEL_NS {
 
 // ---- matmul ------------------------------------------------------------------
@@ -35,14 +42,9 @@ void matmul_backward(int64_t batch, int64_t M, int64_t N, int64_t K,
                      const T* B, int64_t strideB, bool transB,
                      const T* dC, T* dA, T* dB);
 
-// Explicit instantiations, one list per family for both backends: expand inside
-// `namespace ember::cpu {` / `namespace ember::cuda {` after the definitions,
-// once per T (EMBER_INSTANTIATE_MATMUL(float) EMBER_INSTANTIATE_MATMUL(double)).
-#define EMBER_INSTANTIATE_MATMUL(T)                                                                              \
-  template void matmul_forward<T>(int64_t, int64_t, int64_t, int64_t, const T*, int64_t, bool, const T*, int64_t, \
-                                  bool, T*, bool);                                                                \
-  template void matmul_backward<T>(int64_t, int64_t, int64_t, int64_t, const T*, int64_t, bool, const T*, int64_t, \
-                                   bool, const T*, T*, T*);
+#define EMBER_INSTANTIATE_MATMUL(T)         \
+  EMBER_INSTANTIATE_ONE(matmul_forward, T)  \
+  EMBER_INSTANTIATE_ONE(matmul_backward, T)
 
 // ---- activations (elementwise over n items) -----------------------------------
 template <typename T> void relu_forward(const T* x, T* y, int64_t n);
@@ -57,17 +59,17 @@ template <typename T> void tanh_backward(const T* y, const T* gy, T* gx, int64_t
 template <typename T> void gelu_forward(const T* x, T* y, int64_t n, bool approximate);
 template <typename T> void gelu_backward(const T* x, const T* gy, T* gx, int64_t n, bool approximate);
 
-#define EMBER_INSTANTIATE_ACTIVATIONS(T)                                         \
-  template void relu_forward<T>(const T*, T*, int64_t);                          \
-  template void relu_backward<T>(const T*, const T*, T*, int64_t);               \
-  template void leaky_relu_forward<T>(const T*, T*, int64_t, double);            \
-  template void leaky_relu_backward<T>(const T*, const T*, T*, int64_t, double); \
-  template void sigmoid_forward<T>(const T*, T*, int64_t);                       \
-  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);            \
-  template void tanh_forward<T>(const T*, T*, int64_t);                          \
-  template void tanh_backward<T>(const T*, const T*, T*, int64_t);               \
-  template void gelu_forward<T>(const T*, T*, int64_t, bool);                    \
-  template void gelu_backward<T>(const T*, const T*, T*, int64_t, bool);
+#define EMBER_INSTANTIATE_ACTIVATIONS(T)        \
+  EMBER_INSTANTIATE_ONE(relu_forward, T)        \
+  EMBER_INSTANTIATE_ONE(relu_backward, T)       \
+  EMBER_INSTANTIATE_ONE(leaky_relu_forward, T)  \
+  EMBER_INSTANTIATE_ONE(leaky_relu_backward, T) \
+  EMBER_INSTANTIATE_ONE(sigmoid_forward, T)     \
+  EMBER_INSTANTIATE_ONE(sigmoid_backward, T)    \
+  EMBER_INSTANTIATE_ONE(tanh_forward, T)        \
+  EMBER_INSTANTIATE_ONE(tanh_backward, T)       \
+  EMBER_INSTANTIATE_ONE(gelu_forward, T)        \
+  EMBER_INSTANTIATE_ONE(gelu_backward, T)
 
 // ---- softmax (along the last axis of a (rows, cols) array) ---------------------
 template <typename T> void softmax_forward(const T* x, T* y, int64_t rows, int64_t cols);
@@ -75,11 +77,11 @@ template <typename T> void softmax_backward(const T* y, const T* gy, T* gx, int6
 template <typename T> void log_softmax_forward(const T* x, T* y, int64_t rows, int64_t cols);
 template <typename T> void log_softmax_backward(const T* y, const T* gy, T* gx, int64_t rows, int64_t cols);
 
-#define EMBER_INSTANTIATE_SOFTMAX(T)                                             \
-  template void softmax_forward<T>(const T*, T*, int64_t, int64_t);              \
-  template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);   \
-  template void log_softmax_forward<T>(const T*, T*, int64_t, int64_t);          \
-  template void log_softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t);
+#define EMBER_INSTANTIATE_SOFTMAX(T)             \
+  EMBER_INSTANTIATE_ONE(softmax_forward, T)      \
+  EMBER_INSTANTIATE_ONE(softmax_backward, T)     \
+  EMBER_INSTANTIATE_ONE(log_softmax_forward, T)  \
+  EMBER_INSTANTIATE_ONE(log_softmax_backward, T)
 
 // ---- cross_entropy (fused log_softmax + NLL, per row) ------------------------
 // loss[r] = logsumexp(x[r]) - x[r, labels[r]]. Throws std::out_of_range naming
@@ -91,9 +93,9 @@ template <typename T>
 void cross_entropy_backward(const T* logits, const int64_t* labels, const T* gloss, T* glogits,
                             int64_t rows, int64_t cols);
 
-#define EMBER_INSTANTIATE_CROSS_ENTROPY(T)                                                \
-  template void cross_entropy_forward<T>(const T*, const int64_t*, T*, int64_t, int64_t); \
-  template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t);
+#define EMBER_INSTANTIATE_CROSS_ENTROPY(T)         \
+  EMBER_INSTANTIATE_ONE(cross_entropy_forward, T)  \
+  EMBER_INSTANTIATE_ONE(cross_entropy_backward, T)
 
 }  // namespace ember::EMBER_KERNEL_NS
 
@@ -121,9 +123,9 @@ template <typename T> void conv2d_forward(const Conv2dShape& s, const T* x, cons
 template <typename T>
 void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb);
 
-#define EMBER_INSTANTIATE_CONV2D(T)                                                    \
-  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);       \
-  template void conv2d_backward<T>(const Conv2dShape&, const T*, const T*, const T*, T*, T*, T*);
+#define EMBER_INSTANTIATE_CONV2D(T)         \
+  EMBER_INSTANTIATE_ONE(conv2d_forward, T)  \
+  EMBER_INSTANTIATE_ONE(conv2d_backward, T)
 
 // ---- pool (2-D max and average pooling over NCHW planes) ------------------------
 // max: y = largest input in the window (a NaN wins), idx = its index h*W + w in the plane.
@@ -135,11 +137,11 @@ template <typename T> void max_pool2d_backward(const Pool2dShape& s, const int64
 template <typename T> void avg_pool2d_forward(const Pool2dShape& s, const T* x, T* y, bool count_include_pad);
 template <typename T> void avg_pool2d_backward(const Pool2dShape& s, const T* gy, T* gx, bool count_include_pad);
 
-#define EMBER_INSTANTIATE_POOL(T)                                                                 \
-  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, int64_t*);           \
-  template void max_pool2d_backward<T>(const Pool2dShape&, const int64_t*, const T*, T*);    \
-  template void avg_pool2d_forward<T>(const Pool2dShape&, const T*, T*, bool);               \
-  template void avg_pool2d_backward<T>(const Pool2dShape&, const T*, T*, bool);
+#define EMBER_INSTANTIATE_POOL(T)               \
+  EMBER_INSTANTIATE_ONE(max_pool2d_forward, T)  \
+  EMBER_INSTANTIATE_ONE(max_pool2d_backward, T) \
+  EMBER_INSTANTIATE_ONE(avg_pool2d_forward, T)  \
+  EMBER_INSTANTIATE_ONE(avg_pool2d_backward, T)
 
 // ---- batch_norm (per channel of x (N, C, L)) --------------------------------------
 // training: mean, var (C) are written with the batch mean and biased variance; otherwise
@@ -153,11 +155,9 @@ template <typename T>
 void batch_norm_backward(const T* x, const T* gy, const T* w, const T* mean, const T* var, T* gx, T* gw, T* gb,
                          int64_t N, int64_t C, int64_t L, double eps, bool training);
 
-#define EMBER_INSTANTIATE_BATCH_NORM(T)                                                                                  \
-  template void batch_norm_forward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, int64_t,    \
-                                      double, bool);                                                          \
-  template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, \
-                                       int64_t, int64_t, double, bool);
+#define EMBER_INSTANTIATE_BATCH_NORM(T)         \
+  EMBER_INSTANTIATE_ONE(batch_norm_forward, T)  \
+  EMBER_INSTANTIATE_ONE(batch_norm_backward, T)
 
 // ---- dropout (elementwise over n items, keep-mask given) ---------------------------
 // y = mask ? x * scale : 0, mask one byte per item (numpy bool).
@@ -165,9 +165,9 @@ template <typename T> void dropout_forward(const T* x, const uint8_t* mask, T* y
 template <typename T> void dropout_backward(const uint8_t* mask, const T* gy, T* gx, int64_t n, double scale);
 }  // namespace ember::EMBER_KERNEL_NS
 
-#define EMBER_INSTANTIATE_DROPOUT(T)                                                         \
-  template void dropout_forward<T>(const T*, const uint8_t*, T*, int64_t, double);   \
-  template void dropout_backward<T>(const uint8_t*, const T*, T*, int64_t, double);
+#define EMBER_INSTANTIATE_DROPOUT(T)         \
+  EMBER_INSTANTIATE_ONE(dropout_forward, T)  \
+  EMBER_INSTANTIATE_ONE(dropout_backward, T)
 
 // ---- layer_norm (over the last axis of x (rows, cols)) ------------------------------
 // y = (x - mean) rstd w + b with mean, rstd = 1/sqrt(biased var + eps) written per row (rows,);
@@ -181,10 +181,9 @@ template <typename T>
 void layer_norm_backward(const T* x, const T* mean, const T* rstd, const T* w, const T* gy, T* gx, T* gw, T* gb,
                          int64_t rows, int64_t cols);
 
-#define EMBER_INSTANTIATE_LAYER_NORM(T)                                                                                 \
-  template void layer_norm_forward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, double);    \
-  template void layer_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, \
-                                       int64_t);
+#define EMBER_INSTANTIATE_LAYER_NORM(T)         \
+  EMBER_INSTANTIATE_ONE(layer_norm_forward, T)  \
+  EMBER_INSTANTIATE_ONE(layer_norm_backward, T)
 
 // ---- embedding (rows of w (num, dim) gathered by int64 indices (n,)) ----------------
 // out[k] = w[idx[k]]; backward gw[r] = sum of gy[k] over k with idx[k] == r (gw overwritten),
@@ -197,9 +196,9 @@ void embedding_backward(const int64_t* idx, const T* gy, T* gw, int64_t n, int64
                         int64_t padding_idx);
 }  // namespace ember::EMBER_KERNEL_NS
 
-#define EMBER_INSTANTIATE_EMBEDDING(T)                                                                    \
-  template void embedding_forward<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);  \
-  template void embedding_backward<T>(const int64_t*, const T*, T*, int64_t, int64_t, int64_t, int64_t);
+#define EMBER_INSTANTIATE_EMBEDDING(T)         \
+  EMBER_INSTANTIATE_ONE(embedding_forward, T)  \
+  EMBER_INSTANTIATE_ONE(embedding_backward, T)
 
 // ---- rnn (fused recurrent cells and one-direction sequence layers) -----------------
 // mode: 0 rnn_tanh, 1 rnn_relu, 2 lstm (gates i, f, g, o), 3 gru (r, z, n; b_hn inside r * (...)),
@@ -233,16 +232,11 @@ void rnn_backward(int mode, bool reverse, int64_t steps, int64_t N, int64_t I, i
                   T* dgh_buf);
 }  // namespace ember::EMBER_KERNEL_NS
 
-#define EMBER_INSTANTIATE_RNN(T)                                                                                        \
-  template void rnn_cell_forward<T>(int, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*,        \
-                                    const T*, T*, T*, T*);                                                          \
-  template void rnn_cell_backward<T>(int, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*,       \
-                                     const T*, const T*, const T*, T*, T*, T*, T*);                                 \
-  template void rnn_forward<T>(int, bool, int64_t, int64_t, int64_t, int64_t, const T*, const T*, const T*,         \
-                               const T*, const T*, const T*, const T*, T*, T*, T*, T*, T*);                         \
-  template void rnn_backward<T>(int, bool, int64_t, int64_t, int64_t, int64_t, const T*, const T*, const T*,        \
-                                const T*, const T*, const T*, const T*, const T*, const T*, const T*, T*, T*, T*,   \
-                                T*, T*, T*, T*, T*, T*);
+#define EMBER_INSTANTIATE_RNN(T)              \
+  EMBER_INSTANTIATE_ONE(rnn_cell_forward, T)  \
+  EMBER_INSTANTIATE_ONE(rnn_cell_backward, T) \
+  EMBER_INSTANTIATE_ONE(rnn_forward, T)       \
+  EMBER_INSTANTIATE_ONE(rnn_backward, T)
 
 // ---- losses (elementwise per-item loss of input x against target t, over n items) ----
 // mse (x - t)^2; l1 |x - t|; smooth_l1 0.5 d^2 / beta if |d| < beta else |d| - beta / 2
@@ -263,17 +257,17 @@ template <typename T> void bce_with_logits_forward(const T* x, const T* t, const
 template <typename T>
 void bce_with_logits_backward(const T* x, const T* t, const T* pw, const T* g, T* gx, int64_t n);
 
-#define EMBER_INSTANTIATE_LOSSES(T)                                                          \
-  template void mse_forward<T>(const T*, const T*, T*, int64_t);                             \
-  template void mse_backward<T>(const T*, const T*, const T*, T*, int64_t);                  \
-  template void l1_forward<T>(const T*, const T*, T*, int64_t);                              \
-  template void l1_backward<T>(const T*, const T*, const T*, T*, int64_t);                   \
-  template void smooth_l1_forward<T>(const T*, const T*, T*, int64_t, double);               \
-  template void smooth_l1_backward<T>(const T*, const T*, const T*, T*, int64_t, double);    \
-  template void bce_forward<T>(const T*, const T*, T*, int64_t);                             \
-  template void bce_backward<T>(const T*, const T*, const T*, T*, int64_t);                  \
-  template void bce_with_logits_forward<T>(const T*, const T*, const T*, T*, int64_t);       \
-  template void bce_with_logits_backward<T>(const T*, const T*, const T*, const T*, T*, int64_t);
+#define EMBER_INSTANTIATE_LOSSES(T)                  \
+  EMBER_INSTANTIATE_ONE(mse_forward, T)              \
+  EMBER_INSTANTIATE_ONE(mse_backward, T)             \
+  EMBER_INSTANTIATE_ONE(l1_forward, T)               \
+  EMBER_INSTANTIATE_ONE(l1_backward, T)              \
+  EMBER_INSTANTIATE_ONE(smooth_l1_forward, T)        \
+  EMBER_INSTANTIATE_ONE(smooth_l1_backward, T)       \
+  EMBER_INSTANTIATE_ONE(bce_forward, T)              \
+  EMBER_INSTANTIATE_ONE(bce_backward, T)             \
+  EMBER_INSTANTIATE_ONE(bce_with_logits_forward, T)  \
+  EMBER_INSTANTIATE_ONE(bce_with_logits_backward, T)
 
 }  // namespace ember::EMBER_KERNEL_NS
 
@@ -301,10 +295,9 @@ template <typename T>
 void adagrad_step(T* p, const T* g, T* sum, int64_t n, int64_t step, double lr, double lr_decay,
                   double weight_decay, double eps, bool maximize);
 
-#define EMBER_INSTANTIATE_OPTIM(T)                                                                                   \
-  template void sgd_step<T>(T*, const T*, T*, int64_t, double, double, double, double, bool, bool, bool);     \
-  template void adam_step<T>(T*, const T*, T*, T*, T*, int64_t, int64_t, double, double, double, double, double, \
-                             bool, bool);                                                                      \
-  template void rmsprop_step<T>(T*, const T*, T*, T*, T*, int64_t, double, double, double, double, double, bool); \
-  template void adagrad_step<T>(T*, const T*, T*, int64_t, int64_t, double, double, double, double, bool);
+#define EMBER_INSTANTIATE_OPTIM(T)       \
+  EMBER_INSTANTIATE_ONE(sgd_step, T)     \
+  EMBER_INSTANTIATE_ONE(adam_step, T)    \
+  EMBER_INSTANTIATE_ONE(rmsprop_step, T) \
+  EMBER_INSTANTIATE_ONE(adagrad_step, T)
 }  // namespace ember::EMBER_KERNEL_NS

@@ -27,7 +27,7 @@ def main(argv=None):
     model = nn.Linear(1, 1).to(dev)
     opt = em.optim.SGD(model.parameters(), lr=args.lr)
     loss_fn = nn.MSELoss()
-    for step in range(args.steps // 4 if args.quick else args.steps):
+    for _ in range(args.steps // 4 if args.quick else args.steps):
         loss = loss_fn(model(xt), yt)
         opt.zero_grad()
         loss.backward()

@@ -5,7 +5,6 @@
 import argparse
 import time
 
-import numpy as np
 from tqdm import tqdm
 
 import ember as em

@@ -9,7 +9,7 @@ import ember as em
 from ember import nn
 from ember.data import DataLoader, TensorDataset
 
-from mlp_keras import load  # noqa: E402  (examples/ is the script's directory)
+from mlp_keras import load  # examples/ is the script's directory
 
 
 def main(argv=None):

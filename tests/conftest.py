@@ -1,14 +1,25 @@
-import importlib
-import os
-
 import numpy as np
 import pytest
+
+from ember.backends import DEVICES as KNOWN_DEVICES
+
+from .devices import kernel_module, require
+
+
+def pytest_runtest_setup(item):
+    """A test marked `cuda`, or parametrized by a known `device`, needs that device (see devices.require)."""
+    if item.get_closest_marker("cuda"):
+        require("cuda")
+    callspec = getattr(item, "callspec", None)
+    device = callspec.params.get("device") if callspec else None
+    if isinstance(device, str) and device in KNOWN_DEVICES:
+        require(device)
 
 
 @pytest.fixture(scope="session")
 def cpu_kernels():
     """The compiled CPU kernel module (EMBER_CPU_MODULE overrides, for out-of-tree builds)."""
-    return importlib.import_module(os.environ.get("EMBER_CPU_MODULE", "ember._cpu"))
+    return kernel_module("EMBER_CPU_MODULE", "ember._cpu")
 
 
 ISA_LEVELS = ["generic", "avx2", "avx512"]

@@ -5,6 +5,8 @@ import pytest
 import ember as em
 from ember.backends import is_available
 
+from .devices import require
+
 
 def test_dtypes_follow_pytorch():
     assert em.tensor([1.0, 2.0]).dtype == em.float32
@@ -73,8 +75,8 @@ def test_unknown_device_lists_known_ones():
         em.zeros(2, device="tpu")
 
 
-@pytest.mark.skipif(not is_available("cpu"), reason="ember._cpu not built")
 def test_numpy_cpu_moves_copy_nothing():
+    require("cpu")
     x = em.tensor([1.0, 2.0], device="numpy")
     y = x.to("cpu")
     assert y.device == "cpu" and np.shares_memory(x.numpy(), y.numpy())

@@ -17,9 +17,13 @@ namespace py = pybind11;
 
 PYBIND11_MODULE(EMBER_MODULE_NAME, m) {
   m.doc() = "ember compute kernels";
-#define EMBER_CALL_BIND(stem) ember::bind_##stem(m);
+  py::list families;  // the stems of csrc/bindings/ops/*.cpp, as the build found them
+#define EMBER_CALL_BIND(stem) \
+  ember::bind_##stem(m);      \
+  families.append(#stem);
   EMBER_OP_FAMILIES(EMBER_CALL_BIND)
 #undef EMBER_CALL_BIND
+  m.attr("op_families") = families;
 
 #if defined(EMBER_CUDA_EMU)
   ember::emu::bind_controls(m);  // set_schedule/get_schedule/set_check/get_check/emu_stats

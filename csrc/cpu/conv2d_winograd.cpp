@@ -96,9 +96,9 @@ void winograd_weight_grad(const Conv2dShape& s, int threads, const T* x, const T
   weight_grad_from_tiles(gU.data(), threads, K, C, gw);
 }
 
-#define EMBER_INSTANTIATE_WINOGRAD(T)                                                            \
-  template void winograd_forward<T>(const Conv2dShape&, int, const T*, const T*, const T*, T*); \
-  template void winograd_weight_grad<T>(const Conv2dShape&, int, const T*, const T*, T*);
+#define EMBER_INSTANTIATE_WINOGRAD(T)            \
+  EMBER_INSTANTIATE_ONE(winograd_forward, T)     \
+  EMBER_INSTANTIATE_ONE(winograd_weight_grad, T)
 EMBER_INSTANTIATE_WINOGRAD(float)
 EMBER_INSTANTIATE_WINOGRAD(double)
 #undef EMBER_INSTANTIATE_WINOGRAD

@@ -16,7 +16,7 @@ from .random import manual_seed
 from .tensor import Tensor, as_dtype, bool_, float32, float64, from_dlpack, from_numpy, int64, tensor
 
 clamp = clip
-float = float32  # noqa: A001  (torch.float)
+float = float32  # torch.float
 double = float64
 long = int64
 __version__ = "0.1.0"

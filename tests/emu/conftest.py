@@ -1,7 +1,6 @@
-import importlib
-import os
-
 import pytest
+
+from tests.devices import kernel_module
 
 SCHEDULES = ["forward", "reverse"] + [f"random:{seed}" for seed in range(1, 6)]
 
@@ -9,11 +8,7 @@ SCHEDULES = ["forward", "reverse"] + [f"random:{seed}" for seed in range(1, 6)]
 @pytest.fixture(scope="session")
 def emu():
     """ember._emu_selftest (EMBER_EMU_SELFTEST_MODULE overrides, for out-of-tree builds)."""
-    name = os.environ.get("EMBER_EMU_SELFTEST_MODULE", "ember._emu_selftest")
-    try:
-        return importlib.import_module(name)
-    except ImportError as e:
-        pytest.skip(f"{name} is not built (configure with -DEMBER_CUDA_EMU=ON): {e}")
+    return kernel_module("EMBER_EMU_SELFTEST_MODULE", "ember._emu_selftest")
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Schedules change the answer of a racy kernel; the switches are validated and
 can be set from the environment or from Python."""
-import os
 
 import numpy as np
 import pytest

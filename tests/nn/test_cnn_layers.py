@@ -43,7 +43,7 @@ def test_matches_torch_with_weights_copied_by_name(device):
     x = np.random.default_rng(0).standard_normal((6, 1, 8, 9))
     xt = torch.from_numpy(x).requires_grad_()
     xe = em.tensor(x, dtype=np.float64, device=device, requires_grad=True)
-    for step in range(2):  # two training steps: the running statistics move, num_batches_tracked counts
+    for _ in range(2):  # two training steps: the running statistics move, num_batches_tracked counts
         want = tm(xt)
         got = model(xe)
         np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-9, atol=1e-10)

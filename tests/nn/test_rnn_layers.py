@@ -9,14 +9,10 @@ import pytest
 import ember as em
 from ember.testing import gradcheck
 
-DEVICES = ["numpy", "cpu", "cuda-emu", pytest.param("cuda", marks=pytest.mark.cuda)]
+from ..devices import DEVICES, require
+
 LAYERS = [("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("LSTM", {}), ("GRU", {})]
 LAYER_IDS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
-
-
-def require(device):
-    if not em.backends.is_available(device):
-        pytest.skip(f"device '{device}' is not available here")
 
 
 def _pair(torch_mod, em_mod, device):

@@ -1,20 +1,10 @@
 """Shared test logic: build an op's inputs on a device, run forward and backward, compare."""
 import numpy as np
-import pytest
 
 import ember as em
-from ember.backends import is_available
 
+from ..devices import DEVICES, KERNEL_DEVICES, require  # noqa: F401 (the tests import them from here)
 from .op_db import ELEMENTWISE
-
-DEVICES = ["numpy", "cpu", "cuda-emu", pytest.param("cuda", marks=pytest.mark.cuda)]
-KERNEL_DEVICES = ["cpu", "cuda-emu", pytest.param("cuda", marks=pytest.mark.cuda)]
-
-
-def require(device):
-    if not is_available(device):
-        from ember.backends import _errors
-        pytest.skip(f"device '{device}' is not available here: {_errors.get(device)}")
 
 
 def tolerance(op, dtype):

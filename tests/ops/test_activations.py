@@ -42,7 +42,8 @@ OPS = {
     "leaky_relu": (lambda x: np.where(x > 0, x, SLOPE * x), lambda x: np.where(x > 0, 1.0, SLOPE), False, (SLOPE,)),
     "sigmoid": (_sigmoid, lambda x: _sigmoid(x) * _sigmoid(-x), True, ()),
     "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2, True, ()),
-    "gelu": (lambda x: x * _phi(x), lambda x: _phi(x) + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi), False, (False,)),
+    "gelu": (lambda x: x * _phi(x), lambda x: _phi(x) + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi), False,
+             (False,)),
     "gelu_tanh": (lambda x: x * _sigmoid(_C * (x + 0.044715 * x**3)), _gelu_tanh_grad, False, (True,)),
 }
 KERNEL = {"gelu_tanh": "gelu"}

@@ -15,6 +15,8 @@ import os
 import numpy as np
 import pytest
 
+from ..devices import missing
+
 SCHEDULES = ["forward", "reverse", "random:7"]
 DTYPES = [np.float32, np.float64]
 
@@ -63,7 +65,7 @@ def _emu_device():
     except ModuleNotFoundError as e:
         if "EMBER_CUDA_EMU_MODULE" in os.environ:
             raise
-        pytest.skip(f"the CUDA emulator module is not built: {e}")
+        missing("ember._cuda_emu", e)
 
 
 def _cuda_device():

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import ember as em
-from ember.backends import available_devices
 
-DEVICES = available_devices()
+from ..devices import DEVICES
+
 SHAPES = [(1,), (7,), (3, 5), (73,)]
 
 CONFIGS = [

@@ -2,9 +2,7 @@
 import os
 import runpy
 
-import pytest
-
-import ember as em
+from ..devices import require
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
 
@@ -14,8 +12,7 @@ def run(argv):
 
 
 def test_cnn_digits_reaches_97_percent_on_cpu(capsys):
-    if not em.backends.is_available("cpu"):
-        pytest.skip("cpu kernels not built")
+    require("cpu")
     assert run(["--device", "cpu"]) >= 0.97
     assert "test accuracy" in capsys.readouterr().out
 

@@ -3,9 +3,7 @@ loss falls in quick mode."""
 import os
 import runpy
 
-import pytest
-
-import ember as em
+from ..devices import require
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
 
@@ -15,8 +13,7 @@ def load(name):
 
 
 def test_lstm_digits_reaches_95_percent(capsys):
-    if not em.backends.is_available("cpu"):
-        pytest.skip("cpu kernels not built")
+    require("cpu")
     acc = load("lstm_digits.py")["main"](["--device", "cpu"])
     assert acc >= 0.95
     assert "test accuracy" in capsys.readouterr().out

@@ -154,7 +154,7 @@ class KernelOps:
         self.module.rmsprop_step(p, g, square_avg, momentum_buffer, grad_avg, lr, alpha, eps, weight_decay, momentum,
                                  maximize)
 
-    def adagrad_step(self, p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize):  # noqa: A002
+    def adagrad_step(self, p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize):
         self.module.adagrad_step(p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize)
 
     # ---- layer_norm: x (rows, cols), weight / bias (cols,) or None ------------------

@@ -135,7 +135,7 @@ class Module(Trainable):
         """Move (and/or cast) parameters and buffers in place; returns self."""
         for m in self.modules():
             for store in (m._parameters, m._buffers):
-                for k, t in store.items():
+                for t in store.values():
                     if t is None:
                         continue
                     cast = dtype if (dtype is not None and t.dtype.kind == "f") else None

@@ -53,7 +53,7 @@ class _Loss(Function):
 
     def _target_grad(self, xp, g, gx):
         """d loss / d target: -gx where the loss is a function of x - t; glue for the two BCEs."""
-        x, t, dt = self.x, self.t, self.x.dtype
+        x, dt = self.x, self.x.dtype
         if self.name == "bce":
             with np.errstate(divide="ignore"):
                 return -g * (xp.maximum(xp.log(x), dt.type(-100)) - xp.maximum(xp.log1p(-x), dt.type(-100)))

@@ -25,7 +25,8 @@ class RMSprop(Optimizer):
     def step(self, closure=None):
         loss = self._call(closure)
         for group in self.param_groups:
-            lr, alpha, eps, wd, mom = group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
+            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+            wd, mom = group["weight_decay"], group["momentum"]
             centered, maximize = group["centered"], group["maximize"]
             for p, data, g in each_grad(group):
                 st = self.state.get(id(p))

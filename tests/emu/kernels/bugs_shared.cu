@@ -1,6 +1,7 @@
 // Planted bugs in shared memory and barriers. Each line marked `// BUG: <case>
 // <kind>` is where the emulator must point: tests/emu/test_planted_bugs.py
-// launches every case and checks that the report names this file and line.
+// launches every case and checks that the report names this file and line. A case
+// may mark several lines when the schedule decides which of them the report names.
 #include "harness.cuh"
 
 namespace {
@@ -133,7 +134,7 @@ __global__ void matmul_one_sync_kernel(const float* A, const float* B, float* C,
   float acc = 0.0f;
   for (int k0 = 0; k0 < n; k0 += TILE) {
     As[ty][tx] = A[ty * n + k0 + tx];  // BUG: matmul_one_sync shared-memory race
-    Bs[ty][tx] = B[(k0 + ty) * n + tx];
+    Bs[ty][tx] = B[(k0 + ty) * n + tx];  // BUG: matmul_one_sync shared-memory race
     __syncthreads();
     for (int k = 0; k < TILE; ++k) acc += As[ty][k] * Bs[k][tx];
   }

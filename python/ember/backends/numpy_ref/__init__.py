@@ -3,18 +3,21 @@
 This is the reference each kernel is tested against, so it favours the
 obvious formula over speed. Each module has the stem of its kernel file
 (csrc/cpu/<stem>.cpp, csrc/cuda/<stem>.cu) and the same function names as
-the kernel backends' wrappers in backends/kernel.py.
+the kernel backends' wrappers in backends/kernel.py. Every public module of
+this package is loaded here and its `__all__` re-exported, so a new op family
+needs only its module (helpers shared by modules go in `_`-prefixed ones).
 """
-from .activations import *  # noqa: F401,F403
-from .cross_entropy import *  # noqa: F401,F403
-from .matmul import *  # noqa: F401,F403
-from .optim import *  # noqa: F401,F403
-from .softmax import *  # noqa: F401,F403
-from .conv2d import *  # noqa: F401,F403
-from .pool import *  # noqa: F401,F403
-from .batch_norm import *  # noqa: F401,F403
-from .dropout import *  # noqa: F401,F403
-from .layer_norm import *  # noqa: F401,F403
-from .embedding import *  # noqa: F401,F403
-from .rnn import *  # noqa: F401,F403
-from .losses import *  # noqa: F401,F403
+import importlib as _importlib
+import pkgutil as _pkgutil
+
+__all__ = []
+for _info in _pkgutil.iter_modules(__path__):
+    if _info.name.startswith("_"):
+        continue
+    _module = _importlib.import_module(f"{__name__}.{_info.name}")
+    for _name in _module.__all__:
+        if _name in globals():
+            raise ImportError(f"numpy_ref: {_info.name}.{_name} is also exported by another module")
+        globals()[_name] = getattr(_module, _name)
+    __all__ += _module.__all__
+del _info, _module, _name

@@ -65,7 +65,7 @@ def rmsprop_step(p, g, square_avg, momentum_buffer, grad_avg, lr, alpha, eps, we
         p += t(-lr) * (d / avg)
 
 
-def adagrad_step(p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize):  # noqa: A002  (torch's name)
+def adagrad_step(p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize):  # torch's name
     t = p.dtype.type
     d = _direction(p, g, weight_decay, maximize)
     sum += d * d
