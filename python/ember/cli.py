@@ -228,7 +228,8 @@ def main(argv=None):
     t.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     t.add_argument("--plot", default=None, help="write training curves to this image (needs matplotlib)")
     t.add_argument("--save", default=None, help="write the trained weights here (safetensors)")
-    t.add_argument("--nproc", type=_int_at_least(1), default=1, help="train data-parallel on this many processes (via mpiexec)")
+    t.add_argument("--nproc", type=_int_at_least(1), default=1,
+                   help="train data-parallel on this many processes (via mpiexec)")
     args = p.parse_args(argv)
     if args.command == "train" and args.nproc != 1 and not _under_mpi():
         return _launch(args.nproc, sys.argv[1:] if argv is None else list(argv))

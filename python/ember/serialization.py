@@ -90,12 +90,12 @@ def _serialize(arrays, metadata):
         raise ValueError(f"save: the key '{_RESERVED}' is reserved by the safetensors format; rename it")
     try:
         return _dumps(arrays, metadata=metadata)
-    except Exception as e:  # noqa: BLE001  (safetensors raises its own SafetensorError, KeyError, ...)
+    except Exception as e:
         cause = e
     for k, a in arrays.items():
         try:
             _dumps({k: np.empty((0,), a.dtype)})
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise TypeError(f"save: entry '{k}' has dtype {a.dtype}, which safetensors cannot store ({e})") from None
     raise ValueError(f"save: safetensors refused the data ({type(cause).__name__}: {cause})") from None
 
@@ -230,7 +230,7 @@ def load(path):
         blob = f.read()
     try:
         arrays, metadata = _decode(blob)
-    except Exception as e:  # noqa: BLE001  (the header is untrusted: any failure means a corrupt file)
+    except Exception as e:
         raise ValueError(f"load: '{path}' is not a valid safetensors file ({e})") from None
     tensors = {k: from_numpy(v) for k, v in arrays.items()}
     if metadata and _STRUCTURE in metadata:

@@ -452,7 +452,7 @@ class Tensor:
     def sqrt(self):
         return _arith.sqrt(self)
 
-    def clip(self, min=None, max=None):  # noqa: A002  (PyTorch's names)
+    def clip(self, min=None, max=None):
         return _arith.clip(self, min, max)
 
     clamp = clip

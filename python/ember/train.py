@@ -316,7 +316,7 @@ def _parallel_plan(model, n, shuffle, seed):
 class Trainable:
     """Keras-style training methods; every nn.Module inherits them."""
 
-    def compile(self, optimizer="adam", loss="cross_entropy", metrics=None, lr=None):  # noqa: A001  (Keras' name)
+    def compile(self, optimizer="adam", loss="cross_entropy", metrics=None, lr=None):
         """Choose the optimizer, loss and metrics that fit/evaluate use.
 
         Args:

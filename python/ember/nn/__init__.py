@@ -6,12 +6,12 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Lo
                    SmoothL1Loss)
 from .module import Module
 from .parameter import Parameter
-from .layer_norm import LayerNorm  # noqa: E402
-from .sparse import Embedding  # noqa: E402
-from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402
-from .conv import Conv2d  # noqa: E402
-from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: E402
-from .normalization import BatchNorm1d, BatchNorm2d  # noqa: E402
-from .dropout import Dropout  # noqa: E402
-from . import parallel  # noqa: E402
-from .sync_batchnorm import SyncBatchNorm  # noqa: E402
+from .layer_norm import LayerNorm
+from .sparse import Embedding
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .conv import Conv2d
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .normalization import BatchNorm1d, BatchNorm2d
+from .dropout import Dropout
+from . import parallel
+from .sync_batchnorm import SyncBatchNorm
