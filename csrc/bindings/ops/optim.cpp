@@ -79,7 +79,7 @@ void bind_optim(py::module_& m) {
       T* sq = optional_state<T>(sq_, a.p, op, "square_avg");
       T* buf = optional_state<T>(buf_, a.p, op, "momentum_buffer");
       T* avg = optional_state<T>(avg_, a.p, op, "grad_avg");
-      check(sq != nullptr, op, "square_avg is required");
+      check(!sq_.is_none(), op, "square_avg is required");  // (an empty CuPy array has a null pointer)
       py::gil_scoped_release nogil;
       kern::rmsprop_step(a.p.data<T>(), a.g.data<T>(), sq, buf, avg, a.p.numel(), lr, alpha, eps, weight_decay,
                          momentum, maximize);
@@ -93,7 +93,7 @@ void bind_optim(py::module_& m) {
     dispatch_float(a.p, op, [&](auto t) {
       using T = decltype(t);
       T* sum = optional_state<T>(sum_, a.p, op, "sum");
-      check(sum != nullptr, op, "sum is required");
+      check(!sum_.is_none(), op, "sum is required");
       py::gil_scoped_release nogil;
       kern::adagrad_step(a.p.data<T>(), a.g.data<T>(), sum, a.p.numel(), step, lr, lr_decay, weight_decay, eps,
                          maximize);
