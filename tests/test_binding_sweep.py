@@ -9,7 +9,8 @@ resized to what the Python layer computes, so the kernels see huge strides and d
 
 Every array is a view into a larger buffer filled with a canary. After each call the
 canaries around every array must be intact and inputs unchanged; a call must raise
-ValueError, TypeError or IndexError, or succeed and write every element of its outputs.
+ValueError, TypeError or IndexError, or succeed, write every element of its outputs and give
+plausible numbers (finite and small, as inputs in [-1, 1] give).
 Cases run in a subprocess per op family, so a crash fails that case (and the sweep resumes
 after it) instead of taking pytest down.
 """
@@ -35,9 +36,9 @@ class Arr:
     """An array argument: role 'in' (read, must stay unchanged), 'out' (every element written),
     'inout' (read and written), 'scratch' (may be written in part)."""
 
-    def __init__(self, shape, role="in", dtype="float32", low=-1.0, high=1.0, index_high=None):
+    def __init__(self, shape, role="in", dtype="float32", low=-1.0, high=1.0, index_high=None, fill=None):
         self.shape, self.role, self.dtype = tuple(shape), role, dtype
-        self.low, self.high, self.index_high = low, high, index_high
+        self.low, self.high, self.index_high, self.fill = low, high, index_high, fill
 
     def with_(self, shape=None, dtype=None):
         a = Arr(self.shape if shape is None else shape, self.role, self.dtype if dtype is None else dtype,
@@ -121,7 +122,8 @@ POOL = (Pair((2, 2)), Pair((2, 2)), Pair((0, 0)))
 
 # name -> [(variant, builder of the valid arguments)]
 TABLE = {
-    "matmul_forward": [("", lambda: [In(2, 3, 4), In(2, 4, 5), Out(2, 3, 5), False, False, False])],
+    "matmul_forward": [("", lambda: [In(2, 3, 4), In(2, 4, 5), Out(2, 3, 5), False, False, False]),
+                       ("K=0", lambda: [In(1, 3, 0), In(1, 0, 700), Out(1, 3, 700), False, False, False])],
     "matmul_backward": [("", lambda: [In(2, 3, 4), In(1, 4, 5), In(2, 3, 5), Out(2, 3, 4), Out(1, 4, 5), False,
                                       False])],
     "relu_forward": [("", _unary())], "relu_backward": [("", _binary())],
@@ -149,9 +151,12 @@ TABLE = {
     "rmsprop_step": [("", lambda: [InOut(10), In(10), InOut(10, low=0.0), None, None, 0.01, 0.99, 1e-8, 0.0, 0.0,
                                    False])],
     "adagrad_step": [("", lambda: [InOut(10), In(10), InOut(10, low=0.0), 1, 0.01, 0.0, 0.0, 1e-10, False])],
-    "conv2d_forward": [("", lambda: [In(2, 3, 6, 6), In(4, 3, 3, 3), In(4), Out(2, 4, 4, 4), *CONV])],
+    "conv2d_forward": [("", lambda: [In(2, 3, 6, 6), In(4, 3, 3, 3), In(4), Out(2, 4, 4, 4), *CONV]),
+                       ("C=0", lambda: [In(4, 0, 14, 14), In(5, 0, 3, 3), In(5), Out(4, 5, 12, 12), *CONV])],
     "conv2d_backward": [("", lambda: [In(2, 3, 6, 6), In(4, 3, 3, 3), In(2, 4, 4, 4), Out(2, 3, 6, 6),
-                                      Out(4, 3, 3, 3), Out(4), *CONV])],
+                                      Out(4, 3, 3, 3), Out(4), *CONV]),
+                        ("C=0", lambda: [In(4, 0, 14, 14), In(5, 0, 3, 3), In(4, 5, 12, 12), Out(4, 0, 14, 14),
+                                         Out(5, 0, 3, 3), Out(5), *CONV])],
     "max_pool2d_forward": [("", lambda: [In(2, 3, 6, 6), Out(2, 3, 3, 3), Out(2, 3, 3, 3, dtype="int64"), *POOL,
                                          Pair((1, 1))])],
     "max_pool2d_backward": [("", lambda: [Idx(2, 3, 3, 3, high=36), In(2, 3, 3, 3), Out(2, 3, 6, 6), *POOL,
@@ -199,6 +204,9 @@ def array_mutations(a):
     for dt in ("float64", "int64", "float16", ">f4", "bool"):
         if np.dtype(dt) != np.dtype(a.dtype):
             muts.append((dt, a.with_(dtype=dt)))
+    if a.index_high is not None:  # indices out of range, at the ends of int64 too
+        for v in (-1, a.index_high, 2**62, -2**63):
+            muts.append((f"index={v}", Arr(a.shape, a.role, a.dtype, index_high=a.index_high, fill=v)))
     muts.append(("None", None))
     return muts
 
@@ -282,6 +290,8 @@ def materialize(spec, rng):
     if spec.role != "out" and n:
         if spec.index_high is not None and dt.kind in "iu":
             view[...] = rng.integers(0, spec.index_high, spec.shape)
+            if spec.fill is not None:
+                view.flat[len(view.flat) // 2] = spec.fill
         elif dt.kind == "b":
             view[...] = rng.random(spec.shape) < 0.6
         elif dt.kind in "iu":
@@ -315,6 +325,20 @@ def unwritten(specs, views, bufs):
     return out
 
 
+def implausible(specs, views, bufs):
+    """Outputs no valid call could give: inputs lie in [-1, 1] and the shapes are tiny, so with
+    moderate scalars every output is finite and small (stale memory rarely is)."""
+    scalars = [v for v in specs if isinstance(v, float)]
+    if not all(np.isfinite(v) and abs(v) <= 1e3 for v in scalars):
+        return []
+    out = []
+    for k, (spec, view, buf) in enumerate(zip(specs, views, bufs)):
+        if buf is not None and spec.role in ("out", "inout") and view.size and buf.dtype.kind == "f":
+            if not np.all(np.abs(view) < 1e6):
+                out.append(f"arg{k}: output holds {view.flat[np.argmax(~(np.abs(view) < 1e6))]!r}")
+    return out
+
+
 def run_case(fn, args, rng):
     mats = [materialize(a, rng) for a in args]
     views, bufs = [m[0] for m in mats], [m[1] for m in mats]
@@ -328,7 +352,7 @@ def run_case(fn, args, rng):
         outcome = f"{type(e).__name__}: {e}"
     problems = damage(args, views, bufs, before)
     if outcome == "ok":
-        problems += unwritten(args, views, bufs)
+        problems += unwritten(args, views, bufs) + implausible(args, views, bufs)
     elif outcome not in ALLOWED:
         problems.append(f"raised {outcome}")
     return outcome, problems
@@ -357,7 +381,7 @@ def run_chunk(module_name, names):
     """All cases of names in subprocesses: a crash is recorded and the sweep goes on after it."""
     total = sum(len(cases(n)) for n in names)
     results, start = [], 0
-    env = dict(os.environ, OMP_NUM_THREADS="2")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
     here = os.path.dirname(os.path.abspath(__file__))
     while start < total:
         code = (f"import sys; sys.path.insert(0, {here!r}); import test_binding_sweep as t; "
@@ -428,3 +452,109 @@ def test_sweep(module_name, family):
     assert bases and all(r["outcome"] == "ok" for r in bases), [r for r in bases if r["outcome"] != "ok"]
     bad = [f"{r['case']}: {r['outcome']} {r['problems']}" for r in results if r["problems"]]
     assert not bad, f"{len(bad)} of {len(results)} cases failed:\n" + "\n".join(bad[:40])
+
+
+# ---- the geometry checks agree with the Python layer and with PyTorch ------------------------
+GEOMETRIES = [(H, k, s, p, d) for H in (1, 4, 7) for k in (1, 2, 3) for s in (1, 2, 3) for p in (0, 1) for d in (1, 2)]
+
+
+def _accepts(call):
+    try:
+        call()
+        return True
+    except ValueError:
+        return False
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_pool_output_size_is_pytorchs(module_name):
+    """The binding takes exactly the sizes the Python layer computes (floor and ceil_mode),
+    which are PyTorch's; where the Python layer refuses, the binding takes none."""
+    torch = pytest.importorskip("torch")
+    from ember.ops.pool import pool_geometry
+    mod = _module(module_name)
+    for H, k, s, p, d in GEOMETRIES:
+        sizes = set()
+        for ceil in (False, True):
+            try:
+                *_, (P, _) = pool_geometry((1, 1, H, 3), (k, 1), (s, 1), (p, 0), (d, 1), ceil, "max_pool2d")
+            except ValueError:
+                continue  # (stricter than PyTorch where a ceil_mode window is larger than the input)
+            want = torch.nn.functional.max_pool2d(torch.zeros(1, 1, H, 3), (k, 1), (s, 1), (p, 0), (d, 1), ceil)
+            assert P == want.shape[2], (H, k, s, p, d, ceil)
+            sizes.add(P)
+        x = np.zeros((1, 1, H, 3), np.float32)
+        for P in range(0, 10):
+            y = np.zeros((1, 1, P, 3), np.float32)
+            ok = _accepts(lambda: mod.max_pool2d_forward(x, y, y.astype(np.int64), (k, 1), (s, 1), (p, 0), (d, 1)))
+            assert ok == (P in sizes), (H, k, s, p, d, P, sizes)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("module_name", MODULES)
+def test_conv_output_size_is_pytorchs(module_name):
+    """The binding takes the size for the padding on both sides, or with one more row at the
+    bottom (how the Python layer passes 'same' with an odd total); both are PyTorch's."""
+    torch = pytest.importorskip("torch")
+    from ember.ops.conv2d import conv2d_geometry
+    mod = _module(module_name)
+    for H, k, s, p, d in GEOMETRIES:
+        wk = np.zeros((1, 1, k, 1), np.float32)
+        sizes = set()
+        for padding in ((p, 0), ((p, p + 1), (0, 0))):
+            span = H + sum(padding[0] if isinstance(padding[0], tuple) else (p, p)) - d * (k - 1) - 1
+            if span < 0:
+                continue
+            sizes.add(span // s + 1)
+            tpad = (0, 0, p, p + 1) if isinstance(padding[0], tuple) else (0, 0, p, p)
+            want = torch.nn.functional.conv2d(torch.nn.functional.pad(torch.zeros(1, 1, H, 3), tpad),
+                                              torch.zeros(1, 1, k, 1), None, (s, 1), 0, (d, 1))
+            assert span // s + 1 == want.shape[2]
+        try:
+            _, (P, _) = conv2d_geometry((1, 1, H, 3), wk.shape, (s, 1), (p, 0), (d, 1), 1)
+            assert P in sizes
+        except ValueError:
+            assert H + 2 * p < d * (k - 1) + 1  # only a kernel larger than the padded input is refused
+        x = np.zeros((1, 1, H, 3), np.float32)
+        for P in range(0, 10):
+            y = np.zeros((1, 1, P, 3), np.float32)
+            ok = _accepts(lambda: mod.conv2d_forward(x, wk, None, y, (s, 1), (p, 0), (d, 1), 1))
+            assert ok == (P in sizes), (H, k, s, p, d, P, sizes)
+    for H, k, d in [(5, 2, 1), (6, 3, 2), (4, 4, 1)]:  # 'same': the Python layer's pads and size
+        (top, _), (P, _) = conv2d_geometry((1, 1, H, 3), (1, 1, k, 1), 1, "same", (d, 1), 1)
+        want = torch.nn.functional.conv2d(torch.zeros(1, 1, H, 3), torch.zeros(1, 1, k, 1), None, 1, "same", (d, 1))
+        assert P == want.shape[2] == H
+        mod.conv2d_forward(np.zeros((1, 1, H, 3), np.float32), np.zeros((1, 1, k, 1), np.float32), None,
+                           np.zeros((1, 1, P, 3), np.float32), (1, 1), (top, 0), (d, 1), 1)
+
+
+HUGE = [2**62, 2**63 - 1, 2**62 + 2**61]
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+@pytest.mark.parametrize("value", HUGE)
+def test_huge_geometry_raises(module_name, value):
+    mod = _module(module_name)
+    x, w = np.ones((1, 2, 5, 5), np.float32), np.ones((3, 2, 3, 3), np.float32)
+    y = np.zeros((1, 3, 3, 3), np.float32)
+    for geometry in [((value, 1), (0, 0), (1, 1)), ((1, 1), (0, 0), (value, 1)), ((1, 1), (value, 0), (1, 1))]:
+        with pytest.raises(ValueError):
+            mod.conv2d_forward(x, w, None, y, *geometry, 1)
+        with pytest.raises(ValueError):
+            mod.conv2d_backward(x, w, y, None, np.zeros_like(w), None, *geometry, 1)
+    with pytest.raises(ValueError):
+        mod.conv2d_forward(np.ones((1, 0, 5, 5), np.float32), np.ones((0, 4, 3, 3), np.float32), None,
+                           np.zeros((1, 0, 3, 3), np.float32), (1, 1), (0, 0), (1, 1), 2**62)  # 4 * 2**62 wraps to 0
+    yp = np.zeros((1, 2, 2, 2), np.float32)
+    for kernel, stride, padding, dilation in [((2, 2), (value, 2), (0, 0), (1, 1)), ((2, 2), (2, 2), (0, 0), (value, 1)),
+                                              ((value, 2), (2, 2), (value // 2, 0), (1, 1))]:
+        with pytest.raises(ValueError):
+            mod.max_pool2d_forward(x[:, :2], yp, yp.astype(np.int64), kernel, stride, padding, dilation)
+    if value == 2**63 - 1:  # one window past the last no longer fits int64: refused too
+        with pytest.raises(ValueError, match="window reach"):
+            mod.conv2d_forward(x, w, None, np.zeros((1, 3, 1, 1), np.float32), (value, value), (0, 0), (1, 1), 1)
+        return
+    # a huge stride with the output size it gives (one window) is a valid call
+    y1 = np.zeros((1, 3, 1, 1), np.float32)
+    mod.conv2d_forward(x, w, None, y1, (value, value), (0, 0), (1, 1), 1)
+    np.testing.assert_allclose(y1.ravel(), [18.0] * 3)

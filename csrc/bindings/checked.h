@@ -51,4 +51,14 @@ inline WindowAxis window_axis(int64_t in, int64_t pad_total, int64_t k, int64_t 
   return {checked_add(in, pad_total, op, "padded input") - extent, st};
 }
 
+// The kernels' index arithmetic runs up to one window past the last (the CUDA conv2d picks
+// its index width from in + pad + out * st + k * dil): that sum must fit int64 too.
+inline void check_window_reach(int64_t in, int64_t pad, int64_t out, int64_t k, int64_t st, int64_t dil,
+                               const char* op) {
+  const int64_t windows = checked_mul(out, st, op, "output size * stride");
+  checked_add(checked_add(in, pad, op, "input + padding"), checked_add(windows, checked_mul(k, dil, op, "kernel * dilation"),
+                                                                       op, "window reach"),
+              op, "window reach");
+}
+
 }  // namespace ember

@@ -59,6 +59,8 @@ Conv2dShape conv_shape(const Array& x, const Array& w, const Array& y, const Pai
                  shapes() + ", stride " + pair_str(stride) + ", padding " + pair_str(padding) + ", dilation " +
                  pair_str(dilation);
         });
+  check_window_reach(s.H, s.pad_h, s.P, s.R, s.stride_h, s.dil_h, op);
+  check_window_reach(s.W, s.pad_w, s.Q, s.S, s.stride_w, s.dil_w, op);
   return s;
 }
 

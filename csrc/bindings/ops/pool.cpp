@@ -48,6 +48,8 @@ Pool2dShape pool_shape(const Array& x, const Array& y, const Pair& kernel, const
   };
   check(fits(s.H, s.P, s.R, s.stride_h, s.pad_h, s.dil_h) && fits(s.W, s.Q, s.S, s.stride_w, s.pad_w, s.dil_w), op,
         [&] { return "window larger than the padded input, or output size not given by the geometry: " + geometry(); });
+  check_window_reach(s.H, s.pad_h, s.P, s.R, s.stride_h, s.dil_h, op);
+  check_window_reach(s.W, s.pad_w, s.Q, s.S, s.stride_w, s.dil_w, op);
   return s;
 }
 
