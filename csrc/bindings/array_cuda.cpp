@@ -39,6 +39,15 @@ DType dtype_of(const std::string& typestr) {
   return DType::other;
 }
 
+// "<f2" as NumPy names it ("float16"), for messages; the typestr itself if NumPy does not know it.
+std::string numpy_name(const std::string& typestr) {
+  try {
+    return py::str(py::module_::import("numpy").attr("dtype")(typestr));
+  } catch (const py::error_already_set&) {
+    return typestr;
+  }
+}
+
 int64_t itemsize_of(const std::string& typestr) {
   try {
     return typestr.size() >= 3 ? std::stoll(typestr.substr(2)) : 0;
@@ -96,7 +105,7 @@ Array as_array(py::handle obj, const char* op, const char* name, bool writable) 
     throw py::type_error(prefix(op, name) + "has dtype '" + typestr +
                          "' in non-native byte order; convert it first");
   a.dtype = dtype_of(typestr);
-  if (a.dtype == DType::other) a.other_dtype = typestr;
+  if (a.dtype == DType::other) a.other_dtype = numpy_name(typestr);
 
   if (cai.contains("strides") && !cai["strides"].is_none()) {
     std::vector<int64_t> strides;

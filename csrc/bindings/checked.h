@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "bindings/array.h"
 
@@ -55,10 +56,10 @@ inline WindowAxis window_axis(int64_t in, int64_t pad_total, int64_t k, int64_t 
 // its index width from in + pad + out * st + k * dil): that sum must fit int64 too.
 inline void check_window_reach(int64_t in, int64_t pad, int64_t out, int64_t k, int64_t st, int64_t dil,
                                const char* op) {
-  const int64_t windows = checked_mul(out, st, op, "output size * stride");
-  checked_add(checked_add(in, pad, op, "input + padding"), checked_add(windows, checked_mul(k, dil, op, "kernel * dilation"),
-                                                                       op, "window reach"),
-              op, "window reach");
+  const int64_t start = checked_add(in, pad, op, "input + padding");
+  const int64_t past = checked_add(checked_mul(out, st, op, "output size * stride"),
+                                   checked_mul(k, dil, op, "kernel * dilation"), op, "window reach");
+  checked_add(start, past, op, "window reach");
 }
 
 }  // namespace ember
