@@ -12,6 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import ember as em
+from ember.nn import functional as F
+
 ISAS = ["generic", "avx2", "avx512"]
 DTYPES = [np.float32, np.float64]
 TRANS = list(itertools.product([False, True], repeat=2))
@@ -192,11 +195,6 @@ def test_bad_input(cpu_kernels):
 # The GEMM writes C = 0 (or leaves C when accumulating) for an empty inner dimension on all
 # of its paths, the packed one included (N above NC); conv2d, the RNN layers and linear
 # reach it with K = 0 when a layer has no input channels or features.
-from ember.nn import functional as F  # noqa: E402
-
-import ember as em  # noqa: E402
-
-
 @pytest.fixture(params=[1, 2])
 def threads(request):
     before = em.get_num_threads()
