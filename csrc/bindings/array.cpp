@@ -19,6 +19,10 @@ const char* dtype_name(DType d) {
   }
 }
 
+std::string dtype_name(const Array& a) {
+  return a.dtype == DType::other && !a.other_dtype.empty() ? a.other_dtype : dtype_name(a.dtype);
+}
+
 std::string shape_str(const Array& a) {
   std::string s = "(";
   for (int i = 0; i < a.ndim(); ++i) s += (i ? ", " : "") + std::to_string(a.shape[i]);
@@ -41,15 +45,15 @@ void check_same_shape(const Array& a, const Array& b, const char* op) {
 }
 
 void check_same_dtype(const Array& a, const Array& b, const char* op) {
-  if (a.dtype != b.dtype)
-    throw py::type_error(std::string("[") + op + "] '" + a.name + "' is " + dtype_name(a.dtype) + " but '" +
-                         b.name + "' is " + dtype_name(b.dtype));
+  if (a.dtype != b.dtype || (a.dtype == DType::other && a.other_dtype != b.other_dtype))
+    throw py::type_error(std::string("[") + op + "] '" + a.name + "' is " + dtype_name(a) + " but '" +
+                         b.name + "' is " + dtype_name(b));
 }
 
 void check_dtype(const Array& a, DType d, const char* op) {
   if (a.dtype != d)
     throw py::type_error(std::string("[") + op + "] '" + a.name + "' must be " + dtype_name(d) + ", got " +
-                         dtype_name(a.dtype));
+                         dtype_name(a));
 }
 
 }  // namespace ember

@@ -24,6 +24,7 @@ struct Array {
   void* ptr = nullptr;
   std::vector<int64_t> shape;
   DType dtype = DType::other;
+  std::string other_dtype;  // the array's own dtype name when dtype is other, for messages
   std::string name;  // the argument's name, for messages
   std::shared_ptr<void> guard;  // cuda-emu: registers the buffer for bounds checks while the call runs
 
@@ -38,6 +39,8 @@ struct Array {
 Array as_array(py::handle obj, const char* op, const char* name, bool writable = false);
 
 const char* dtype_name(DType d);
+// a's dtype as its array module names it (float16, uint8, ...), for messages.
+std::string dtype_name(const Array& a);
 std::string shape_str(const Array& a);
 
 // Raises ValueError "[op] message" unless cond. On hot paths pass a callable
@@ -59,7 +62,7 @@ void dispatch_float(const Array& a, const char* op, F&& f) {
     case DType::f32: f(float{}); break;
     case DType::f64: f(double{}); break;
     default:
-      throw py::type_error(std::string("[") + op + "] not implemented for dtype " + dtype_name(a.dtype) +
+      throw py::type_error(std::string("[") + op + "] not implemented for dtype " + dtype_name(a) +
                            " (argument '" + a.name + "'); use float32 or float64");
   }
 }

@@ -4,7 +4,10 @@
 // producer named in the interface, or CuPy's current stream.
 #include <cuda_runtime.h>
 
+#include <algorithm>
+
 #include "bindings/array.h"
+#include "bindings/checked.h"
 #include "cuda/common.cuh"
 
 namespace ember {
@@ -27,13 +30,22 @@ std::string prefix(const char* op, const char* name) {
 
 // typestr is "<f4", "<f8", "<i8", "|b1", ...
 DType dtype_of(const std::string& typestr) {
-  if (typestr.size() < 3 || typestr[0] == '>') return DType::other;
+  if (typestr.size() < 3) return DType::other;
   const std::string kind = typestr.substr(1);
   if (kind == "f4") return DType::f32;
   if (kind == "f8") return DType::f64;
   if (kind == "i8") return DType::i64;
   if (kind == "b1") return DType::b8;
   return DType::other;
+}
+
+// "<f2" as NumPy names it ("float16"), for messages; the typestr itself if NumPy does not know it.
+std::string numpy_name(const std::string& typestr) {
+  try {
+    return py::str(py::module_::import("numpy").attr("dtype")(typestr));
+  } catch (const py::error_already_set&) {
+    return typestr;
+  }
 }
 
 int64_t itemsize_of(const std::string& typestr) {
@@ -87,7 +99,13 @@ Array as_array(py::handle obj, const char* op, const char* name, bool writable) 
   a.name = name;
   for (auto d : cai["shape"].cast<py::tuple>()) a.shape.push_back(d.cast<int64_t>());
   const auto typestr = cai["typestr"].cast<std::string>();
+  // the interface is not checked by its producer: sizes must be >= 0 and their bytes fit int64
+  checked_mul(checked_numel(a.shape, op, name), std::max<int64_t>(itemsize_of(typestr), 1), op, name);
+  if (!typestr.empty() && typestr[0] == '>')
+    throw py::type_error(prefix(op, name) + "has dtype '" + typestr +
+                         "' in non-native byte order; convert it first");
   a.dtype = dtype_of(typestr);
+  if (a.dtype == DType::other) a.other_dtype = numpy_name(typestr);
 
   if (cai.contains("strides") && !cai["strides"].is_none()) {
     std::vector<int64_t> strides;

@@ -10,9 +10,15 @@
 
 namespace ember {
 
-static DType dtype_of(const py::array& a) {
-  char kind = a.dtype().kind();
-  auto size = a.itemsize();
+// A dtype in non-native byte order would reach the kernels as native numbers: refuse it.
+static DType dtype_of(const py::array& arr, const char* op, const char* name) {
+  const py::dtype dt = arr.dtype();
+  const char kind = dt.kind(), order = dt.byteorder();  // NumPy spells native order '='
+  const auto size = dt.itemsize();
+  if (order == '<' || order == '>')
+    throw py::type_error(std::string("[") + op + "] argument '" + name + "' has dtype '" +
+                         std::string(py::str(dt.attr("str"))) +
+                         "' in non-native byte order; convert it first (a.astype(a.dtype.newbyteorder('=')))");
   if (kind == 'f' && size == 4) return DType::f32;
   if (kind == 'f' && size == 8) return DType::f64;
   if (kind == 'i' && size == 8) return DType::i64;
@@ -27,7 +33,8 @@ Array as_array(py::handle obj, const char* op, const char* name, bool writable) 
   auto arr = py::reinterpret_borrow<py::array>(obj);
   Array a;
   a.name = name;
-  a.dtype = dtype_of(arr);
+  a.dtype = dtype_of(arr, op, name);
+  if (a.dtype == DType::other) a.other_dtype = py::str(arr.dtype());
   a.shape.assign(arr.shape(), arr.shape() + arr.ndim());
   if (!(arr.flags() & py::array::c_style))
     throw py::value_error(std::string("[") + op + "] argument '" + name + "' " + shape_str(a) +

@@ -32,7 +32,7 @@ def as_dtype(dtype):
             raise TypeError(f"unknown dtype '{dtype}'; known: float32, float64, int64, bool")
         return _DTYPES[dtype]
     try:
-        return np.dtype(dtype)
+        return np.dtype(dtype).newbyteorder("=")  # kernels read native numbers ('>f4' is float32)
     except TypeError:
         raise TypeError(f"unknown dtype {dtype!r}; known: float32, float64, int64, bool") from None
 
@@ -47,6 +47,18 @@ def _default_dtype(a):
     if k == "f":
         return float32
     raise TypeError(f"cannot make a tensor from an array of dtype {a.dtype}")
+
+
+def _host_copy(a, dtype):
+    """A copy of the host array a as dtype (default: _default_dtype) in native byte order; ValueError
+    where an integer value does not fit the new integer dtype (uint64 above int64's range)."""
+    dt = np.dtype(dtype or _default_dtype(a)).newbyteorder("=")
+    if a.dtype.kind in "iu" and dt.kind in "iu" and a.size and not np.can_cast(a.dtype, dt):
+        lo, hi, info = a.min(), a.max(), np.iinfo(dt)
+        if lo < info.min or hi > info.max:
+            raise ValueError(f"cannot make a tensor of dtype {dt} from {a.dtype} values in [{lo}, {hi}]: "
+                             f"outside {dt}'s range [{info.min}, {info.max}]")
+    return np.array(a, dtype=dt, copy=True)
 
 
 class _HookHandle:
@@ -547,7 +559,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
             raise ValueError(f"cannot make a tensor from ragged nested sequences ({e})") from None
         if a.dtype == object:
             raise TypeError(f"cannot make a tensor from {type(data).__name__} of mixed or ragged contents")
-        a = be.from_host(np.array(a, dtype=dtype or _default_dtype(a), copy=True))
+        a = be.from_host(_host_copy(a, dtype))
     if requires_grad and a.dtype.kind != "f":
         raise RuntimeError(f"only floating-point tensors can require gradients, got {a.dtype}")
     return Tensor._wrap(a, be, requires_grad)
@@ -557,6 +569,9 @@ def from_numpy(a):
     """A tensor sharing memory with the NumPy array a (device cpu, or numpy without the extension)."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(a).__name__}")
+    if not a.dtype.isnative:  # kernels read native numbers; sharing memory rules out a converted copy
+        raise TypeError(f"from_numpy: array of dtype '{a.dtype.str}' is not in native byte order; "
+                        f"use ember.tensor(a), which converts, or a.astype(a.dtype.newbyteorder('='))")
     from .backends import is_available
     return Tensor._wrap(a, get_backend("cpu" if is_available("cpu") else "numpy"))
 

@@ -75,7 +75,7 @@ def _reference(x, w, b, geom, out):
 # (x, w, (stride, padding, dilation, groups), output) for the CUDA kernels: tiles of 16 (float32),
 # 32 and 64 rows, reductions whole and split over blocks (with the bias added once), one
 # channel per group (grad input with M = 1), stride, dilation, windows wholly in the padding.
-EMU_CASES = [((2, 3, 6, 5), (5, 3, 3, 2), ((2, 1), (1, 1), (1, 2), 1), (3, 4)),
+EMU_CASES = [((2, 3, 6, 5), (5, 3, 3, 2), ((2, 1), (1, 1), (1, 2), 1), (3, 5)),
              ((1, 4, 5, 5), (4, 1, 3, 3), ((1, 1), (1, 1), (1, 1), 4), (5, 5)),
              ((2, 36, 4, 3), (40, 36, 3, 3), ((1, 1), (1, 1), (1, 1), 1), (4, 3)),
              ((3, 16, 5, 4), (24, 16, 2, 3), ((2, 1), (2, 1), (1, 2), 1), (4, 2))]

@@ -12,6 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import ember as em
+from ember.nn import functional as F
+
 ISAS = ["generic", "avx2", "avx512"]
 DTYPES = [np.float32, np.float64]
 TRANS = list(itertools.product([False, True], repeat=2))
@@ -186,3 +189,91 @@ def test_bad_input(cpu_kernels):
         k.matmul_backward(a, b, c, np.empty((1, 4, 3), np.float32), None, False, False)  # grad_a shape
     with pytest.raises(TypeError):
         k.matmul_backward(a, b, c, None, np.empty((1, 4, 5), np.float64), False, False)
+
+
+# ---- K = 0 through every GEMM caller, every ISA level, 1 and 2 threads ------------------
+# The GEMM writes C = 0 (or leaves C when accumulating) for an empty inner dimension on all
+# of its paths, the packed one included (N above NC); conv2d, the RNN layers and linear
+# reach it with K = 0 when a layer has no input channels or features.
+@pytest.fixture(params=[1, 2])
+def threads(request):
+    before = em.get_num_threads()
+    em.set_num_threads(request.param)
+    yield request.param
+    em.set_num_threads(before)
+
+
+@pytest.mark.parametrize("M,N", [(5, 7), (64, 700), (300, 40), (0, 9), (9, 0)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_inner_dimension_zero(cpu_kernels, isa, threads, rng, dtype, M, N):
+    check_forward(cpu_kernels, rng, dtype, M, N, 0)
+    check_forward(cpu_kernels, rng, dtype, M, N, 0, accumulate=True)
+    check_forward(cpu_kernels, rng, dtype, M, N, 0, batch=3, ta=True)
+    check_backward(cpu_kernels, rng, dtype, M, N, 0, batch=2)
+    check_backward(cpu_kernels, rng, dtype, 0, N, M, batch=2, batch_b=1)  # dB sums over M = 0 rows
+
+
+KZERO_DEVICES = ["cpu", "cuda-emu"]
+
+
+def _kzero_device(device, isa_name):
+    if device == "cuda-emu" and isa_name != "generic":
+        pytest.skip("cuda-emu has no ISA levels")
+    pytest.importorskip("ember._cuda_emu" if device == "cuda-emu" else "ember._cpu")
+
+
+@pytest.mark.parametrize("device", KZERO_DEVICES)
+@pytest.mark.parametrize("shape", [(4, 0, 14, 14), (2, 0, 40, 40)])
+def test_conv2d_no_input_channels(isa, threads, rng, device, shape):
+    _kzero_device(device, isa)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((5, 0, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    tx, tw, tb = (em.tensor(a, device=device, requires_grad=True) for a in (x, w, b))
+    y = F.conv2d(tx, tw, tb, padding=1)
+    # an empty sum plus the bias (PyTorch returns an empty tensor here instead)
+    np.testing.assert_array_equal(y.numpy(), np.broadcast_to(b[:, None, None], (shape[0], 5) + shape[2:]))
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(em.tensor(g, device=device))
+    assert tx.grad.shape == x.shape and tw.grad.shape == w.shape
+    np.testing.assert_allclose(tb.grad.numpy(), g.astype(np.float64).sum((0, 2, 3)), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("device", KZERO_DEVICES)
+def test_conv2d_empty_batch_and_outputs(isa, threads, rng, device):
+    _kzero_device(device, isa)
+    w = em.tensor(rng.standard_normal((5, 3, 3, 3)).astype(np.float32), device=device)
+    y = F.conv2d(em.zeros(0, 3, 9, 9, device=device), w)
+    assert y.shape == (0, 5, 7, 7)
+    y = F.conv2d(em.ones(2, 3, 9, 9, device=device), em.zeros(0, 3, 3, 3, device=device))
+    assert y.shape == (2, 0, 7, 7)
+
+
+@pytest.mark.parametrize("device", KZERO_DEVICES)
+def test_linear_no_input_features(isa, threads, rng, device):
+    _kzero_device(device, isa)
+    b = rng.standard_normal(600).astype(np.float32)
+    x = em.tensor(np.zeros((70, 0), np.float32), device=device, requires_grad=True)
+    w = em.tensor(np.zeros((600, 0), np.float32), device=device, requires_grad=True)
+    tb = em.tensor(b, device=device, requires_grad=True)
+    y = F.linear(x, w, tb)
+    np.testing.assert_array_equal(y.numpy(), np.broadcast_to(b, (70, 600)))
+    y.sum().backward()
+    np.testing.assert_array_equal(tb.grad.numpy(), np.full(600, 70, np.float32))
+
+
+@pytest.mark.parametrize("mode,gates", [("lstm", 4), ("gru", 3), ("rnn_tanh", 1)])
+def test_rnn_kernel_no_input_features(isa, threads, rng, mode, gates):
+    # (the layers refuse input_size 0, as PyTorch does; the kernels must still get it right)
+    from ember.backends import get_backend
+    from ember.backends.numpy_ref import rnn as ref
+    S, N, H = 5, 3, 20
+    x = np.zeros((S, N, 0), np.float32)
+    h0, c0 = (rng.standard_normal((N, H)).astype(np.float32) for _ in range(2))
+    w_ih = np.zeros((gates * H, 0), np.float32)
+    w_hh = (rng.standard_normal((gates * H, H)) * 0.3).astype(np.float32)
+    b_ih, b_hh = (rng.standard_normal(gates * H).astype(np.float32) for _ in range(2))
+    args = (mode, False, x, h0, c0 if mode == "lstm" else None, w_ih, w_hh, b_ih, b_hh)
+    got = get_backend("cpu").ops.rnn_forward(*args)[0]
+    want = ref.rnn_forward(*args)[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

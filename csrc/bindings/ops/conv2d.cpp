@@ -1,12 +1,14 @@
 // Bindings of conv2d: x (N, C, H, W), w (K, C/groups, R, S), optional b (K), y (N, K, P, Q).
-// The geometry arrives as (h, w) pairs; P, Q are read from y. The checks repeat the Python
-// layer's (channel counts, kernel vs padded input, positive strides), so no call can make
-// a kernel read or write outside its arrays.
+// The geometry arrives as (h, w) pairs; P, Q are read from y and must be the size PyTorch
+// computes. The checks repeat the Python layer's (channel counts, kernel vs padded input,
+// positive strides) in overflow-checked arithmetic, so no call can make a kernel read or
+// write outside its arrays.
 #include <pybind11/stl.h>
 
 #include <array>
 
 #include "bindings/array.h"
+#include "bindings/checked.h"
 
 namespace ember {
 namespace {
@@ -33,17 +35,23 @@ Conv2dShape conv_shape(const Array& x, const Array& w, const Array& y, const Pai
   check(groups >= 1 && s.C % groups == 0 && s.K % groups == 0, op, [&] {
     return "groups=" + std::to_string(groups) + " must divide the input and output channels: " + shapes();
   });
-  check(w.dim(1) * groups == s.C, op, [&] {
-    return "expected input with " + std::to_string(w.dim(1) * groups) + " channels (weight " + shape_str(w) +
+  const int64_t channels = checked_mul(w.dim(1), groups, op, "weight channels * groups");
+  check(channels == s.C, op, [&] {
+    return "expected input with " + std::to_string(channels) + " channels (weight " + shape_str(w) +
            ", groups=" + std::to_string(groups) + "), got " + shape_str(x);
   });
   check(s.R >= 1 && s.S >= 1, op, [&] { return "empty kernel: " + shapes(); });
   check(y.dim(0) == s.N && y.dim(1) == s.K, op, [&] { return "output does not fit: " + shapes(); });
-  // The windows: the implied bottom/right padding is at most the top/left padding + 1 ("same"
-  // with an odd total). As in PyTorch, a window may lie wholly in the padding (its output is
-  // the bias): every kernel tests each tap against the image.
-  auto fits = [](int64_t in, int64_t out, int64_t k, int64_t st, int64_t pad, int64_t dil) {
-    return out >= 1 && (out - 1) * st + dil * (k - 1) + 1 <= in + 2 * pad + 1;
+  // PyTorch's output size with the padding on both sides, or with one more row/column at
+  // the bottom/right ("same" with an odd total). As in PyTorch, a window may lie wholly in
+  // the padding (its output is the bias): every kernel tests each tap against the image.
+  auto fits = [&](int64_t in, int64_t out, int64_t k, int64_t st, int64_t pad, int64_t dil) {
+    const int64_t both = checked_mul(pad, 2, op, "padding * 2");
+    for (int64_t total : {both, checked_add(both, 1, op, "padding")}) {
+      const WindowAxis a = window_axis(in, total, k, st, dil, op);
+      if (a.span >= 0 && out == a.floor_out()) return true;
+    }
+    return false;
   };
   check(fits(s.H, s.P, s.R, s.stride_h, s.pad_h, s.dil_h) && fits(s.W, s.Q, s.S, s.stride_w, s.pad_w, s.dil_w), op,
         [&] {
@@ -51,6 +59,8 @@ Conv2dShape conv_shape(const Array& x, const Array& w, const Array& y, const Pai
                  shapes() + ", stride " + pair_str(stride) + ", padding " + pair_str(padding) + ", dilation " +
                  pair_str(dilation);
         });
+  check_window_reach(s.H, s.pad_h, s.P, s.R, s.stride_h, s.dil_h, op);
+  check_window_reach(s.W, s.pad_w, s.Q, s.S, s.stride_w, s.dil_w, op);
   return s;
 }
 

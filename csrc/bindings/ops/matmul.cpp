@@ -2,6 +2,7 @@
 // for a batch of one; a batch of 1 in `a` or `b` broadcasts against out's batch
 // (stride 0). The Python layer folds leading dimensions into one batch axis.
 #include "bindings/array.h"
+#include "bindings/checked.h"
 
 namespace ember {
 
@@ -34,7 +35,8 @@ static MatmulShape matmul_shape(Array& a, Array& b, Array& c, bool ta, bool tb, 
         [&] { return "batch of " + shapes() + " does not match 'out' " + shape_str(c); });
   check_same_dtype(a, b, op);
   check_same_dtype(a, c, op);
-  return {batch, M, N, K, a.dim(0) == 1 ? 0 : M * K, b.dim(0) == 1 ? 0 : K * N};
+  return {batch, M, N, K, a.dim(0) == 1 ? 0 : checked_mul(M, K, op, "batch stride of 'a'"),
+          b.dim(0) == 1 ? 0 : checked_mul(K, N, op, "batch stride of 'b'")};
 }
 
 void bind_matmul(py::module_& m) {

@@ -1,6 +1,7 @@
 // Bindings of the fused optimizer updates. Every array is one parameter's
 // flat data: p (written), g, and the optimizer's state arrays (written), all of
-// p's shape and dtype. Optional state is None when its option is off.
+// p's shape and dtype. Optional state is None when its option is off. The hyperparameters
+// are checked as the optimizers check them (PyTorch's ranges; NaN fails every one).
 #include "bindings/array.h"
 
 namespace ember {
@@ -40,6 +41,8 @@ void bind_optim(py::module_& m) {
     const char* op = "sgd_step";
     Params a = params(p_, g_, op);
     check_hyper(lr >= 0, op, "lr", lr);
+    check_hyper(momentum >= 0, op, "momentum", momentum);
+    check_hyper(weight_decay >= 0, op, "weight_decay", weight_decay);
     check(!buf_.is_none() || momentum == 0, op, "momentum > 0 needs a momentum buffer");
     dispatch_float(a.p, op, [&](auto t) {
       using T = decltype(t);
@@ -57,6 +60,9 @@ void bind_optim(py::module_& m) {
     check(step >= 1, op, [&] { return "step must be >= 1, got " + std::to_string(step); });
     check_hyper(beta1 >= 0 && beta1 < 1, op, "beta1", beta1);
     check_hyper(beta2 >= 0 && beta2 < 1, op, "beta2", beta2);
+    check_hyper(lr >= 0, op, "lr", lr);
+    check_hyper(eps >= 0, op, "eps", eps);
+    check_hyper(weight_decay >= 0, op, "weight_decay", weight_decay);
     dispatch_float(a.p, op, [&](auto t) {
       using T = decltype(t);
       T* m = optional_state<T>(m_, a.p, op, "exp_avg");
@@ -73,13 +79,18 @@ void bind_optim(py::module_& m) {
                            double alpha, double eps, double weight_decay, double momentum, bool maximize) {
     const char* op = "rmsprop_step";
     Params a = params(p_, g_, op);
+    check_hyper(lr >= 0, op, "lr", lr);
+    check_hyper(alpha >= 0 && alpha <= 1, op, "alpha", alpha);  // a negative square average is NaN
+    check_hyper(eps >= 0, op, "eps", eps);
+    check_hyper(weight_decay >= 0, op, "weight_decay", weight_decay);
+    check_hyper(momentum >= 0, op, "momentum", momentum);
     check(!buf_.is_none() || momentum == 0, op, "momentum > 0 needs a momentum buffer");
     dispatch_float(a.p, op, [&](auto t) {
       using T = decltype(t);
       T* sq = optional_state<T>(sq_, a.p, op, "square_avg");
       T* buf = optional_state<T>(buf_, a.p, op, "momentum_buffer");
       T* avg = optional_state<T>(avg_, a.p, op, "grad_avg");
-      check(sq != nullptr, op, "square_avg is required");
+      check(!sq_.is_none(), op, "square_avg is required");  // (an empty CuPy array has a null pointer)
       py::gil_scoped_release nogil;
       kern::rmsprop_step(a.p.data<T>(), a.g.data<T>(), sq, buf, avg, a.p.numel(), lr, alpha, eps, weight_decay,
                          momentum, maximize);
@@ -89,11 +100,15 @@ void bind_optim(py::module_& m) {
                            double weight_decay, double eps, bool maximize) {
     const char* op = "adagrad_step";
     Params a = params(p_, g_, op);
+    check_hyper(lr >= 0, op, "lr", lr);
+    check_hyper(lr_decay >= 0, op, "lr_decay", lr_decay);
+    check_hyper(eps >= 0, op, "eps", eps);
+    check_hyper(weight_decay >= 0, op, "weight_decay", weight_decay);
     check(step >= 1, op, [&] { return "step must be >= 1, got " + std::to_string(step); });
     dispatch_float(a.p, op, [&](auto t) {
       using T = decltype(t);
       T* sum = optional_state<T>(sum_, a.p, op, "sum");
-      check(sum != nullptr, op, "sum is required");
+      check(!sum_.is_none(), op, "sum is required");
       py::gil_scoped_release nogil;
       kern::adagrad_step(a.p.data<T>(), a.g.data<T>(), sum, a.p.numel(), step, lr, lr_decay, weight_decay, eps,
                          maximize);

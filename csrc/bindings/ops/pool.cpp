@@ -1,12 +1,15 @@
 // Bindings of max_pool2d and avg_pool2d over x (N, C, H, W) -> y (N, C, P, Q); max also
 // writes int64 indices (h*W + w in the plane). The geometry arrives as (h, w) pairs; P, Q
-// are read from y and checked against it, as are PyTorch's rules (padding at most half the
+// are read from y and must be the size PyTorch computes (floor or ceil_mode), in
+// overflow-checked arithmetic; so are PyTorch's rules (padding at most half the
 // kernel, every window starting inside the image or its padding).
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <array>
 
 #include "bindings/array.h"
+#include "bindings/checked.h"
 
 namespace ember {
 namespace {
@@ -29,14 +32,24 @@ Pool2dShape pool_shape(const Array& x, const Array& y, const Pair& kernel, const
   check(y.dim(0) == s.N && y.dim(1) == s.C, op, [&] { return "output does not fit: " + geometry(); });
   check(s.R >= 1 && s.S >= 1 && s.stride_h >= 1 && s.stride_w >= 1 && s.dil_h >= 1 && s.dil_w >= 1, op,
         [&] { return "kernel, stride and dilation must be positive: " + geometry(); });
-  check(s.pad_h >= 0 && s.pad_w >= 0 && 2 * s.pad_h <= s.R && 2 * s.pad_w <= s.S, op,
+  // (pad <= kernel / 2 rather than 2 * pad <= kernel: nothing to overflow)
+  check(s.pad_h >= 0 && s.pad_w >= 0 && s.pad_h <= s.R / 2 && s.pad_w <= s.S / 2, op,
         [&] { return "padding must be between 0 and half the kernel: " + geometry(); });
-  auto fits = [](int64_t in, int64_t out, int64_t k, int64_t st, int64_t pad, int64_t dil) {
-    // (ceil_mode lets the last window run past the padding, but it must start inside it)
-    return out >= 1 && in >= 1 && dil * (k - 1) + 1 <= in + 2 * pad && (out - 1) * st < in + pad;
+  // PyTorch's output size, floor or ceil_mode; in ceil_mode the last window may run past
+  // the padding but must start inside the input or its left padding:
+  // (out - 1) * st < in + pad, i.e. out - 1 < ceil((in + pad) / st).
+  auto fits = [&](int64_t in, int64_t out, int64_t k, int64_t st, int64_t pad, int64_t dil) {
+    if (in < 1) return false;
+    const WindowAxis a = window_axis(in, 2 * pad, k, st, dil, op);
+    if (a.span < 0) return false;
+    const int64_t starts = checked_add(in, pad, op, "input + padding");
+    const int64_t ceil_out = std::min(a.ceil_out(), starts / st + (starts % st != 0));
+    return out == a.floor_out() || out == ceil_out;
   };
   check(fits(s.H, s.P, s.R, s.stride_h, s.pad_h, s.dil_h) && fits(s.W, s.Q, s.S, s.stride_w, s.pad_w, s.dil_w), op,
         [&] { return "window larger than the padded input, or output size not given by the geometry: " + geometry(); });
+  check_window_reach(s.H, s.pad_h, s.P, s.R, s.stride_h, s.dil_h, op);
+  check_window_reach(s.W, s.pad_w, s.Q, s.S, s.stride_w, s.dil_w, op);
   return s;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bindings/array.h"
+#include "bindings/checked.h"
 
 namespace ember {
 
@@ -61,7 +62,8 @@ Sequence sequence_args(const std::string& mode, py::handle x_, py::handle h0_, p
   q.x = as_array(x_, op, "x"), q.h0 = as_array(h0_, op, "h0");
   check_ndim(q.x, 3, op);
   check_ndim(q.h0, 2, op);
-  q.S = q.x.dim(0), q.N = q.x.dim(1), q.I = q.x.dim(2), q.H = q.h0.dim(1), q.GH = q.md.gates * q.H;
+  q.S = q.x.dim(0), q.N = q.x.dim(1), q.I = q.x.dim(2), q.H = q.h0.dim(1);
+  q.GH = checked_mul(q.md.gates, q.H, op, "gates * hidden size");
   check(q.h0.dim(0) == q.N, op,
         [&] { return "'h0' " + shape_str(q.h0) + " does not match batch of 'x' " + shape_str(q.x); });
   check_same_dtype(q.x, q.h0, op);
@@ -81,13 +83,13 @@ void bind_rnn(py::module_& m) {
     const Mode md = parse_mode(mode_, op);
     Array hp = as_array(hp_, op, "h_prev");
     check_ndim(hp, 2, op);
-    const int64_t N = hp.dim(0), H = hp.dim(1), GH = md.gates * H;
+    const int64_t N = hp.dim(0), H = hp.dim(1), GH = checked_mul(md.gates, H, op, "gates * hidden size");
     Array gx = arg(gx_, op, "gx", {N, GH}, &hp, false, true), gh = arg(gh_, op, "gh", {N, GH}, &hp, false, true);
     Array bi = arg(bi_, op, "b_ih", {GH}, &hp, false, !bi_.is_none());
     Array bh = arg(bh_, op, "b_hh", {GH}, &hp, false, !bh_.is_none());
     Array cp = arg(cp_, op, "c_prev", {N, H}, &hp, false, md.lstm);
     Array h = arg(h_, op, "h", {N, H}, &hp, true, true), c = arg(c_, op, "c", {N, H}, &hp, true, md.lstm);
-    Array ws = arg(ws_, op, "ws", {N, 4 * H}, &hp, true, md.lstm || md.gru);
+    Array ws = arg(ws_, op, "ws", {N, checked_mul(4, H, op, "workspace width")}, &hp, true, md.lstm || md.gru);
     dispatch_float(hp, op, [&](auto t) {
       using T = decltype(t);
       py::gil_scoped_release nogil;
@@ -103,8 +105,8 @@ void bind_rnn(py::module_& m) {
     const Mode md = parse_mode(mode_, op);
     Array h = as_array(h_, op, "h");
     check_ndim(h, 2, op);
-    const int64_t N = h.dim(0), H = h.dim(1), GH = md.gates * H;
-    Array ws = arg(ws_, op, "ws", {N, 4 * H}, &h, false, md.lstm || md.gru);
+    const int64_t N = h.dim(0), H = h.dim(1), GH = checked_mul(md.gates, H, op, "gates * hidden size");
+    Array ws = arg(ws_, op, "ws", {N, checked_mul(4, H, op, "workspace width")}, &h, false, md.lstm || md.gru);
     Array hp = arg(hp_, op, "h_prev", {N, H}, &h, false, md.gru);
     Array cp = arg(cp_, op, "c_prev", {N, H}, &h, false, md.lstm), c = arg(c_, op, "c", {N, H}, &h, false, md.lstm);
     Array g1 = arg(g1_, op, "grad_h", {N, H}, &h, false, true);
@@ -134,7 +136,7 @@ void bind_rnn(py::module_& m) {
     Array bi = arg(bi_, op, "b_ih", {GH}, &x, false, !bi_.is_none());
     Array bh = arg(bh_, op, "b_hh", {GH}, &x, false, !bh_.is_none());
     Array y = arg(y_, op, "y", {S, N, H}, &x, true, true), cs = arg(cs_, op, "cs", {S, N, H}, &x, true, md.lstm);
-    Array ws = arg(ws_, op, "ws", {S, N, 4 * H}, &x, true, md.lstm || md.gru);
+    Array ws = arg(ws_, op, "ws", {S, N, checked_mul(4, H, op, "workspace width")}, &x, true, md.lstm || md.gru);
     Array gxb = arg(gxb_, op, "gx_buf", {S, N, GH}, &x, true, true), ghb = arg(ghb_, op, "gh_buf", {N, GH}, &x, true, true);
     dispatch_float(x, op, [&](auto t) {
       using T = decltype(t);
@@ -156,7 +158,7 @@ void bind_rnn(py::module_& m) {
     const Array &x = q.x, &h0 = q.h0, &c0 = q.c0, &wih = q.wih, &whh = q.whh;
     const int64_t S = q.S, N = q.N, I = q.I, H = q.H, GH = q.GH;
     Array y = arg(y_, op, "y", {S, N, H}, &x, false, true), cs = arg(cs_, op, "cs", {S, N, H}, &x, false, md.lstm);
-    Array ws = arg(ws_, op, "ws", {S, N, 4 * H}, &x, false, md.lstm || md.gru);
+    Array ws = arg(ws_, op, "ws", {S, N, checked_mul(4, H, op, "workspace width")}, &x, false, md.lstm || md.gru);
     Array gy = arg(gy_, op, "grad_y", {S, N, H}, &x, false, true);
     Array gcn = arg(gcn_, op, "grad_cn", {N, H}, &x, false, md.lstm && !gcn_.is_none());
     Array dx = arg(dx_, op, "grad_x", {S, N, I}, &x, true, true), dh0 = arg(dh0_, op, "grad_h0", {N, H}, &x, true, true);

@@ -320,8 +320,20 @@ void blocking(GemmBlocking& out) {
   out = {kMR, kNR<T>, kMCPanels * kMR, kKC<T>, kNC};
 }
 
+// K = 0: C = 0, or unchanged when accumulating. The blocked path's K loop would not run
+// and leave C as it was. gemm_run is the one way into both paths (gemm_tile_taps' register
+// tile starts at zero, so it needs no such case).
+template <typename T>
+void empty_product(const GemmTask<T>& t) {
+  if (t.accumulate) return;
+  for (int64_t i = 0; i < t.M; ++i)
+    for (int64_t j = 0; j < t.N; ++j) t.C[i * t.ldc + j] = T(0);
+}
+
 template <typename T>
 void run(const GemmTask<T>& t, T* pack_a, T* pack_b) {
+  if (t.M <= 0 || t.N <= 0) return;
+  if (t.K <= 0) return empty_product(t);
   // In-place reads pay off while A's MR rows and B's K x NR panel stay in
   // L1/L2 without blocking; past that the packed layout wins. Measured
   // (AVX-512, one thread): up to 2^23 multiply-adds and K <= 2 KC the direct
