@@ -2,7 +2,7 @@
 // batch slices, threads, workspaces) and their per-ISA kernels: csrc/cpu/isa/conv2d_kernel.cpp
 // (im2col, col2im, bias, sums), csrc/cpu/isa/conv2d_pack.cpp (the forward GEMM that packs col
 // straight from the images, and the direct tiles of the forward and the weight gradient) and
-// csrc/cpu/isa/conv2d_winograd.cpp (Winograd's transforms and GEMM tiles).
+// csrc/cpu/isa/conv2d_winograd_kernel.cpp (Winograd's transforms and GEMM tiles).
 #pragma once
 #include <cstdint>
 
@@ -33,7 +33,7 @@ struct ConvCols {
 };
 
 // Winograd F(2x2, 3x3) (csrc/cpu/conv2d_winograd.cpp, transforms in
-// csrc/cpu/isa/conv2d_winograd.cpp): whether it runs this convolution (on a batch slice,
+// csrc/cpu/isa/conv2d_winograd_kernel.cpp): whether it runs this convolution (on a batch slice,
 // not `threaded`), the forward, and the weight gradient (gw overwritten), each on the
 // caller's `threads` batch slices.
 bool winograd_ok(const Conv2dShape& s, bool threaded);

@@ -8,7 +8,7 @@
 //   grad weight   gU[xi] (C, K) += V[xi]^T @ Z[xi] (tiles, K), Z_t = A gy_t A^T, then
 //                 gw = G^T gU G
 //   grad input    the forward of gy with the kernel flipped (csrc/cpu/conv2d.cpp)
-// The transforms and the GEMMs' register tiles run per ISA (csrc/cpu/isa/conv2d_winograd.cpp);
+// The transforms and the GEMMs' register tiles run per ISA (csrc/cpu/isa/conv2d_winograd_kernel.cpp);
 // U is computed and packed into the GEMM's B panels once per call, here. Threads take
 // slices of the batch; a slice runs in chunks of up to kWinogradTiles tiles, so that the
 // 16 points' matrices stay in L2 between the transforms and the GEMMs.
