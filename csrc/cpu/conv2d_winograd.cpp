@@ -60,11 +60,6 @@ void weight_grad_from_tiles(const T* gU, int parts, int64_t K, int64_t C, T* gw)
 
 }  // namespace
 
-bool winograd_ok(const Conv2dShape& s, bool threaded) {
-  return !threaded && s.groups == 1 && s.R == 3 && s.S == 3 && s.stride_h == 1 && s.stride_w == 1 &&
-         s.dil_h == 1 && s.dil_w == 1 && s.C >= 16 && s.K >= 16;
-}
-
 template <typename T>
 void winograd_forward(const Conv2dShape& s, int threads, const T* x, const T* w, const T* b, T* y) {
   const int64_t C = s.C, K = s.K, HW = s.H * s.W, PQ = s.P * s.Q;
