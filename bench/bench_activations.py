@@ -255,7 +255,8 @@ def gpu_rows():
         tcp = gpu_timeit(cupy_fn) if cupy_fn else None
         tt = gpu_timeit(torch_fn) if torch_fn else None
         out.append({"op": name, "ember_us": te * 1e6, "cupy_us": tcp and tcp * 1e6, "torch_us": tt and tt * 1e6,
-                    "ember_GB/s": nbytes / te / 1e9, ratio_col("cupy"): ratio(te, tcp), ratio_col("torch"): ratio(te, tt)})
+                    "ember_GB/s": nbytes / te / 1e9, ratio_col("cupy"): ratio(te, tcp),
+                    ratio_col("torch"): ratio(te, tt)})
     report("bench_activations_cuda", ["op", "ember_us", "cupy_us", "torch_us", "ember_GB/s", ratio_col("cupy"),
                                       ratio_col("torch")], out, ["float32 on the GPU", RATIO_NOTE])
 

@@ -248,8 +248,9 @@ void rnn_forward(const RnnShape& s, const RnnForward<T>& a) {
     for (int64_t k = 0; k < steps; ++k) {
       const int64_t t = s.reverse ? steps - 1 - k : k;
       // rows [r0, r1) of gh = h_prev W_hh^T (single-thread inside for_row_blocks' team)
-      if (whh_t) matmul_forward<T>(1, r1 - r0, GH, H, hp + r0 * H, 0, false, whh_t, 0, false, a.gh_buf + r0 * GH, false);
-      else matmul_forward<T>(1, r1 - r0, GH, H, hp + r0 * H, 0, false, a.w_hh, 0, true, a.gh_buf + r0 * GH, false);
+      T* gh = a.gh_buf + r0 * GH;
+      if (whh_t) matmul_forward<T>(1, r1 - r0, GH, H, hp + r0 * H, 0, false, whh_t, 0, false, gh, false);
+      else matmul_forward<T>(1, r1 - r0, GH, H, hp + r0 * H, 0, false, a.w_hh, 0, true, gh, false);
       const RnnCellForward<T> cell{a.gx_buf + t * N * GH, a.gh_buf, a.b_ih,          a.b_hh, hp,
                                    cp,                    a.y + t * NH, at(a.cs, t * NH), at(a.ws, t * N * W)};
       cell_forward_rows<T>(s, r0, r1, cell);

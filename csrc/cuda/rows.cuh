@@ -1,8 +1,8 @@
 // Shared by the row kernels over a (rows, cols) array (softmax.cu, cross_entropy.cu,
-// layer_norm.cu) and batch_norm.cu's channel reductions:
-// their launch shape, warp reductions and the (m, s)
-// pairs of the online softmax (the maths overloads are math.cuh's). Include it after cuda/common.cuh as "rows.cuh" (the
-// emulator build inlines quoted .cuh includes next to the .cu file; csrc/cuda/emu/rewrite.py).
+// layer_norm.cu) and batch_norm.cu's channel reductions: their launch shape, warp
+// reductions and the (m, s) pairs of the online softmax (the maths overloads are
+// math.cuh's). Include it after cuda/common.cuh as "rows.cuh" (the emulator build inlines
+// quoted .cuh includes next to the .cu file; csrc/cuda/emu/rewrite.py).
 #pragma once
 #include <cmath>
 

@@ -18,8 +18,10 @@ struct Mode {
 };
 
 Mode parse_mode(const std::string& m, const char* op) {
-  const int id = m == "rnn_tanh" ? kRnnTanh : m == "rnn_relu" ? kRnnRelu : m == "lstm" ? kRnnLstm : m == "gru" ? kRnnGru : -1;
-  if (id >= 0) return {id, rnn_gates(id), id == kRnnLstm, id == kRnnGru};
+  if (m == "rnn_tanh") return {kRnnTanh, rnn_gates(kRnnTanh), false, false};
+  if (m == "rnn_relu") return {kRnnRelu, rnn_gates(kRnnRelu), false, false};
+  if (m == "lstm") return {kRnnLstm, rnn_gates(kRnnLstm), true, false};
+  if (m == "gru") return {kRnnGru, rnn_gates(kRnnGru), false, true};
   throw py::value_error(std::string("[") + op + "] unknown mode '" + m + "'; known: rnn_tanh, rnn_relu, lstm, gru");
 }
 
