@@ -81,13 +81,18 @@ def torch_fns(x, w, b, g):
     return fwd, bwd
 
 
+def layer(rng, cin, cout, hw):
+    """x (BATCH, cin, hw, hw), w (cout, cin, 3, 3) scaled to unit-variance outputs, b."""
+    x = rng.standard_normal((BATCH, cin, hw, hw)).astype(np.float32)
+    w = (rng.standard_normal((cout, cin, 3, 3)) / np.sqrt(9 * cin)).astype(np.float32)
+    return x, w, rng.standard_normal(cout).astype(np.float32)
+
+
 def main():
     rng = np.random.default_rng(0)
     rows = []
     for cin, cout, hw in SHAPES:
-        x = rng.standard_normal((BATCH, cin, hw, hw)).astype(np.float32)
-        w = (rng.standard_normal((cout, cin, 3, 3)) / np.sqrt(9 * cin)).astype(np.float32)
-        b = rng.standard_normal(cout).astype(np.float32)
+        x, w, b = layer(rng, cin, cout, hw)
         fwd, bwd, outs = ember_fns(x, w, b)
         fwd()
         bwd()
@@ -114,9 +119,7 @@ def paths_main():
     rng = np.random.default_rng(0)
     rows = []
     for cin, cout, hw in PATH_SHAPES:
-        x = rng.standard_normal((BATCH, cin, hw, hw)).astype(np.float32)
-        w = (rng.standard_normal((cout, cin, 3, 3)) / np.sqrt(9 * cin)).astype(np.float32)
-        b = rng.standard_normal(cout).astype(np.float32)
+        x, w, b = layer(rng, cin, cout, hw)
         row = {"layer": f"{cin}->{cout} {hw}x{hw}"}
         for path in PATHS:
             os.environ["EMBER_CONV_PATH"] = "" if path == "auto" else path

@@ -72,6 +72,24 @@ def _reference(x, w, b, geom, out):
     return y, g, conv2d_backward(x, w, g, *geom)
 
 
+def _check_threads(k, x, w, b, g, geom, y_ref, grads, tol):
+    """The CPU kernels with 1 and 2 threads (a batch split, or GEMMs split over the threads)
+    against the reference; every output starts as NaN, so each must be written."""
+    before = k.get_num_threads()
+    try:
+        for threads in (1, 2):
+            k.set_num_threads(threads)
+            y = np.full(y_ref.shape, np.nan, x.dtype)
+            k.conv2d_forward(x, w, b, y, *geom)
+            np.testing.assert_allclose(y, y_ref, rtol=tol, atol=tol, err_msg=f"y, {threads} threads")
+            got = [np.full_like(x, np.nan), np.full_like(w, np.nan), np.full_like(b, np.nan)]
+            k.conv2d_backward(x, w, g, *got, *geom)
+            for name, a, want in zip("xwb", got, grads):
+                np.testing.assert_allclose(a, want, rtol=tol, atol=tol, err_msg=f"grad {name}, {threads} threads")
+    finally:
+        k.set_num_threads(before)
+
+
 # (x, w, (stride, padding, dilation, groups), output) for the CUDA kernels: tiles of 16 (float32),
 # 32 and 64 rows, reductions whole and split over blocks (with the bias added once), one
 # channel per group (grad input with M = 1), stride, dilation, windows wholly in the padding.
@@ -232,19 +250,7 @@ def test_packed_paths_match_reference(case, dtype, isa):
     y_ref, g, grads = _reference(x, w, b, geom, out)
     tol = 1e-10 if dtype == np.float64 else 2e-4
     x, w, b, g = (a.astype(dtype) for a in (x, w, b, g))
-    before = k.get_num_threads()
-    try:
-        for threads in (1, 2):
-            k.set_num_threads(threads)
-            y = np.full(y_ref.shape, np.nan, dtype)
-            k.conv2d_forward(x, w, b, y, *geom)
-            np.testing.assert_allclose(y, y_ref, rtol=tol, atol=tol)
-            got = [np.full_like(x, np.nan), np.full_like(w, np.nan), np.full_like(b, np.nan)]
-            k.conv2d_backward(x, w, g, *got, *geom)
-            for name, a, want in zip("xwb", got, grads):
-                np.testing.assert_allclose(a, want, rtol=tol, atol=tol, err_msg=f"grad {name}, {threads} threads")
-    finally:
-        k.set_num_threads(before)
+    _check_threads(k, x, w, b, g, geom, y_ref, grads, tol)
 
 
 # Shapes every forced path fits (3x3, stride 1, >= 16 channels, one group), with rows too narrow
@@ -266,19 +272,7 @@ def test_forced_paths_match_reference(monkeypatch, case, path):
     x, w, b = (rng.standard_normal(s) for s in (xs, ws, ws[:1]))
     y_ref, g, grads = _reference(x, w, b, geom, out)
     monkeypatch.setenv("EMBER_CONV_PATH", path)
-    before = k.get_num_threads()
-    try:
-        for threads in (1, 2):
-            k.set_num_threads(threads)
-            y = np.full(y_ref.shape, np.nan)
-            k.conv2d_forward(x, w, b, y, *geom)
-            np.testing.assert_allclose(y, y_ref, rtol=1e-10, atol=1e-10, err_msg=f"y, {threads} threads")
-            got = [np.full_like(x, np.nan), np.full_like(w, np.nan), np.full_like(b, np.nan)]
-            k.conv2d_backward(x, w, g, *got, *geom)
-            for name, a, want in zip("xwb", got, grads):
-                np.testing.assert_allclose(a, want, rtol=1e-10, atol=1e-10, err_msg=f"grad {name}, {threads} threads")
-    finally:
-        k.set_num_threads(before)
+    _check_threads(k, x, w, b, g, geom, y_ref, grads, 1e-10)
 
 
 def test_forced_path_is_the_one_run(monkeypatch):
