@@ -219,6 +219,7 @@ def gpu_rows():
     out_2d = cupy.empty_like(rows_2d)
     labels = cupy.asarray(rng.integers(0, 1000, 4096))
     loss = cupy.empty(4096, np.float32)
+
     def cpu_gelu(v):  # ember's CPU kernel, checked against NumPy in main()
         out = np.empty_like(v)
         K.gelu_forward(v, out, False)
