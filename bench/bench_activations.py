@@ -2,8 +2,9 @@
 
 Columns: ember, the plain NumPy formula and torch (CPU, out= / aten kernels
 where they exist, so no allocation is timed), in microseconds; GB/s for ember
-counts each array read or written once; x_numpy and x_torch are speed ratios
-(> 1: ember is faster). Every ember result is checked against NumPy first.
+counts each array read or written once; ember/numpy time and ember/torch time are time
+ratios (< 1: ember is faster). Every ember result is checked against NumPy first (on the GPU
+against torch, or the CuPy formula).
 
 Run:  EMBER_CPU_MODULE=_cpu PYTHONPATH=build/<dir> python bench/bench_activations.py
 (OMP_NUM_THREADS=1 pins ember and torch to one thread: steadier on a shared machine.)
@@ -13,7 +14,7 @@ import os
 
 import numpy as np
 
-from common import gpu, gpu_timeit, kernels, report, timeit, torch_or_none
+from common import RATIO_NOTE, check_close, gpu, gpu_timeit, kernels, ratio, ratio_col, report, timeit, torch_or_none
 
 try:
     from scipy.special import erf as _erf
@@ -91,12 +92,10 @@ def row(op, shape, n_bytes, ember, numpy_fn, torch_fn):
     t_t = timeit(torch_fn) if torch_fn else None
     return {"op": op, "shape": "x".join(map(str, shape)), "ember_us": t_e * 1e6,
             "numpy_us": t_n * 1e6 if t_n else None, "torch_us": t_t * 1e6 if t_t else None,
-            "ember_GB/s": n_bytes / t_e / 1e9, "x_numpy": t_n / t_e if t_n else None,
-            "x_torch": t_t / t_e if t_t else None}
+            "ember_GB/s": n_bytes / t_e / 1e9, ratio_col("numpy"): ratio(t_e, t_n), ratio_col("torch"): ratio(t_e, t_t)}
 
 
-def check(name, got, want):
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=name)
+check = check_close
 
 
 def bench_activations(rows, shapes):
@@ -203,8 +202,8 @@ def main():
     notes = [f"ember isa={K.isa()} threads={K.get_num_threads()}; torch "
              f"{torch.__version__ + ' threads=' + str(torch.get_num_threads()) if torch else 'missing'}; "
              "torch cross_entropy goes through autograd"]
-    report("bench_activations", ["op", "shape", "ember_us", "numpy_us", "torch_us", "ember_GB/s", "x_numpy",
-                                 "x_torch"], rows, notes)
+    report("bench_activations", ["op", "shape", "ember_us", "numpy_us", "torch_us", "ember_GB/s", ratio_col("numpy"),
+                                 ratio_col("torch")], rows, notes + [RATIO_NOTE])
 
 
 def gpu_rows():
@@ -220,27 +219,47 @@ def gpu_rows():
     out_2d = cupy.empty_like(rows_2d)
     labels = cupy.asarray(rng.integers(0, 1000, 4096))
     loss = cupy.empty(4096, np.float32)
+
+    def cpu_gelu(v):  # ember's CPU kernel, checked against NumPy in main()
+        out = np.empty_like(v)
+        K.gelu_forward(v, out, False)
+        return out
+
+    def rows_softmax(v):
+        e = cupy.exp(v - v.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def rows_cross_entropy(v):
+        z = v - v.max(axis=1, keepdims=True)
+        return cupy.log(cupy.exp(z).sum(axis=1)) - z[cupy.arange(v.shape[0]), labels]
+
+    # (name, ember, CuPy formula or None, torch or None, the reference (out, want) for the check, bytes moved)
     cases = [
         ("relu", lambda: cuda.relu_forward(x, y), lambda: cupy.maximum(x, 0, out=y),
-         (lambda: tc.relu(tx)) if tc else None, 2 * x.nbytes),
-        ("gelu", lambda: cuda.gelu_forward(x, y, False), None,
-         (lambda: tc.nn.functional.gelu(tx)) if tc else None, 2 * x.nbytes),
+         (lambda: tc.relu(tx)) if tc else None, lambda: (y, cupy.maximum(x, 0)), 2 * x.nbytes),
+        ("gelu", lambda: cuda.gelu_forward(x, y, False), None, (lambda: tc.nn.functional.gelu(tx)) if tc else None,
+         lambda: (y, tc.nn.functional.gelu(tx) if tc else cpu_gelu(x.get())), 2 * x.nbytes),
         ("softmax 4096x1000", lambda: cuda.softmax_forward(rows_2d, out_2d), None,
-         (lambda: tc.softmax(trows, dim=1)) if tc else None, 2 * rows_2d.nbytes),
+         (lambda: tc.softmax(trows, dim=1)) if tc else None, lambda: (out_2d, rows_softmax(rows_2d)),
+         2 * rows_2d.nbytes),
         ("cross_entropy 4096x1000", lambda: cuda.cross_entropy_forward(rows_2d, labels, loss), None,
-         (lambda: tc.nn.functional.cross_entropy(trows, tlabels)) if tc else None, rows_2d.nbytes),
+         (lambda: tc.nn.functional.cross_entropy(trows, tlabels)) if tc else None,
+         lambda: (loss, rows_cross_entropy(rows_2d)), rows_2d.nbytes),
     ]
     if tc:
         tx, trows, tlabels = (tc.as_tensor(a, device="cuda") for a in (x, rows_2d, labels))
     out = []
-    for name, ember_fn, cupy_fn, torch_fn, nbytes in cases:
+    for name, ember_fn, cupy_fn, torch_fn, reference, nbytes in cases:
+        ember_fn()
+        check_close(name, *reference())
         te = gpu_timeit(ember_fn)
         tcp = gpu_timeit(cupy_fn) if cupy_fn else None
         tt = gpu_timeit(torch_fn) if torch_fn else None
         out.append({"op": name, "ember_us": te * 1e6, "cupy_us": tcp and tcp * 1e6, "torch_us": tt and tt * 1e6,
-                    "ember_GB/s": nbytes / te / 1e9, "x_cupy": tcp and tcp / te, "x_torch": tt and tt / te})
-    report("bench_activations_cuda", ["op", "ember_us", "cupy_us", "torch_us", "ember_GB/s", "x_cupy", "x_torch"],
-           out, ["float32 on the GPU; x_*: speed ratio (> 1: ember faster)"])
+                    "ember_GB/s": nbytes / te / 1e9, ratio_col("cupy"): ratio(te, tcp),
+                    ratio_col("torch"): ratio(te, tt)})
+    report("bench_activations_cuda", ["op", "ember_us", "cupy_us", "torch_us", "ember_GB/s", ratio_col("cupy"),
+                                      ratio_col("torch")], out, ["float32 on the GPU", RATIO_NOTE])
 
 
 if __name__ == "__main__":

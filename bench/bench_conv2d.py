@@ -3,17 +3,23 @@
 Shapes are the seeds' CNN layers (3x3, padding 1): 1->32 on 28x28, 32->64 on 14x14,
 64->128 on 8x8. Columns in milliseconds for forward, backward (grad input, weight, bias)
 and both; GFLOP/s counts 2 flops per multiply-add (forward 1x, backward 2x the forward's);
-x_torch = torch time / ember time (> 1: ember faster). Each ember result is checked
-against torch (or the NumPy reference without torch) first. GPU rows (ember._cuda vs
-torch/cuDNN) run when a GPU is usable.
+ember/torch time < 1: ember faster. Each ember result is checked against torch (or the NumPy
+reference without torch) first; the GPU rows against ember's CPU kernels. GPU rows (ember._cuda
+vs torch/cuDNN) run when a GPU is usable.
 
-Run:  python bench/bench_conv2d.py   (OMP_NUM_THREADS pins both libraries' threads)
+--paths times each CPU path (EMBER_CONV_PATH: winograd, direct, packed, im2col, flipped;
+csrc/cpu/conv2d.cpp's choose_path) against the plan's own choice ("auto") on the shapes its
+thresholds were chosen from, each result checked first: a path faster than "auto" on a shape
+means a threshold to revisit. --batch N sets the batch (default 64).
+
+Run:  python bench/bench_conv2d.py [--paths] [--batch N]   (OMP_NUM_THREADS pins both libraries' threads)
 """
+import argparse
 import os
 
 import numpy as np
 
-from common import gpu, gpu_timeit, kernels, report, timeit, torch_or_none
+from common import RATIO_NOTE, check_close, gpu, gpu_timeit, kernels, ratio, ratio_col, report, timeit, torch_or_none
 
 K = kernels()
 torch = torch_or_none()
@@ -22,6 +28,12 @@ if torch is not None and os.environ.get("OMP_NUM_THREADS"):
 
 BATCH = 64
 SHAPES = [(1, 32, 28), (32, 64, 14), (64, 128, 8)]  # (C_in, C_out, H = W)
+# The shapes choose_path's thresholds were chosen from (3x3, padding 1): Winograd from 8x8 to
+# 56x56; direct rows (8x8 too narrow; 16x16 half a tile short; 13 and 32 wide fill theirs);
+# packed against im2col (1 input channel); flipped against gcol (C > K, K = 2C, K = 2C >= 128).
+PATH_SHAPES = [(1, 32, 28), (16, 32, 28), (32, 64, 14), (64, 32, 14), (64, 128, 8), (64, 128, 16), (32, 32, 13),
+               (32, 32, 32), (32, 64, 56)]
+PATHS = ["auto", "winograd", "direct", "packed", "im2col", "flipped"]
 GEOM = dict(stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=1)
 
 
@@ -52,8 +64,7 @@ def check(outs, x, w, b):
         a = ((1, 1), (1, 1), (1, 1), 1)
         want = [conv2d_forward(x64, w64, b64, *a, y.shape[2:]), *conv2d_backward(x64, w64, g64, *a)]
     for name, got, exp in zip(("y", "grad_x", "grad_w", "grad_b"), (y, gx, gw, gb), want):
-        scale = np.abs(exp).max()
-        np.testing.assert_allclose(got, exp, rtol=1e-3, atol=1e-4 * scale, err_msg=f"conv2d {name}")
+        check_close(f"conv2d {name}", got, exp, rtol=1e-3, atol=1e-4 * np.abs(exp).max())
 
 
 def torch_fns(x, w, b, g):
@@ -70,13 +81,18 @@ def torch_fns(x, w, b, g):
     return fwd, bwd
 
 
+def layer(rng, cin, cout, hw):
+    """x (BATCH, cin, hw, hw), w (cout, cin, 3, 3) scaled to unit-variance outputs, b."""
+    x = rng.standard_normal((BATCH, cin, hw, hw)).astype(np.float32)
+    w = (rng.standard_normal((cout, cin, 3, 3)) / np.sqrt(9 * cin)).astype(np.float32)
+    return x, w, rng.standard_normal(cout).astype(np.float32)
+
+
 def main():
     rng = np.random.default_rng(0)
     rows = []
     for cin, cout, hw in SHAPES:
-        x = rng.standard_normal((BATCH, cin, hw, hw)).astype(np.float32)
-        w = (rng.standard_normal((cout, cin, 3, 3)) / np.sqrt(9 * cin)).astype(np.float32)
-        b = rng.standard_normal(cout).astype(np.float32)
+        x, w, b = layer(rng, cin, cout, hw)
         fwd, bwd, outs = ember_fns(x, w, b)
         fwd()
         bwd()
@@ -90,12 +106,45 @@ def main():
             tf, tb = torch_fns(x, w, b, outs[4])
             tt_f, tt_b = timeit(tf), timeit(tb)
             row.update({"torch_fwd_ms": tt_f * 1e3, "torch_bwd_ms": tt_b * 1e3, "torch_ms": (tt_f + tt_b) * 1e3,
-                        "x_torch": (tt_f + tt_b) / (te_f + te_b), "ember/torch": (te_f + te_b) / (tt_f + tt_b)})
+                        ratio_col("torch"): ratio(te_f + te_b, tt_f + tt_b)})
         rows.append(row)
     notes = [f"float32, batch {BATCH}, 3x3 padding 1; ember isa={K.isa()} threads={K.get_num_threads()}; torch "
              f"{torch.__version__ + ' threads=' + str(torch.get_num_threads()) if torch else 'missing'}"]
     report("bench_conv2d", ["layer", "ember_fwd_ms", "ember_bwd_ms", "ember_ms", "torch_fwd_ms", "torch_bwd_ms",
-                            "torch_ms", "ember_GFLOP/s", "ember/torch", "x_torch"], rows, notes)
+                            "torch_ms", "ember_GFLOP/s", ratio_col("torch")], rows, notes + [RATIO_NOTE])
+
+
+def paths_main():
+    """Each forced path's forward and backward time on PATH_SHAPES (result checked first)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for cin, cout, hw in PATH_SHAPES:
+        x, w, b = layer(rng, cin, cout, hw)
+        row = {"layer": f"{cin}->{cout} {hw}x{hw}"}
+        for path in PATHS:
+            os.environ["EMBER_CONV_PATH"] = "" if path == "auto" else path
+            fwd, bwd, outs = ember_fns(x, w, b)
+            fwd()
+            bwd()
+            check(outs, x, w, b)
+            row[path + "_fwd"], row[path + "_bwd"] = timeit(fwd) * 1e3, timeit(bwd) * 1e3
+        os.environ.pop("EMBER_CONV_PATH")
+        rows.append(row)
+    columns = ["layer"] + [f"{p}_{part}" for part in ("fwd", "bwd") for p in PATHS]
+    report("bench_conv2d_paths", columns, rows,
+           [f"ms, float32, batch {BATCH}, 3x3 padding 1; ember isa={K.isa()} threads={K.get_num_threads()}; a path "
+            "runs where it fits (else the plan's choice): forward winograd|direct|packed|im2col, input gradient "
+            "flipped|im2col (gcol), weight gradient winograd|packed|im2col"])
+
+
+def cpu_conv2d(x, w, b):
+    """y, gx, gw, gb from ember's CPU kernels, the gradients for gy = y (as the GPU rows run)."""
+    y = np.empty((x.shape[0], w.shape[0]) + x.shape[2:], np.float32)
+    gx, gw, gb = np.empty_like(x), np.empty_like(w), np.empty_like(b)
+    args = ((1, 1), (1, 1), (1, 1), 1)
+    K.conv2d_forward(x, w, b, y, *args)
+    K.conv2d_backward(x, w, y, gx, gw, gb, *args)
+    return y, gx, gw, gb
 
 
 def gpu_rows():
@@ -117,6 +166,10 @@ def gpu_rows():
         def ember():
             cuda.conv2d_forward(x, w, b, y, *args)
             cuda.conv2d_backward(x, w, y, gx, gw, gb, *args)
+        ember()
+        want = cpu_conv2d(x.get(), w.get(), b.get())
+        for name, got, exp in zip(("y", "grad_x", "grad_w", "grad_b"), (y, gx, gw, gb), want):
+            check_close(f"conv2d cuda {name}", got, exp, rtol=1e-3, atol=1e-4 * np.abs(exp).max())
         te = gpu_timeit(ember)
         row = {"layer": f"{cin}->{cout} {hw}x{hw}", "ember_ms": te * 1e3}
         if tc is not None:
@@ -129,14 +182,23 @@ def gpu_rows():
             tc.backends.cudnn.allow_tf32 = True  # PyTorch's default for cuDNN convolutions
             tt32 = gpu_timeit(torch_fn)
             tc.backends.cudnn.allow_tf32 = False
-            row.update({"torch_ms": tt * 1e3, "x_torch": tt / te, "torch_tf32_ms": tt32 * 1e3,
-                        "x_torch_tf32": tt32 / te})
+            row.update({"torch_ms": tt * 1e3, ratio_col("torch"): ratio(te, tt), "torch_tf32_ms": tt32 * 1e3,
+                        ratio_col("torch_tf32"): ratio(te, tt32)})
         rows.append(row)
-    report("bench_conv2d_cuda", ["layer", "ember_ms", "torch_ms", "x_torch", "torch_tf32_ms", "x_torch_tf32"], rows,
-           ["float32 forward + backward on the GPU; x_torch: speed ratio (> 1: ember faster); torch with TF32 off "
-            "(ember's arithmetic), then with PyTorch's default TF32 cuDNN convolutions"])
+    report("bench_conv2d_cuda", ["layer", "ember_ms", "torch_ms", ratio_col("torch"), "torch_tf32_ms",
+                                 ratio_col("torch_tf32")], rows,
+           ["float32 forward + backward on the GPU; torch with TF32 off (ember's arithmetic), then with PyTorch's "
+            "default TF32 cuDNN convolutions", RATIO_NOTE])
 
 
 if __name__ == "__main__":
-    main()
-    gpu_rows()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paths", action="store_true", help="time every CPU path on PATH_SHAPES")
+    parser.add_argument("--batch", type=int, default=BATCH)
+    opts = parser.parse_args()
+    BATCH = opts.batch
+    if opts.paths:
+        paths_main()
+    else:
+        main()
+        gpu_rows()

@@ -1,8 +1,8 @@
 """Benchmark of the elementwise loss kernels through nn.functional, forward + backward (CPU).
 
 Columns: ember (device 'cpu': the losses kernels plus the Python glue of reduction='mean')
-and torch (CPU) in microseconds for one loss forward and its backward; x_torch is the speed
-ratio (> 1: ember is faster). Every ember loss and gradient is checked against torch first.
+and torch (CPU) in microseconds for one loss forward and its backward; ember/torch time is
+the time ratio (< 1: ember is faster). Every ember loss and gradient is checked against torch first.
 
 Run:  PYTHONPATH=python python bench/bench_losses.py   (OMP_NUM_THREADS=1 for one thread)
 """
@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from common import report, timeit, torch_or_none
+from common import RATIO_NOTE, ratio, ratio_col, report, timeit, torch_or_none
 
 import ember as em
 
@@ -66,10 +66,10 @@ def main():
                 row["torch_us"] = timeit(run_torch) * 1e6
             row["ember_us"] = timeit(run_ember) * 1e6
             if "torch_us" in row:
-                row["x_torch"] = row["torch_us"] / row["ember_us"]
+                row[ratio_col("torch")] = ratio(row["ember_us"], row["torch_us"])
             rows.append(row)
-    report("bench_losses", ["loss", "shape", "ember_us", "torch_us", "x_torch"], rows,
-           notes=["fwd + bwd, reduction='mean', float32, microseconds (median)"])
+    report("bench_losses", ["loss", "shape", "ember_us", "torch_us", ratio_col("torch")], rows,
+           notes=["fwd + bwd, reduction='mean', float32, microseconds (median)", RATIO_NOTE])
 
 
 if __name__ == "__main__":

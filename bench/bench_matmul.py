@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import gpu, gpu_timeit, kernels, report, timeit, torch_or_none
+from common import RATIO_NOTE, gpu, gpu_timeit, kernels, ratio, ratio_col, report, timeit, torch_or_none
 
 SIZES = [16, 32, 48, 64, 128, 256, 512, 1024, 2048]
 BATCHED = [(32, 64, 64, 64), (8, 256, 256, 256)]  # (batch, M, N, K)
@@ -78,8 +78,8 @@ def bench_case(k, torch, label, batch, m, n, kk, repeat, ta=False, tb=False):
         "torch_us": None if t_torch is None else t_torch * 1e6,
         "ember_GFLOPs": flops / t_ember / 1e9,
         "numpy_GFLOPs": flops / t_numpy / 1e9,
-        "vs_numpy": t_numpy / t_ember,
-        "vs_torch": None if t_torch is None else t_torch / t_ember,
+        ratio_col("numpy"): ratio(t_ember, t_numpy),
+        ratio_col("torch"): ratio(t_ember, t_torch),
     })
     return row
 
@@ -104,8 +104,8 @@ def gpu_case(cupy, cuda, torch, size, dtype=np.float32):
     flops = 2.0 * size ** 3
     return {"case": f"cuda {size}^3", "ember_us": t_ember * 1e6, "cublas_us": t_cublas * 1e6,
             "torch_us": None if t_torch is None else t_torch * 1e6, "ember_GFLOPs": flops / t_ember / 1e9,
-            "cublas_GFLOPs": flops / t_cublas / 1e9, "vs_cublas": t_cublas / t_ember,
-            "vs_torch": None if t_torch is None else t_torch / t_ember}
+            "cublas_GFLOPs": flops / t_cublas / 1e9, ratio_col("cublas"): ratio(t_ember, t_cublas),
+            ratio_col("torch"): ratio(t_ember, t_torch)}
 
 
 def main():
@@ -118,17 +118,18 @@ def main():
     rows = [bench_case(k, torch, f"{s}^3", 1, s, s, s, args.repeat) for s in args.sizes]
     rows += [bench_case(k, torch, f"{b}x{m}x{n}x{kk}", b, m, n, kk, args.repeat) for b, m, n, kk in BATCHED]
     rows += [bench_case(k, torch, label, 1, m, n, kk, args.repeat, ta, tb) for label, m, n, kk, ta, tb in LSTM]
-    columns = ["case", "ember_us", "numpy_us", "torch_us", "ember_GFLOPs", "numpy_GFLOPs", "vs_numpy", "vs_torch"]
+    columns = ["case", "ember_us", "numpy_us", "torch_us", "ember_GFLOPs", "numpy_GFLOPs", ratio_col("numpy"),
+               ratio_col("torch")]
     notes = [f"fp32, ember isa {k.isa()}, threads: OMP {os.environ.get('OMP_NUM_THREADS', 'default')}; "
              f"BLAS: {blas_info()}" + (f"; torch {torch.__version__} x{torch.get_num_threads()}" if torch else ""),
-             "vs_numpy / vs_torch: speed ratio (> 1: ember faster)"]
+             RATIO_NOTE]
     report("bench_matmul", columns, rows, notes)
     g = gpu()
     if g is not None:
         gpu_rows = [gpu_case(*g, s) for s in GPU_SIZES]
         report("bench_matmul_cuda", ["case", "ember_us", "cublas_us", "torch_us", "ember_GFLOPs", "cublas_GFLOPs",
-                                     "vs_cublas", "vs_torch"], gpu_rows,
-               ["fp32 on the GPU; vs_*: speed ratio (> 1: ember faster); target vs_cublas >= 0.8 at 4096^3"])
+                                     ratio_col("cublas"), ratio_col("torch")], gpu_rows,
+               ["fp32 on the GPU; target ember/cublas time <= 1.25 at 4096^3", RATIO_NOTE])
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""Eager overhead: a tiny op with autograd, ember vs PyTorch CPU (time per call, lower is better).
+"""Eager overhead: a tiny op with autograd, ember vs PyTorch CPU (time per call; ember/torch time < 1:
+ember faster). Each case's result is checked against torch first.
 
     python bench/bench_overhead.py
 """
 import numpy as np
 
-from common import report, timeit, torch_or_none
+from common import RATIO_NOTE, check_close, ratio, ratio_col, report, timeit, torch_or_none
 
 import ember as em
 
@@ -36,12 +37,15 @@ def main():
     peer = cases(torch, {}) if torch is not None else {}
     rows = []
     for name, fn in mine.items():
+        got = fn()
+        if name in peer and got is not None:
+            check_close(name, got, peer[name]())
         t = timeit(fn, repeat=2000, warmup=200)
         tp = timeit(peer[name], repeat=2000, warmup=200) if name in peer else None
         rows.append({"case": name, "ember_us": t * 1e6, "torch_us": tp * 1e6 if tp else None,
-                     "ember/torch time": t / tp if tp else None})
-    report("overhead", ["case", "ember_us", "torch_us", "ember/torch time"], rows,
-           notes=["target: ember/torch time <= 1.5 for a tiny op with autograd"])
+                     ratio_col("torch"): ratio(t, tp)})
+    report("overhead", ["case", "ember_us", "torch_us", ratio_col("torch")], rows,
+           notes=["target: ember/torch time <= 1.5 for a tiny op with autograd", RATIO_NOTE])
     return rows
 
 

@@ -2,8 +2,9 @@
 PyTorch CPU on the seeds' shape (64, 32, 28, 28) -> (64, 32, 14, 14).
 
 Columns in microseconds; GB/s counts x read + y (+ indices) written forward and gy (+ indices)
-read + gx written backward; ember/torch < 1: ember faster, x_torch its inverse. Each ember
-result is checked against torch (or the NumPy reference) first. GPU rows when a GPU is usable.
+read + gx written backward; ember/torch time < 1: ember faster. Each ember result is checked
+against torch (or NumPy) first; the GPU rows against ember's CPU kernels. GPU rows when a GPU
+is usable.
 
 Run:  python bench/bench_pool.py
 """
@@ -11,7 +12,7 @@ import os
 
 import numpy as np
 
-from common import gpu, gpu_timeit, kernels, report, timeit, torch_or_none
+from common import RATIO_NOTE, check_close, gpu, gpu_timeit, kernels, ratio, ratio_col, report, timeit, torch_or_none
 
 K = kernels()
 torch = torch_or_none()
@@ -70,6 +71,9 @@ def bench_avg(rows, x, g):
         np.testing.assert_allclose(gx, gxt.numpy(), rtol=1e-6)
         tf = lambda: torch.nn.functional.avg_pool2d(xt, 2)  # noqa: E731
         tb = lambda: aten.avg_pool2d_backward(gt, xt, [2, 2], [2, 2], [0, 0], False, True, None)  # noqa: E731
+    else:  # each output the mean of its 2x2 window, each input a quarter of its window's gradient
+        check_close("avg_pool2d", y, x.reshape(*SHAPE[:2], 14, 2, 14, 2).mean(axis=(3, 5)))
+        check_close("avg_pool2d backward", gx, np.repeat(np.repeat(g, 2, axis=2), 2, axis=3) / 4)
     _rows(rows, "avg_pool2d 2x2", fwd, bwd, tf, tb, x.nbytes + y.nbytes, g.nbytes + gx.nbytes)
 
 
@@ -80,7 +84,7 @@ def _rows(rows, name, fwd, bwd, tf, tb, bytes_f, bytes_b):
                                   (" fwd+bwd", te_f + te_b, tt_f and tt_f + tt_b, bytes_f + bytes_b)):
         rows.append({"op": name + label, "shape": "x".join(map(str, SHAPE)), "ember_us": te * 1e6,
                      "torch_us": tt and tt * 1e6, "ember_GB/s": nbytes / te / 1e9,
-                     "ember/torch": tt and te / tt, "x_torch": tt and tt / te})
+                     ratio_col("torch"): ratio(te, tt)})
 
 
 def main():
@@ -92,7 +96,8 @@ def main():
     bench_avg(rows, x, g)
     notes = [f"float32; ember isa={K.isa()} threads={K.get_num_threads()}; torch "
              f"{torch.__version__ + ' threads=' + str(torch.get_num_threads()) if torch else 'missing'}"]
-    report("bench_pool", ["op", "shape", "ember_us", "torch_us", "ember_GB/s", "ember/torch", "x_torch"], rows, notes)
+    report("bench_pool", ["op", "shape", "ember_us", "torch_us", "ember_GB/s", ratio_col("torch")], rows,
+           notes + [RATIO_NOTE])
 
 
 def gpu_rows():
@@ -108,6 +113,13 @@ def gpu_rows():
     def ember():
         cuda.max_pool2d_forward(x, y, idx, *GEOM, (1, 1))
         cuda.max_pool2d_backward(idx, y, gx, *GEOM, (1, 1))
+    ember()
+    xc = x.get()
+    yc, ic, gxc = np.empty(y.shape, np.float32), np.empty(idx.shape, np.int64), np.empty_like(xc)
+    K.max_pool2d_forward(xc, yc, ic, *GEOM, (1, 1))
+    K.max_pool2d_backward(ic, yc, gxc, *GEOM, (1, 1))
+    for name, got, want in (("max_pool2d", y, yc), ("indices", idx, ic), ("max_pool2d backward", gx, gxc)):
+        check_close(name, got, want, rtol=0, atol=0)
     te = gpu_timeit(ember)
     row = {"op": "max_pool2d 2x2 fwd+bwd", "ember_us": te * 1e6}
     if tc is not None:
@@ -117,9 +129,9 @@ def gpu_rows():
             out = tc.nn.functional.max_pool2d(xt, 2)
             out.backward(out)
         tt = gpu_timeit(torch_fn)
-        row.update({"torch_us": tt * 1e6, "x_torch": tt / te})
-    report("bench_pool_cuda", ["op", "ember_us", "torch_us", "x_torch"], [row],
-           ["float32 on the GPU; x_torch: speed ratio (> 1: ember faster)"])
+        row.update({"torch_us": tt * 1e6, ratio_col("torch"): ratio(te, tt)})
+    report("bench_pool_cuda", ["op", "ember_us", "torch_us", ratio_col("torch")], [row],
+           ["float32 on the GPU", RATIO_NOTE])
 
 
 if __name__ == "__main__":

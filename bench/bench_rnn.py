@@ -3,8 +3,8 @@
 Rows: LSTM, GRU and RNN (tanh), input 28 -> hidden 128, T = 28 steps, batch 64 (the
 row-per-step digits/MNIST shape), one layer, a loss on the whole output sequence.
 Columns: milliseconds per forward+backward (median), GFLOP/s for ember (the gate GEMMs
-only: 3 x 2 T N (I + H) G H, forward plus backward), and ratio = ember / torch time
-(< 1: ember is faster). Each ember layer is first checked against torch with the same
+only: 3 x 2 T N (I + H) G H, forward plus backward), and ember/torch time (< 1: ember is
+faster). Each ember layer is first checked against torch with the same
 weights (copied by name). GPU rows (ember cuda vs torch cuda / cuDNN) when a GPU is usable.
 
 Run:  python bench/bench_rnn.py            (OMP_NUM_THREADS=n pins both to n threads)
@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from common import gpu, gpu_timeit, report, timeit, torch_or_none
+from common import RATIO_NOTE, gpu, gpu_timeit, ratio, ratio_col, report, timeit, torch_or_none
 
 import ember as em
 
@@ -72,23 +72,25 @@ def main():
         row["GFLOP/s"] = flops(kind) / row["ember_ms"] / 1e6
         if t_model is not None:
             row["torch_ms"] = timeit(torch_step(t_model, torch.tensor(x)), repeat=15) * 1e3
-            row["ratio"] = row["ember_ms"] / row["torch_ms"]
+            row[ratio_col("torch")] = ratio(row["ember_ms"], row["torch_ms"])
         rows.append(row)
         if g is not None:
             cupy, _, tcuda = g
+            want = e_model(xe)[0].numpy()  # the CPU layer's output, checked above
             e_gpu = e_model.to("cuda")
             xg = em.tensor(x, device="cuda")
+            err = np.abs(e_gpu(xg)[0].numpy() - want).max()
+            assert err < 1e-4, f"{kind} on cuda: max |ember cuda - ember cpu| = {err:.2e}"
             grow = {"layer": row["layer"], "device": "cuda", "ember_ms": gpu_timeit(ember_step(e_gpu, xg)) * 1e3}
             grow["GFLOP/s"] = flops(kind) / grow["ember_ms"] / 1e6
             if tcuda is not None and t_model is not None:
                 t_gpu = t_model.to("cuda")
-                check(kind, e_gpu, t_gpu, x, "cuda")
                 grow["torch_ms"] = gpu_timeit(torch_step(t_gpu, torch.tensor(x, device="cuda"))) * 1e3
-                grow["ratio"] = grow["ember_ms"] / grow["torch_ms"]
+                grow[ratio_col("torch")] = ratio(grow["ember_ms"], grow["torch_ms"])
             rows.append(grow)
     notes = [f"forward+backward, float32, {os.environ.get('OMP_NUM_THREADS', os.cpu_count())} threads; "
-             "ratio = ember / torch time (< 1: ember faster); torch on cuda uses cuDNN"]
-    report("bench_rnn", ["layer", "device", "ember_ms", "torch_ms", "ratio", "GFLOP/s"], rows, notes)
+             "torch on cuda uses cuDNN", RATIO_NOTE]
+    report("bench_rnn", ["layer", "device", "ember_ms", "torch_ms", ratio_col("torch"), "GFLOP/s"], rows, notes)
 
 
 if __name__ == "__main__":

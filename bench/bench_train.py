@@ -10,7 +10,7 @@ Checks first that both libraries compute the same loss from the same weights.
 """
 import numpy as np
 
-from common import report, timeit, torch_or_none
+from common import RATIO_NOTE, check_close, ratio, ratio_col, report, timeit, torch_or_none
 
 import ember as em
 
@@ -113,7 +113,7 @@ def main():
     tp = timeit(peer, repeat=200, warmup=20) if peer else None
     rows.append({"case": "MLP 784-128-64-10, batch 64, Adam step", "ember_us": t * 1e6,
                  "torch_us": tp * 1e6 if tp else None, "ember_GFLOP/s": flops / t / 1e9,
-                 "ratio": t / tp if tp else None})
+                 ratio_col("torch"): ratio(t, tp)})
 
     # LeNet-style CNN, same weights in both
     weights = lenet_weights(rng)
@@ -130,19 +130,22 @@ def main():
     tp = timeit(peer, repeat=100, warmup=10) if peer else None
     rows.append({"case": "LeNet CNN 28x28, batch 64, Adam step", "ember_us": t * 1e6,
                  "torch_us": tp * 1e6 if tp else None, "ember_GFLOP/s": lenet_flops() / t / 1e9,
-                 "ratio": t / tp if tp else None})
+                 ratio_col("torch"): ratio(t, tp)})
 
     # eager overhead: a tiny op with autograd
     mine = tiny_ops(em, {"device": "cpu"})
     theirs = tiny_ops(torch, {}) if torch else {}
     for name, fn in mine.items():
+        got = fn()
+        if name in theirs and got is not None:
+            check_close(name, got, theirs[name]())
         t = timeit(fn, repeat=2000, warmup=200)
         tp = timeit(theirs[name], repeat=2000, warmup=200) if name in theirs else None
         rows.append({"case": name, "ember_us": t * 1e6, "torch_us": tp * 1e6 if tp else None,
-                     "ember_GFLOP/s": None, "ratio": t / tp if tp else None})
-    report("bench_train", ["case", "ember_us", "torch_us", "ember_GFLOP/s", "ratio"], rows,
+                     "ember_GFLOP/s": None, ratio_col("torch"): ratio(t, tp)})
+    report("bench_train", ["case", "ember_us", "torch_us", "ember_GFLOP/s", ratio_col("torch")], rows,
            notes=[f"threads: ember {em.get_num_threads()}, torch {torch.get_num_threads() if torch else '-'}; "
-                  "ratio = ember / torch (targets: training steps <= 1.0, eager overhead <= 1.5)"])
+                  "targets: ember/torch time <= 1.0 for training steps, <= 1.5 for eager overhead", RATIO_NOTE])
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Shared timing and reporting for the bench scripts.
 
-Each bench checks its result first, warms up, takes the median of repeats,
+Each bench checks its result first (check_close), warms up, takes the median of repeats,
 prints one table with a ratio column per peer, and writes JSON to
-bench/results/<name>.json for plots.
+bench/results/<name>.json for plots. Every ratio is one direction under one name:
+`ember/<peer> time` = ember's time / the peer's (< 1: ember faster), from ratio() and
+ratio_col().
 """
 import json
 import os
@@ -11,6 +13,32 @@ import statistics
 import time
 
 import numpy as np
+
+RATIO_NOTE = "ember/<peer> time: ember's time over the peer's (< 1: ember faster)"
+
+
+def ratio_col(peer):
+    """The column of the ratio against `peer`."""
+    return f"ember/{peer} time"
+
+
+def ratio(ember_s, peer_s):
+    """ember time / peer time (< 1: ember faster); None without both times."""
+    return ember_s / peer_s if ember_s and peer_s else None
+
+
+def to_numpy(a):
+    """A NumPy copy of a NumPy or CuPy array, or of a torch or ember tensor (any device)."""
+    if hasattr(a, "get"):  # CuPy
+        return a.get()
+    if hasattr(a, "numpy"):
+        return a.detach().cpu().numpy() if hasattr(a, "cpu") else a.numpy()
+    return np.asarray(a)
+
+
+def check_close(name, got, want, rtol=1e-4, atol=1e-5):
+    """Fails the bench unless ember's result `got` matches `want` (checked before timing)."""
+    np.testing.assert_allclose(to_numpy(got), to_numpy(want), rtol=rtol, atol=atol, err_msg=name)
 
 
 def kernels(name="_cpu"):

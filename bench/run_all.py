@@ -1,7 +1,7 @@
 """Run every bench_*.py in this folder, then print one summary table of all their rows.
 
 Each bench prints its own table and writes bench/results/<name>.json; the summary
-lists every case with its ember time and speed ratios against each peer.
+lists every case with its ember time and its time ratio against each peer (ember/<peer> time).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/run_all.py [stem ...]
 """
@@ -24,11 +24,10 @@ def summary(names):
             keys = list(r)
             case = " ".join(str(r[k]) for k in keys[:2] if not isinstance(r[k], float))
             ratios = {k: v for k, v in r.items()
-                      if isinstance(v, float) and (k.startswith(("vs_", "x_", "ratio")) or "/" in k)}
+                      if isinstance(v, float) and k.startswith("ember/") and k.endswith(" time")}
             ember = next((v for k, v in r.items() if k.startswith("ember_us")), None)
             rows.append((data["bench"], case, ember, ratios))
-    print("\nsummary (vs_*/x_*: speed ratios, > 1 = ember faster; ratio, ember/*: time ratios, < 1 = ember faster;"
-          " each bench's own header says which)")
+    print("\nsummary (ember/<peer> time: ember's time over the peer's, < 1 = ember faster)")
     for bench, case, ember, ratios in rows:
         rs = "  ".join(f"{k}={v:.2f}" for k, v in ratios.items())
         print(f"{bench:24s} {case:28s} {'' if ember is None else f'{ember:10.1f} us'}  {rs}")

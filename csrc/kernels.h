@@ -202,34 +202,59 @@ void embedding_backward(const int64_t* idx, const T* gy, T* gw, int64_t n, int64
 
 // ---- rnn (fused recurrent cells and one-direction sequence layers) -----------------
 // mode: 0 rnn_tanh, 1 rnn_relu, 2 lstm (gates i, f, g, o), 3 gru (r, z, n; b_hn inside r * (...)),
-// with G = 1, 1, 4, 3 gates. gx (N, G*H) = x W_ih^T and gh (N, G*H) = h_prev W_hh^T are GEMM
+// with G = rnn_gates(mode) gates. gx (N, G*H) = x W_ih^T and gh (N, G*H) = h_prev W_hh^T are GEMM
 // outputs without bias; b_ih, b_hh (G*H) may be null. ws (N, 4H) keeps what backward needs
 // (lstm: i f g o; gru: r z n (gh_n + b_hn); null for rnn). c, c_prev: lstm only.
-namespace ember::EMBER_KERNEL_NS {
+namespace ember {
+enum RnnMode : int { kRnnTanh = 0, kRnnRelu = 1, kRnnLstm = 2, kRnnGru = 3 };
+// The one table of gate counts (bindings and both backends; CUDA kernels get G from the host).
+constexpr int64_t rnn_gates(int mode) { return mode == kRnnLstm ? 4 : mode == kRnnGru ? 3 : 1; }
+// ws's row width in units of H.
+constexpr int64_t rnn_ws_width(int mode) { return mode == kRnnLstm || mode == kRnnGru ? 4 : 0; }
+
+// A cell over N rows (steps and I unused), or a one-direction layer over x (steps, N, I).
+struct RnnShape {
+  int mode;
+  int64_t N, H;
+  int64_t steps, I;
+  bool reverse;  // t = steps-1 .. 0
+};
 template <typename T>
-void rnn_cell_forward(int mode, int64_t N, int64_t H, const T* gx, const T* gh, const T* b_ih, const T* b_hh,
-                      const T* h_prev, const T* c_prev, T* h, T* c, T* ws);
+struct RnnCellForward {
+  const T *gx, *gh, *b_ih, *b_hh, *h_prev, *c_prev;
+  T *h, *c, *ws;
+};
 // dgx (N, G*H) = d(pre-activations) for dh = gh1 + gh2 (gh2 may be null) and dc = gc (lstm, may be
 // null). dgh: the gru's gradient of gh (its n part differs), null otherwise; dh_prev: the gru's
 // direct term dh z (the W_hh term is the caller's GEMM); dc_prev: lstm. gh2 may alias dh_prev
 // and gc dc_prev.
 template <typename T>
-void rnn_cell_backward(int mode, int64_t N, int64_t H, const T* ws, const T* h_prev, const T* c_prev, const T* c,
-                       const T* h, const T* gh1, const T* gh2, const T* gc, T* dgx, T* dgh, T* dh_prev, T* dc_prev);
-// One direction over x (steps, N, I), t = steps-1 .. 0 when reverse: y (steps, N, H), cs (lstm: c per
-// step, else null), ws (steps, N, 4H or null); scratch gx_buf (steps, N, G*H), gh_buf (N, G*H).
+struct RnnCellBackward {
+  const T *ws, *h_prev, *c_prev, *c, *h, *gh1, *gh2, *gc;
+  T *dgx, *dgh, *dh_prev, *dc_prev;
+};
+// y (steps, N, H), cs (lstm: c per step, else null), ws (steps, N, 4H or null); scratch gx_buf
+// (steps, N, G*H), gh_buf (N, G*H).
 template <typename T>
-void rnn_forward(int mode, bool reverse, int64_t steps, int64_t N, int64_t I, int64_t H, const T* x, const T* h0,
-                 const T* c0, const T* w_ih, const T* w_hh, const T* b_ih, const T* b_hh, T* y, T* cs, T* ws,
-                 T* gx_buf, T* gh_buf);
-// Back-propagation through time for upstream gy (steps, N, H) (h_n's gradient included at its step)
-// and gc_n (lstm, may be null). Writes every gradient (dc0: lstm only); scratch dgx_buf
-// (steps, N, G*H) and dgh_buf (gru: the same shape, else null).
+struct RnnForward {
+  const T *x, *h0, *c0, *w_ih, *w_hh, *b_ih, *b_hh;
+  T *y, *cs, *ws, *gx_buf, *gh_buf;
+};
+// Upstream gy (steps, N, H) (h_n's gradient included at its step) and gc_n (lstm, may be null);
+// every gradient is written (dc0: lstm only); scratch dgx_buf (steps, N, G*H) and dgh_buf (gru:
+// the same shape, else null).
 template <typename T>
-void rnn_backward(int mode, bool reverse, int64_t steps, int64_t N, int64_t I, int64_t H, const T* x, const T* h0,
-                  const T* c0, const T* w_ih, const T* w_hh, const T* y, const T* cs, const T* ws, const T* gy,
-                  const T* gc_n, T* dx, T* dh0, T* dc0, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, T* dgx_buf,
-                  T* dgh_buf);
+struct RnnBackward {
+  const T *x, *h0, *c0, *w_ih, *w_hh, *y, *cs, *ws, *gy, *gc_n;
+  T *dx, *dh0, *dc0, *dw_ih, *dw_hh, *db_ih, *db_hh, *dgx_buf, *dgh_buf;
+};
+}  // namespace ember
+
+namespace ember::EMBER_KERNEL_NS {
+template <typename T> void rnn_cell_forward(const RnnShape& s, const RnnCellForward<T>& a);
+template <typename T> void rnn_cell_backward(const RnnShape& s, const RnnCellBackward<T>& a);
+template <typename T> void rnn_forward(const RnnShape& s, const RnnForward<T>& a);
+template <typename T> void rnn_backward(const RnnShape& s, const RnnBackward<T>& a);
 }  // namespace ember::EMBER_KERNEL_NS
 
 #define EMBER_INSTANTIATE_RNN(T)              \

@@ -12,18 +12,22 @@
 // become 784 columns), so the register tiles along the pixels are full and the
 // packed weights are reused.
 //
-// 3x3 kernels with stride 1, dilation 1, one group and >= 16 channels run Winograd's
-// F(2x2, 3x3) instead (csrc/cpu/conv2d_winograd.cpp: 2.25x fewer multiplies; measured
-// 1.2-1.6x faster than the paths below on 8x8 to 56x56 maps, the same at 112x112), the
-// input gradient too, through the flipped forward.
-// Otherwise, with >= 16 channels per group col is never stored (csrc/cpu/isa/conv2d_pack.cpp). The
-// forward runs direct tiles (stride 1, rows of >= 12 pixels): mr pixels of an output row x
-// nr output channels, the pixels' taps read in place from a zero-padded copy of the image,
-// the weights packed once per call; otherwise its GEMM packs col's panels straight from
-// the images. The weight gradient runs direct tiles per kernel tap: mr input channels x nr
-// output channels over the pixels, read in place from a channels-last copy of the images.
-// Fewer channels (the first layer) write col with im2col and run the GEMM on it. With
-// stride 1 and Q == W each kernel tap's map is one shifted run of the plane, so the
+// The paths (the plan below, choose_path, picks one for the forward, the input gradient and
+// the weight gradient; one function per path):
+//   winograd  3x3, stride 1, dilation 1, one group, >= 16 channels: Winograd's F(2x2, 3x3)
+//             (csrc/cpu/conv2d_winograd.cpp, 2.25x fewer multiplies), forward and weight
+//             gradient (the input gradient too, through the flipped forward).
+//   direct    forward, stride 1, rows of >= 12 pixels: mr pixels of an output row x nr output
+//             channels, the taps read in place from a zero-padded copy of the image, the
+//             weights packed once per call (csrc/cpu/isa/conv2d_pack.cpp).
+//   packed    >= 16 channels per group, col never stored: the forward GEMM packs col's panels
+//             straight from the images; the weight gradient runs direct tiles per kernel tap
+//             (mr input channels x nr output channels over the pixels, read in place from a
+//             channels-last copy of the images).
+//   im2col    everything else (the first layer's few channels, a split GEMM): col written by
+//             im2col and the GEMM run on it; its input gradient is gcol + col2im.
+//   flipped   the input gradient with stride 1 as a forward convolution (its own plan).
+// With stride 1 and Q == W each kernel tap's map is one shifted run of the plane, so the
 // packing, im2col and col2im copy whole runs.
 //
 // Threads: with at least as many images as threads, each thread takes a slice of the batch
@@ -35,10 +39,13 @@
 // bound by writing col and y.
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <new>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "cpu/common.h"
@@ -109,116 +116,206 @@ int forward_threads(const Conv2dShape& s) {
   return batch_threads(s.N, s.K * s.P * s.Q * (s.C / s.groups) * s.R * s.S);
 }
 
+// ---- The plan: which path runs each part of a convolution --------------------------------
+// Every threshold that picks a path is here; `python bench/bench_conv2d.py --paths` times
+// each path on the shapes they were chosen from (EMBER_CONV_PATH forces one, for benches and
+// tests only).
+
+enum class Path { kAuto, kWinograd, kDirect, kPacked, kIm2col, kFlipped };
+enum class Part { kForward, kInputGrad, kWeightGrad };
+
+// The part's paths, preferred first; the last one runs every shape.
+const std::vector<Path>& options(Part part) {
+  static const std::vector<Path> forward{Path::kWinograd, Path::kDirect, Path::kPacked, Path::kIm2col};
+  static const std::vector<Path> input_grad{Path::kFlipped, Path::kIm2col};
+  static const std::vector<Path> weight_grad{Path::kWinograd, Path::kPacked, Path::kIm2col};
+  return part == Part::kForward ? forward : part == Part::kInputGrad ? input_grad : weight_grad;
+}
+
+// EMBER_CONV_PATH, read on every call so that a bench or test can switch it between calls.
+Path forced_path() {
+  const char* v = std::getenv("EMBER_CONV_PATH");
+  if (!v || !*v) return Path::kAuto;
+  const std::string name(v);
+  if (name == "winograd") return Path::kWinograd;
+  if (name == "direct") return Path::kDirect;
+  if (name == "packed") return Path::kPacked;
+  if (name == "im2col") return Path::kIm2col;
+  if (name == "flipped") return Path::kFlipped;
+  throw std::invalid_argument("[conv2d] EMBER_CONV_PATH='" + name +
+                              "' is not a path; known: winograd, direct, packed, im2col, flipped");
+}
+
+// The input gradient as a forward convolution: gy with the kernel flipped and its input and
+// output channels swapped, padding dil*(R-1) - pad.
+Conv2dShape flipped_shape(const Conv2dShape& s) {
+  const int64_t ph = s.dil_h * (s.R - 1) - s.pad_h, pw = s.dil_w * (s.S - 1) - s.pad_w;
+  return {s.N, s.K, s.P, s.Q, s.C, s.R, s.S, s.H, s.W, 1, 1, ph, pw, s.dil_h, s.dil_w, s.groups};
+}
+
 // Images per GEMM: enough columns (~600) that the register tiles along N are nearly all
-// full and the packed weights are reused (measured: 196-pixel maps run 15-20% faster
-// four at a time; eight 8x8 maps at a time measured no faster, within noise). The threaded
+// full and the packed weights are reused (beyond four images, no faster). The threaded
 // path (few images) keeps one image per GEMM.
 int64_t images_per_gemm(int64_t PQ, bool threaded) {
   if (threaded || PQ <= 0) return 1;
   return std::max<int64_t>(1, std::min<int64_t>(4, ceil_div(600, PQ)));
 }
 
-// Whether the forward runs direct tiles (csrc/cpu/isa/conv2d_pack.cpp: mr pixels of an output
-// row x nr channels, read in place from a padded image, no im2col panel packed per image):
-// stride 1, rows of at least 12 pixels (narrower rows leave the 14-row tile short, and its
-// weight panel streams from L2 for too few FMAs: 8x8 maps 2.0 ms against 1.75 packed) that
-// fill >= 90% of their tiles' rows (16 = 14 + a 4-row tile for 2: 64->128 at 16x16 9.6 ms
-// against 7.7 packed; 32 = 14 + 14 + 4 and 13 are direct: 4.2 against 4.8, 2.5 against 2.7),
-// >= 16 channels per group, and output channels filling >= 3/4 of the tiles' nr lanes (16
-// channels in 32 lanes: 16->32 at 28x28's input gradient 5.3 ms against 4.2), on a batch
-// slice. Measured, 2 threads, batch 64, 3x3: 32->64 at 14x14 1.34 ms against 1.53 packed,
-// 64->32 1.38 against 1.82, 16->32 at 28x28 1.39 against 1.91.
+// Whether path p computes this shape correctly (what its kernels were written for).
+bool fits(const Conv2dShape& s, Path p, int64_t per) {
+  const int64_t Cg = s.C / s.groups;
+  const bool unit_stride = s.stride_h == 1 && s.stride_w == 1;
+  switch (p) {
+    case Path::kWinograd:  // F(2x2, 3x3)
+      return s.groups == 1 && s.R == 3 && s.S == 3 && unit_stride && s.dil_h == 1 && s.dil_w == 1 && s.C >= 16 &&
+             s.K >= 16;
+    case Path::kDirect:
+      return unit_stride && Cg >= 16;
+    case Path::kPacked:  // the lanes' offsets inside 32 bits
+      return Cg >= 16 && (per + 1) * s.C * s.H * s.W < (int64_t(1) << 31);
+    case Path::kFlipped: {  // a negative flipped padding has no forward convolution
+      const Conv2dShape t = flipped_shape(s);
+      return unit_stride && t.pad_h >= 0 && t.pad_w >= 0;
+    }
+    default:
+      return true;
+  }
+}
+
+// Whether path p (which fits) is the fastest of the part's options left. A threaded call
+// (fewer images than threads) splits each GEMM over the threads through matmul_forward, which
+// needs col stored: only im2col (and gcol) spread it over the threads.
 template <typename T>
-bool direct_forward_ok(const Conv2dShape& s, bool threaded) {
+bool pays(const Conv2dShape& s, Path p, bool threaded) {
+  const int64_t Cg = s.C / s.groups, Kg = s.K / s.groups;
   GemmBlocking bl;
   EMBER_ISA_CALL(gemm_blocking, bl, T{});
-  const int64_t Kg = s.K / s.groups, lanes = ceil_div(Kg, bl.nr) * bl.nr;
-  // rows of register tiles a row of Q pixels costs: full mr tiles, then a 4-, 8- or mr-row one
-  const int64_t r = s.Q % bl.mr, rows = s.Q - r + (r == 0 ? 0 : r <= 4 ? 4 : r <= 8 && bl.mr > 8 ? 8 : bl.mr);
-  return !threaded && s.stride_h == 1 && s.stride_w == 1 && s.Q >= 12 && 10 * s.Q >= 9 * rows &&
-         s.C / s.groups >= 16 && 4 * Kg >= 3 * lanes;
+  switch (p) {
+    case Path::kWinograd:  // 2.25x fewer multiplies than the direct sum
+    case Path::kPacked:    // col never stored (forward GEMM and weight-gradient tiles)
+      return !threaded;
+    case Path::kDirect: {
+      // Rows of at least 12 pixels (narrower ones leave the mr-row tile short and its weight
+      // panel streams from L2 for too few FMAs), filling >= 90% of their register tiles' rows
+      // (full mr tiles, then a 4-, 8- or mr-row one), and output channels filling >= 3/4 of
+      // the tiles' nr lanes.
+      const int64_t lanes = ceil_div(Kg, bl.nr) * bl.nr, r = s.Q % bl.mr;
+      const int64_t rows = s.Q - r + (r == 0 ? 0 : r <= 4 ? 4 : r <= 8 && bl.mr > 8 ? 8 : bl.mr);
+      return !threaded && s.Q >= 12 && 10 * s.Q >= 9 * rows && 4 * Kg >= 3 * lanes;
+    }
+    case Path::kFlipped: {
+      // Its GEMM has C rows and K*R*S deep and packs gy (K*R*S*P*Q values); gcol's has C*R*S
+      // rows, K deep, and writes C*R*S*P*Q values for col2im, each added back at about twice
+      // a packed value's cost. So flipped wins where its forward runs Winograd or direct
+      // tiles, when K < 2C, and at K = 2C with enough rows for full register tiles.
+      const Conv2dShape t = flipped_shape(s);
+      const bool t_threaded = splits_gemms(forward_threads(t));
+      const bool direct = (fits(t, Path::kWinograd, 1) && pays<T>(t, Path::kWinograd, t_threaded)) ||
+                          (fits(t, Path::kDirect, 1) && pays<T>(t, Path::kDirect, t_threaded));
+      return direct || Kg <= (Cg >= 64 ? 2 : 1) * Cg;
+    }
+    default:
+      return true;
+  }
 }
 
-// Whether col is never stored (packed forward GEMM, direct weight gradient): on a batch
-// slice (the threaded path splits one GEMM through matmul_forward, which needs col stored),
-// with at least 16 channels per group (measured, 1->32 at 28x28: im2col 0.26 ms forward and
-// 0.30 weight gradient against 0.52 and 1.12 packed) and the lanes' offsets inside 32 bits.
-// The weight gradient's direct tiles against packed col^T panels: 32->64 at 14x14 1.48 ms
-// against 1.60, 64->128 at 8x8 1.78 against 1.85, 64->32 at 14x14 1.35 against 1.89.
-bool implicit_cols(const Conv2dShape& s, int64_t per, bool threaded, int64_t Cg) {
-  return !threaded && Cg >= 16 && (per + 1) * s.C * s.H * s.W < (int64_t(1) << 31);
-}
+// How one part of a convolution runs: its path, the batch threads and images per GEMM.
+struct Plan {
+  Path path;
+  int threads;
+  bool threaded;  // each GEMM split over the threads (no batch split)
+  int64_t per;
+};
 
-}  // namespace
-
+// The forward runs one pass; the backward's two GEMMs share their batch threads.
 template <typename T>
-void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+Plan choose_path(const Conv2dShape& s, Part part) {
+  const int64_t macs = s.K * s.P * s.Q * (s.C / s.groups) * s.R * s.S;
+  const int threads = part == Part::kForward ? forward_threads(s) : batch_threads(s.N, 2 * macs);
+  Plan plan{Path::kIm2col, threads, splits_gemms(threads), 0};
+  plan.per = images_per_gemm(s.P * s.Q, plan.threaded);
+  const std::vector<Path>& paths = options(part);
+  const Path forced = forced_path();
+  if (std::find(paths.begin(), paths.end(), forced) != paths.end() && fits(s, forced, plan.per)) {
+    plan.path = forced;
+    return plan;
+  }
+  for (Path p : paths)
+    if (fits(s, p, plan.per) && pays<T>(s, p, plan.threaded)) {
+      plan.path = p;
+      return plan;
+    }
+  plan.path = paths.back();
+  return plan;
+}
+
+// ---- Forward paths ------------------------------------------------------------------------
+
+// Direct tiles (csrc/cpu/isa/conv2d_pack.cpp): mr pixels of an output row x nr channels,
+// read in place from a padded image, the weights packed once per call.
+template <typename T>
+void forward_direct(const Conv2dShape& s, const Plan& plan, const T* x, const T* w, const T* b, T* y) {
   const int64_t G = s.groups, Cg = s.C / G, Kg = s.K / G, CRS = Cg * s.R * s.S, PQ = s.P * s.Q;
-  if (s.N == 0 || s.K == 0 || PQ == 0) return;
-  const int threads = forward_threads(s);
-  const Gemms<T> gemm{splits_gemms(threads)};
-  if (winograd_ok(s, gemm.threaded)) {
-    winograd_forward(s, threads, x, w, b, y);
-    return;
-  }
-  if (direct_forward_ok<T>(s, gemm.threaded)) {
-    over_batch(s.N, threads, [&](int, int64_t n0, int64_t n1) {
-      for (int64_t g = 0; g < G; ++g)
-        EMBER_ISA_CALL(conv2d_direct_forward, s, Cg, x + (n0 * s.C + g * Cg) * s.H * s.W, n1 - n0, w + g * Kg * CRS,
-                       b ? b + g * Kg : nullptr, y + (n0 * s.K + g * Kg) * PQ);
-    });
-    return;
-  }
-  const int64_t per = images_per_gemm(PQ, gemm.threaded);
-  const bool packed = implicit_cols(s, per, gemm.threaded, Cg);
-  over_batch(s.N, threads, [&](int, int64_t n0, int64_t n1) {
-    T* col = packed ? nullptr : thread_scratch<T, kConvCol>(CRS * per * PQ);
+  over_batch(s.N, plan.threads, [&](int, int64_t n0, int64_t n1) {
+    for (int64_t g = 0; g < G; ++g)
+      EMBER_ISA_CALL(conv2d_direct_forward, s, Cg, x + (n0 * s.C + g * Cg) * s.H * s.W, n1 - n0, w + g * Kg * CRS,
+                     b ? b + g * Kg : nullptr, y + (n0 * s.K + g * Kg) * PQ);
+  });
+}
+
+// The GEMM paths: per block of nb images (plan.per) and group g, gemm(n, nb, g, xg, c) writes
+// y's (Kg, nb*PQ) block c (the image's own planes when nb == 1); then the bias is added and
+// several images' blocks are copied to their planes.
+template <typename T, class Gemm>
+void forward_blocks(const Conv2dShape& s, const Plan& plan, const T* x, const T* b, T* y, Gemm&& gemm) {
+  const int64_t G = s.groups, Cg = s.C / G, Kg = s.K / G, PQ = s.P * s.Q, per = plan.per;
+  over_batch(s.N, plan.threads, [&](int, int64_t n0, int64_t n1) {
     T* out = per > 1 ? thread_scratch<T, kConvBlock>(Kg * per * PQ) : nullptr;
     for (int64_t n = n0; n < n1; n += per) {
       const int64_t nb = std::min(per, n1 - n), L = nb * PQ;
       for (int64_t g = 0; g < G; ++g) {
-        T* yg = y + (n * s.K + g * Kg) * PQ;
-        T* c = nb == 1 ? yg : out;  // several images: (Kg, nb*PQ) here, then to each image's planes
-        const T* xg = x + (n * s.C + g * Cg) * s.H * s.W;
-        if (packed) {
-          PackBuffers<T> ws;
-          EMBER_ISA_CALL(conv2d_forward_gemm, ConvCols<T>{&s, Cg, xg, s.C * s.H * s.W, nb}, w + g * Kg * CRS, Kg, c,
-                         ws.pack[0], ws.pack[1]);
-        } else {
-          for (int64_t i = 0; i < nb; ++i) im2col(s, Cg, xg + i * s.C * s.H * s.W, col + i * PQ, L);
-          gemm(Kg, L, CRS, w + g * Kg * CRS, false, CRS, col, false, L, c, L, false);
-        }
+        T* c = nb == 1 ? y + (n * s.K + g * Kg) * PQ : out;
+        gemm(nb, x + (n * s.C + g * Cg) * s.H * s.W, g, c);
+        if (nb == 1 && !b) continue;
         for (int64_t i = 0; i < nb; ++i)
-          for (int64_t k = 0; k < Kg; ++k) {
-            T* dst = y + ((n + i) * s.K + g * Kg + k) * PQ;
-            const T* src = c + k * L + i * PQ;
-            const T bias = b ? b[g * Kg + k] : T(0);
-            if (nb == 1 && !b) break;
-            EMBER_ISA_CALL(conv2d_bias_copy, dst, src, bias, PQ);
-          }
+          for (int64_t k = 0; k < Kg; ++k)
+            EMBER_ISA_CALL(conv2d_bias_copy, y + ((n + i) * s.K + g * Kg + k) * PQ, c + k * L + i * PQ,
+                           b ? b[g * Kg + k] : T(0), PQ);
       }
     }
   });
 }
 
-// With stride 1, gx is the forward convolution of gy with the kernel flipped and its
-// input and output channels swapped (padding dil*(R-1) - pad). That GEMM has C rows and
-// K*R*S deep and packs gy (K*R*S*P*Q values); w^T @ gy has C*R*S rows, K deep, and writes
-// gcol for col2im (C*R*S*P*Q values, each added back at about twice a packed value's
-// cost). So flipped wins when K < 2C, and at K = 2C only with enough rows for full register
-// tiles. Measured (2 threads, batch 64, 3x3, flipped against gcol): 64->32 at 14x14 3.4 ms
-// against 4.6, 64->128 at 8x8 1.72 against 1.82, but 32->64 at 14x14 1.63 against 1.54
-// and 16->32 at 28x28 2.25 against 1.75. Returns false (nothing done) where gcol wins, for
-// strides > 1, and for paddings beyond dil*(R-1), whose flipped padding would be negative.
+// The GEMM packs col's panels straight from the images (col never stored).
 template <typename T>
-bool flipped_input_grad(const Conv2dShape& s, const T* w, const T* gy, T* gx) {
-  const int64_t ph = s.dil_h * (s.R - 1) - s.pad_h, pw = s.dil_w * (s.S - 1) - s.pad_w;
+void forward_packed(const Conv2dShape& s, const Plan& plan, const T* x, const T* w, const T* b, T* y) {
+  const int64_t Cg = s.C / s.groups, Kg = s.K / s.groups, CRS = Cg * s.R * s.S;
+  forward_blocks<T>(s, plan, x, b, y, [&](int64_t nb, const T* xg, int64_t g, T* c) {
+    PackBuffers<T> ws;
+    EMBER_ISA_CALL(conv2d_forward_gemm, ConvCols<T>{&s, Cg, xg, s.C * s.H * s.W, nb}, w + g * Kg * CRS, Kg, c,
+                   ws.pack[0], ws.pack[1]);
+  });
+}
+
+// col written by im2col, then one GEMM (split over the threads when plan.threaded).
+template <typename T>
+void forward_im2col(const Conv2dShape& s, const Plan& plan, const T* x, const T* w, const T* b, T* y) {
+  const int64_t Cg = s.C / s.groups, Kg = s.K / s.groups, CRS = Cg * s.R * s.S, PQ = s.P * s.Q;
+  const Gemms<T> gemm{plan.threaded};
+  forward_blocks<T>(s, plan, x, b, y, [&](int64_t nb, const T* xg, int64_t g, T* c) {
+    const int64_t L = nb * PQ;
+    T* col = thread_scratch<T, kConvCol>(CRS * plan.per * PQ);
+    for (int64_t i = 0; i < nb; ++i) im2col(s, Cg, xg + i * s.C * s.H * s.W, col + i * PQ, L);
+    gemm(Kg, L, CRS, w + g * Kg * CRS, false, CRS, col, false, L, c, L, false);
+  });
+}
+
+// ---- Backward paths -----------------------------------------------------------------------
+
+// The input gradient by flipped_shape's forward convolution.
+template <typename T>
+void input_grad_flipped(const Conv2dShape& s, const T* w, const T* gy, T* gx) {
   const int64_t G = s.groups, Cg = s.C / G, Kg = s.K / G, RS = s.R * s.S;
-  if (s.stride_h != 1 || s.stride_w != 1 || ph < 0 || pw < 0) return false;
-  const Conv2dShape t{s.N, s.K, s.P, s.Q, s.C, s.R, s.S, s.H, s.W, 1, 1, ph, pw, s.dil_h, s.dil_w, G};
-  const bool threaded = splits_gemms(forward_threads(t));
-  const bool direct = winograd_ok(t, threaded) || direct_forward_ok<T>(t, threaded);
-  if (!direct && Kg > (Cg >= 64 ? 2 : 1) * Cg) return false;
   // wf (C, Kg, R, S): wf[g*Cg + c][k][r][t] = w[g*Kg + k][c][R-1-r][S-1-t]
   std::vector<T> wf(size_t(s.C * Kg * RS));
   for (int64_t g = 0; g < G; ++g)
@@ -228,46 +325,38 @@ bool flipped_input_grad(const Conv2dShape& s, const T* w, const T* gy, T* gx) {
         T* dst = wf.data() + ((g * Cg + c) * Kg + k) * RS;
         for (int64_t i = 0; i < RS; ++i) dst[i] = src[RS - 1 - i];
       }
-  conv2d_forward<T>(t, gy, wf.data(), nullptr, gx);
-  return true;
+  conv2d_forward<T>(flipped_shape(s), gy, wf.data(), nullptr, gx);
 }
 
+// The bias gradient: gb[k] = sum over n, p, q of gy.
 template <typename T>
-void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
-  const int64_t G = s.groups, Cg = s.C / G, Kg = s.K / G, CRS = Cg * s.R * s.S, PQ = s.P * s.Q;
-  const int64_t wsize = s.K * CRS;
-  if (gb) {
-    parallel_for(s.K, 16, [&](int64_t k0, int64_t k1) {
-      for (int64_t k = k0; k < k1; ++k) {
-        double acc = 0;
-        for (int64_t n = 0; n < s.N; ++n) {
-          T part = 0;
-          EMBER_ISA_CALL(conv2d_sum, gy + (n * s.K + k) * PQ, PQ, &part);
-          acc += part;
-        }
-        gb[k] = T(acc);
+void bias_grad(const Conv2dShape& s, const T* gy, T* gb) {
+  const int64_t PQ = s.P * s.Q;
+  parallel_for(s.K, 16, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) {
+      double acc = 0;
+      for (int64_t n = 0; n < s.N; ++n) {
+        T part = 0;
+        EMBER_ISA_CALL(conv2d_sum, gy + (n * s.K + k) * PQ, PQ, &part);
+        acc += part;
       }
-    });
-  }
-  const bool work = s.N > 0 && PQ > 0 && s.K > 0;
-  const int threads = batch_threads(s.N, 2 * s.K * PQ * CRS);
-  const Gemms<T> gemm{splits_gemms(threads)};
-  if (gx && work && flipped_input_grad(s, w, gy, gx)) gx = nullptr;
-  if (gw && work && winograd_ok(s, gemm.threaded)) {
-    winograd_weight_grad(s, threads, x, gy, gw);
-    gw = nullptr;
-  }
-  if (gw && wsize > 0) std::memset(gw, 0, sizeof(T) * size_t(wsize));
-  if ((!gx && !gw) || !work) {
-    if (gx && s.N * s.C * s.H * s.W > 0) std::memset(gx, 0, sizeof(T) * size_t(s.N * s.C * s.H * s.W));
-    return;
-  }
+      gb[k] = T(acc);
+    }
+  });
+}
 
-  const int64_t per = images_per_gemm(PQ, gemm.threaded);
-  const bool packed = implicit_cols(s, per, gemm.threaded, Cg);
-  // gw is accumulated per thread and group: (R*S*Cg, Kg) blocks from the direct tiles (rows
-  // (r, t, c)); (CRS, Kg) blocks from col (CRS, L) @ gy^T, which reads col in place where
-  // gy @ col^T would gather col's columns (measured 10-20% slower).
+// The GEMM paths of the backward, in one pass over the batch slices: the input gradient by
+// gcol (gx, or null) and the weight gradient (gw, or null) by direct tiles per kernel tap
+// (packed: rows (r, t, c) of each thread's (R*S*Cg, Kg) blocks) or im2col (col (CRS, L) @
+// gy^T, which reads col in place where gy @ col^T would gather col's columns: (CRS, Kg)
+// blocks). gw is summed from one partial per thread at the end.
+template <typename T>
+void backward_gemms(const Conv2dShape& s, const Plan& plan, bool packed, const T* x, const T* w, const T* gy, T* gx,
+                    T* gw) {
+  const int64_t G = s.groups, Cg = s.C / G, Kg = s.K / G, RS = s.R * s.S, CRS = Cg * RS, PQ = s.P * s.Q;
+  const int64_t wsize = s.K * CRS, per = plan.per;
+  const int threads = plan.threads;
+  const Gemms<T> gemm{plan.threaded};
   std::vector<T> partial(gw ? size_t(threads * wsize) : 0, T(0));
   over_batch(s.N, threads, [&](int t, int64_t n0, int64_t n1) {
     const bool gy_block = gx || (gw && !packed);     // who reads the nb images' gy side by side
@@ -308,7 +397,6 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
   });
   if (!gw) return;
   // gw[g*Kg + k][c*RS + rt] = sum over the threads' blocks
-  const int64_t RS = s.R * s.S;
   parallel_for(G * Kg, 8, [&](int64_t r0, int64_t r1) {
     for (int64_t row = r0; row < r1; ++row) {
       const int64_t g = row / Kg, k = row % Kg;
@@ -321,6 +409,41 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
       }
     }
   });
+}
+
+}  // namespace
+
+template <typename T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+  if (s.N == 0 || s.K == 0 || s.P * s.Q == 0) return;
+  const Plan plan = choose_path<T>(s, Part::kForward);
+  switch (plan.path) {
+    case Path::kWinograd: return winograd_forward(s, plan.threads, x, w, b, y);
+    case Path::kDirect: return forward_direct(s, plan, x, w, b, y);
+    case Path::kPacked: return forward_packed(s, plan, x, w, b, y);
+    default: return forward_im2col(s, plan, x, w, b, y);
+  }
+}
+
+template <typename T>
+void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
+  if (gb) bias_grad(s, gy, gb);
+  const int64_t input_size = s.N * s.C * s.H * s.W, wsize = s.K * (s.C / s.groups) * s.R * s.S;
+  if (s.N == 0 || s.P * s.Q == 0 || s.K == 0) {  // no gradient flows
+    if (gx && input_size > 0) std::memset(gx, 0, sizeof(T) * size_t(input_size));
+    if (gw && wsize > 0) std::memset(gw, 0, sizeof(T) * size_t(wsize));
+    return;
+  }
+  if (gx && choose_path<T>(s, Part::kInputGrad).path == Path::kFlipped) {
+    input_grad_flipped(s, w, gy, gx);
+    gx = nullptr;
+  }
+  const Plan weight = choose_path<T>(s, Part::kWeightGrad);
+  if (gw && weight.path == Path::kWinograd) {
+    winograd_weight_grad(s, weight.threads, x, gy, gw);
+    gw = nullptr;
+  }
+  if (gx || gw) backward_gemms(s, weight, weight.path == Path::kPacked, x, w, gy, gx, gw);
 }
 
 EMBER_INSTANTIATE_CONV2D(float)

@@ -2,7 +2,7 @@
 // batch slices, threads, workspaces) and their per-ISA kernels: csrc/cpu/isa/conv2d_kernel.cpp
 // (im2col, col2im, bias, sums), csrc/cpu/isa/conv2d_pack.cpp (the forward GEMM that packs col
 // straight from the images, and the direct tiles of the forward and the weight gradient) and
-// csrc/cpu/isa/conv2d_winograd.cpp (Winograd's transforms and GEMM tiles).
+// csrc/cpu/isa/conv2d_winograd_kernel.cpp (Winograd's transforms and GEMM tiles).
 #pragma once
 #include <cstdint>
 
@@ -33,10 +33,9 @@ struct ConvCols {
 };
 
 // Winograd F(2x2, 3x3) (csrc/cpu/conv2d_winograd.cpp, transforms in
-// csrc/cpu/isa/conv2d_winograd.cpp): whether it runs this convolution (on a batch slice,
-// not `threaded`), the forward, and the weight gradient (gw overwritten), each on the
-// caller's `threads` batch slices.
-bool winograd_ok(const Conv2dShape& s, bool threaded);
+// csrc/cpu/isa/conv2d_winograd_kernel.cpp) for the shapes conv2d.cpp's plan gives it (3x3,
+// stride 1, dilation 1, one group): the forward, and the weight gradient (gw overwritten),
+// each on the caller's `threads` batch slices.
 // Its 2x2 output tiles per image.
 inline int64_t winograd_tiles(const Conv2dShape& s) { return ceil_div(s.P, 2) * ceil_div(s.Q, 2); }
 // Tiles per pass through its transforms and GEMMs: the 16 transform points' matrices (16 x

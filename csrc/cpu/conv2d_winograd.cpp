@@ -8,7 +8,7 @@
 //   grad weight   gU[xi] (C, K) += V[xi]^T @ Z[xi] (tiles, K), Z_t = A gy_t A^T, then
 //                 gw = G^T gU G
 //   grad input    the forward of gy with the kernel flipped (csrc/cpu/conv2d.cpp)
-// The transforms and the GEMMs' register tiles run per ISA (csrc/cpu/isa/conv2d_winograd.cpp);
+// The transforms and the GEMMs' register tiles run per ISA (csrc/cpu/isa/conv2d_winograd_kernel.cpp);
 // U is computed and packed into the GEMM's B panels once per call, here. Threads take
 // slices of the batch; a slice runs in chunks of up to kWinogradTiles tiles, so that the
 // 16 points' matrices stay in L2 between the transforms and the GEMMs.
@@ -59,11 +59,6 @@ void weight_grad_from_tiles(const T* gU, int parts, int64_t K, int64_t C, T* gw)
 }
 
 }  // namespace
-
-bool winograd_ok(const Conv2dShape& s, bool threaded) {
-  return !threaded && s.groups == 1 && s.R == 3 && s.S == 3 && s.stride_h == 1 && s.stride_w == 1 &&
-         s.dil_h == 1 && s.dil_w == 1 && s.C >= 16 && s.K >= 16;
-}
 
 template <typename T>
 void winograd_forward(const Conv2dShape& s, int threads, const T* x, const T* w, const T* b, T* y) {

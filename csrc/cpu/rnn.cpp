@@ -38,23 +38,17 @@
 #include "cpu/isa.h"
 #include "kernels.h"
 
-EMBER_ISA_DECLARE(void rnn_cell_forward_f32(int mode, int64_t rows, int64_t H, const float* gx, const float* gh,
-                                            const float* b_ih, const float* b_hh, const float* h_prev,
-                                            const float* c_prev, float* h, float* c, float* ws))
-EMBER_ISA_DECLARE(void rnn_cell_backward_f32(int mode, int64_t rows, int64_t H, const float* ws, const float* h_prev,
-                                             const float* c_prev, const float* c, const float* h, const float* gh1,
-                                             const float* gh2, const float* gc, float* dgx, float* dgh,
-                                             float* dh_prev, float* dc_prev))
+// rows: s.N rows of each array, starting at the pointers.
+EMBER_ISA_DECLARE(void rnn_cell_forward_f32(const ::ember::RnnShape& rows, const ::ember::RnnCellForward<float>& a))
+EMBER_ISA_DECLARE(void rnn_cell_backward_f32(const ::ember::RnnShape& rows, const ::ember::RnnCellBackward<float>& a))
 EMBER_ISA_DECLARE(void rnn_column_sums_f32(const float* a, int64_t rows, int64_t cols, int64_t lda, float* out))
 
 namespace ember::cpu {
 
 namespace {
 
-enum Mode { kTanh = 0, kRelu = 1, kLstm = 2, kGru = 3 };
-int64_t gates(int mode) { return mode == kLstm ? 4 : mode == kGru ? 3 : 1; }
-int64_t ws_width(int mode) { return mode >= kLstm ? 4 : 0; }  // in units of H
-
+int64_t gate_width(const RnnShape& s) { return rnn_gates(s.mode) * s.H; }
+int64_t ws_row(const RnnShape& s) { return rnn_ws_width(s.mode) * s.H; }
 template <typename P> P* at(P* p, int64_t o) { return p ? p + o : nullptr; }
 template <typename T> T sigm(T x) { return T(0.5) * (T(1) + std::tanh(T(0.5) * x)); }
 template <typename T> T val(const T* p, int64_t j) { return p ? p[j] : T(0); }
@@ -63,32 +57,33 @@ template <typename T> T val(const T* p, int64_t j) { return p ? p[j] : T(0); }
 int64_t cell_grain(int64_t GH) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(GH, 1)); }
 
 template <typename T>
-void cell_forward_scalar(int mode, int64_t rows, int64_t H, const T* gx, const T* gh, const T* bi, const T* bh,
-                         const T* h_prev, const T* c_prev, T* h, T* c, T* ws) {
-  const int64_t GH = gates(mode) * H;
-  for (int64_t r = 0; r < rows; ++r) {
-    const T *ax = gx + r * GH, *ah = gh + r * GH;
-    auto a = [&](int64_t k, int64_t j) { return ax[k * H + j] + val(bi, k * H + j) + (ah[k * H + j] + val(bh, k * H + j)); };
-    T* hr = h + r * H;
+void cell_forward_scalar(const RnnShape& s, const RnnCellForward<T>& a) {
+  const int64_t H = s.H, GH = gate_width(s);
+  for (int64_t r = 0; r < s.N; ++r) {
+    const T *ax = a.gx + r * GH, *ah = a.gh + r * GH, *bi = a.b_ih, *bh = a.b_hh;
+    auto pre = [&](int64_t k, int64_t j) {
+      return ax[k * H + j] + val(bi, k * H + j) + (ah[k * H + j] + val(bh, k * H + j));
+    };
+    T* hr = a.h + r * H;
     for (int64_t j = 0; j < H; ++j) {
-      if (mode == kTanh) {
-        hr[j] = std::tanh(a(0, j));
-      } else if (mode == kRelu) {
-        const T v = a(0, j);
+      if (s.mode == kRnnTanh) {
+        hr[j] = std::tanh(pre(0, j));
+      } else if (s.mode == kRnnRelu) {
+        const T v = pre(0, j);
         hr[j] = v > 0 ? v : T(0);
-      } else if (mode == kLstm) {
-        const T i = sigm(a(0, j)), f = sigm(a(1, j)), g = std::tanh(a(2, j)), o = sigm(a(3, j));
-        const T cn = f * c_prev[r * H + j] + i * g;
-        c[r * H + j] = cn;
+      } else if (s.mode == kRnnLstm) {
+        const T i = sigm(pre(0, j)), f = sigm(pre(1, j)), g = std::tanh(pre(2, j)), o = sigm(pre(3, j));
+        const T cn = f * a.c_prev[r * H + j] + i * g;
+        a.c[r * H + j] = cn;
         hr[j] = o * std::tanh(cn);
-        T* w = ws + r * 4 * H;
+        T* w = a.ws + r * 4 * H;
         w[j] = i, w[H + j] = f, w[2 * H + j] = g, w[3 * H + j] = o;
       } else {
-        const T rg = sigm(a(0, j)), z = sigm(a(1, j));
+        const T rg = sigm(pre(0, j)), z = sigm(pre(1, j));
         const T hn = ah[2 * H + j] + val(bh, 2 * H + j);
         const T n = std::tanh(ax[2 * H + j] + val(bi, 2 * H + j) + rg * hn);
-        hr[j] = (1 - z) * n + z * h_prev[r * H + j];
-        T* w = ws + r * 4 * H;
+        hr[j] = (1 - z) * n + z * a.h_prev[r * H + j];
+        T* w = a.ws + r * 4 * H;
         w[j] = rg, w[H + j] = z, w[2 * H + j] = n, w[3 * H + j] = hn;
       }
     }
@@ -96,38 +91,36 @@ void cell_forward_scalar(int mode, int64_t rows, int64_t H, const T* gx, const T
 }
 
 template <typename T>
-void cell_backward_scalar(int mode, int64_t rows, int64_t H, const T* ws, const T* h_prev, const T* c_prev,
-                          const T* c, const T* h, const T* gh1, const T* gh2, const T* gc, T* dgx, T* dgh,
-                          T* dh_prev, T* dc_prev) {
-  const int64_t GH = gates(mode) * H;
-  for (int64_t r = 0; r < rows; ++r) {
-    T* dx = dgx + r * GH;
-    const T* w = at(ws, r * 4 * H);
+void cell_backward_scalar(const RnnShape& s, const RnnCellBackward<T>& a) {
+  const int64_t H = s.H, GH = gate_width(s);
+  for (int64_t r = 0; r < s.N; ++r) {
+    T* dx = a.dgx + r * GH;
+    const T* w = at(a.ws, r * 4 * H);
     for (int64_t j = 0; j < H; ++j) {
       const int64_t e = r * H + j;
-      const T g = gh1[e] + val(gh2, e);  // read before dh_prev / dc_prev may overwrite it
-      if (mode == kTanh) {
-        dx[j] = g * ((1 - h[e]) * (1 + h[e]));
-      } else if (mode == kRelu) {
-        dx[j] = h[e] > 0 ? g : T(0);
-      } else if (mode == kLstm) {
+      const T g = a.gh1[e] + val(a.gh2, e);  // read before dh_prev / dc_prev may overwrite it
+      if (s.mode == kRnnTanh) {
+        dx[j] = g * ((1 - a.h[e]) * (1 + a.h[e]));
+      } else if (s.mode == kRnnRelu) {
+        dx[j] = a.h[e] > 0 ? g : T(0);
+      } else if (s.mode == kRnnLstm) {
         const T i = w[j], f = w[H + j], gg = w[2 * H + j], o = w[3 * H + j];
-        const T tc = std::tanh(c[e]);
-        const T dc = g * o * ((1 - tc) * (1 + tc)) + val(gc, e);
+        const T tc = std::tanh(a.c[e]);
+        const T dc = g * o * ((1 - tc) * (1 + tc)) + val(a.gc, e);
         dx[j] = dc * gg * i * (1 - i);
-        dx[H + j] = dc * c_prev[e] * f * (1 - f);
+        dx[H + j] = dc * a.c_prev[e] * f * (1 - f);
         dx[2 * H + j] = dc * i * ((1 - gg) * (1 + gg));
         dx[3 * H + j] = g * tc * o * (1 - o);
-        dc_prev[e] = dc * f;
+        a.dc_prev[e] = dc * f;
       } else {
         const T rg = w[j], z = w[H + j], n = w[2 * H + j], hn = w[3 * H + j];
         const T dn = g * (1 - z) * ((1 - n) * (1 + n));
         const T dr = dn * hn * rg * (1 - rg);
-        const T dz = g * (h_prev[e] - n) * z * (1 - z);
-        T* dh = dgh + r * GH;
+        const T dz = g * (a.h_prev[e] - n) * z * (1 - z);
+        T* dh = a.dgh + r * GH;
         dx[j] = dr, dx[H + j] = dz, dx[2 * H + j] = dn;
         dh[j] = dr, dh[H + j] = dz, dh[2 * H + j] = dn * rg;
-        dh_prev[e] = g * z;
+        a.dh_prev[e] = g * z;
       }
     }
   }
@@ -162,35 +155,35 @@ void transpose_into(const T* src, int64_t rows, int64_t cols, T* dst) {
         for (int64_t c = c0; c < std::min(c0 + kB, cols); ++c) dst[c * rows + r] = src[r * cols + c];
 }
 
+// Rows [b, e) of a cell's arrays (the biases are per gate, not per row).
+template <typename T>
+RnnCellForward<T> rows_of(const RnnShape& s, const RnnCellForward<T>& a, int64_t b) {
+  const int64_t GH = gate_width(s), W = ws_row(s), o = b * s.H;
+  return {a.gx + b * GH, a.gh + b * GH, a.b_ih,       a.b_hh,      at(a.h_prev, o),
+          at(a.c_prev, o), a.h + o,      at(a.c, o), at(a.ws, b * W)};
+}
+template <typename T>
+RnnCellBackward<T> rows_of(const RnnShape& s, const RnnCellBackward<T>& a, int64_t b) {
+  const int64_t GH = gate_width(s), W = ws_row(s), o = b * s.H;
+  return {at(a.ws, b * W), at(a.h_prev, o), at(a.c_prev, o), at(a.c, o),        at(a.h, o),
+          a.gh1 + o,       at(a.gh2, o),    at(a.gc, o),     a.dgx + b * GH,    at(a.dgh, b * GH),
+          at(a.dh_prev, o), at(a.dc_prev, o)};
+}
+
 // One thread's rows [b, e) of a cell, forward / backward (what rnn_cell_forward /
 // rnn_cell_backward run per chunk).
 template <typename T>
-void cell_forward_rows(int mode, int64_t b, int64_t e, int64_t H, const T* gx, const T* gh, const T* b_ih,
-                       const T* b_hh, const T* h_prev, const T* c_prev, T* h, T* c, T* ws) {
-  const int64_t GH = gates(mode) * H, W = ws_width(mode) * H;
-  if constexpr (std::is_same_v<T, float>) {
-    EMBER_ISA_CALL(rnn_cell_forward_f32, mode, e - b, H, gx + b * GH, gh + b * GH, b_ih, b_hh, at(h_prev, b * H),
-                   at(c_prev, b * H), h + b * H, at(c, b * H), at(ws, b * W));
-  } else {
-    cell_forward_scalar<T>(mode, e - b, H, gx + b * GH, gh + b * GH, b_ih, b_hh, at(h_prev, b * H),
-                           at(c_prev, b * H), h + b * H, at(c, b * H), at(ws, b * W));
-  }
+void cell_forward_rows(const RnnShape& s, int64_t b, int64_t e, const RnnCellForward<T>& a) {
+  const RnnShape rows{s.mode, e - b, s.H, 1, 0, false};
+  if constexpr (std::is_same_v<T, float>) EMBER_ISA_CALL(rnn_cell_forward_f32, rows, rows_of(s, a, b));
+  else cell_forward_scalar<T>(rows, rows_of(s, a, b));
 }
 
 template <typename T>
-void cell_backward_rows(int mode, int64_t b, int64_t e, int64_t H, const T* ws, const T* h_prev, const T* c_prev,
-                        const T* c, const T* h, const T* gh1, const T* gh2, const T* gc, T* dgx, T* dgh, T* dh_prev,
-                        T* dc_prev) {
-  const int64_t GH = gates(mode) * H, W = ws_width(mode) * H, o = b * H;
-  if constexpr (std::is_same_v<T, float>) {
-    EMBER_ISA_CALL(rnn_cell_backward_f32, mode, e - b, H, at(ws, b * W), at(h_prev, o), at(c_prev, o), at(c, o),
-                   at(h, o), gh1 + o, at(gh2, o), at(gc, o), dgx + b * GH, at(dgh, b * GH), at(dh_prev, o),
-                   at(dc_prev, o));
-  } else {
-    cell_backward_scalar<T>(mode, e - b, H, at(ws, b * W), at(h_prev, o), at(c_prev, o), at(c, o), at(h, o),
-                            gh1 + o, at(gh2, o), at(gc, o), dgx + b * GH, at(dgh, b * GH), at(dh_prev, o),
-                            at(dc_prev, o));
-  }
+void cell_backward_rows(const RnnShape& s, int64_t b, int64_t e, const RnnCellBackward<T>& a) {
+  const RnnShape rows{s.mode, e - b, s.H, 1, 0, false};
+  if constexpr (std::is_same_v<T, float>) EMBER_ISA_CALL(rnn_cell_backward_f32, rows, rows_of(s, a, b));
+  else cell_backward_scalar<T>(rows, rows_of(s, a, b));
 }
 
 // The time loop is independent per batch row: row r of step t needs only row r
@@ -226,94 +219,88 @@ void for_row_blocks(int64_t N, int64_t macs_per_step, F&& f) {
 }  // namespace
 
 template <typename T>
-void rnn_cell_forward(int mode, int64_t N, int64_t H, const T* gx, const T* gh, const T* b_ih, const T* b_hh,
-                      const T* h_prev, const T* c_prev, T* h, T* c, T* ws) {
-  parallel_for(N, cell_grain(gates(mode) * H), [&](int64_t b, int64_t e) {
-    cell_forward_rows<T>(mode, b, e, H, gx, gh, b_ih, b_hh, h_prev, c_prev, h, c, ws);
-  });
+void rnn_cell_forward(const RnnShape& s, const RnnCellForward<T>& a) {
+  parallel_for(s.N, cell_grain(gate_width(s)), [&](int64_t b, int64_t e) { cell_forward_rows<T>(s, b, e, a); });
 }
 
 template <typename T>
-void rnn_cell_backward(int mode, int64_t N, int64_t H, const T* ws, const T* h_prev, const T* c_prev, const T* c,
-                       const T* h, const T* gh1, const T* gh2, const T* gc, T* dgx, T* dgh, T* dh_prev, T* dc_prev) {
-  parallel_for(N, cell_grain(gates(mode) * H), [&](int64_t b, int64_t e) {
-    cell_backward_rows<T>(mode, b, e, H, ws, h_prev, c_prev, c, h, gh1, gh2, gc, dgx, dgh, dh_prev, dc_prev);
-  });
+void rnn_cell_backward(const RnnShape& s, const RnnCellBackward<T>& a) {
+  parallel_for(s.N, cell_grain(gate_width(s)), [&](int64_t b, int64_t e) { cell_backward_rows<T>(s, b, e, a); });
 }
 
 template <typename T>
-void rnn_forward(int mode, bool reverse, int64_t steps, int64_t N, int64_t I, int64_t H, const T* x, const T* h0,
-                 const T* c0, const T* w_ih, const T* w_hh, const T* b_ih, const T* b_hh, T* y, T* cs, T* ws,
-                 T* gx_buf, T* gh_buf) {
-  const int64_t GH = gates(mode) * H, W = ws_width(mode) * H, NH = N * H;
+void rnn_forward(const RnnShape& s, const RnnForward<T>& a) {
+  const int64_t steps = s.steps, N = s.N, H = s.H, GH = gate_width(s), W = ws_row(s), NH = N * H;
   if (steps == 0 || N == 0) return;
-  matmul_forward<T>(1, steps * N, GH, I, x, 0, false, w_ih, 0, true, gx_buf, false);  // every step's x W_ih^T
+  matmul_forward<T>(1, steps * N, GH, s.I, a.x, 0, false, a.w_ih, 0, true, a.gx_buf, false);  // every step's x W_ih^T
   // W_hh^T (H, GH) stored row-major once per call: each step's GEMM then reads
   // it in place, where W_hh as a transposed operand would be re-gathered
-  // (packed) by every step (64 x 512 x 128: ~55 us against ~62 us a step).
+  // (packed) by every step.
   static thread_local std::vector<T> whh_t_buf;
   const T* whh_t = nullptr;
   if (steps > 1) {
     whh_t_buf.resize(size_t(H * GH));
-    transpose_into(w_hh, GH, H, whh_t_buf.data());
+    transpose_into(a.w_hh, GH, H, whh_t_buf.data());
     whh_t = whh_t_buf.data();
   }
   for_row_blocks(N, N * GH * H, [&](int64_t r0, int64_t r1) {
-    const T *hp = h0, *cp = c0;
+    const T *hp = a.h0, *cp = a.c0;
     for (int64_t k = 0; k < steps; ++k) {
-      const int64_t t = reverse ? steps - 1 - k : k;
+      const int64_t t = s.reverse ? steps - 1 - k : k;
       // rows [r0, r1) of gh = h_prev W_hh^T (single-thread inside for_row_blocks' team)
-      if (whh_t) matmul_forward<T>(1, r1 - r0, GH, H, hp + r0 * H, 0, false, whh_t, 0, false, gh_buf + r0 * GH, false);
-      else matmul_forward<T>(1, r1 - r0, GH, H, hp + r0 * H, 0, false, w_hh, 0, true, gh_buf + r0 * GH, false);
-      cell_forward_rows<T>(mode, r0, r1, H, gx_buf + t * N * GH, gh_buf, b_ih, b_hh, hp, cp, y + t * NH,
-                           at(cs, t * NH), at(ws, t * N * W));
-      hp = y + t * NH;
-      cp = at(cs, t * NH);
+      T* gh = a.gh_buf + r0 * GH;
+      if (whh_t) matmul_forward<T>(1, r1 - r0, GH, H, hp + r0 * H, 0, false, whh_t, 0, false, gh, false);
+      else matmul_forward<T>(1, r1 - r0, GH, H, hp + r0 * H, 0, false, a.w_hh, 0, true, gh, false);
+      const RnnCellForward<T> cell{a.gx_buf + t * N * GH, a.gh_buf, a.b_ih,          a.b_hh, hp,
+                                   cp,                    a.y + t * NH, at(a.cs, t * NH), at(a.ws, t * N * W)};
+      cell_forward_rows<T>(s, r0, r1, cell);
+      hp = a.y + t * NH;
+      cp = at(a.cs, t * NH);
     }
   });
 }
 
 template <typename T>
-void rnn_backward(int mode, bool reverse, int64_t steps, int64_t N, int64_t I, int64_t H, const T* x, const T* h0,
-                  const T* c0, const T* w_ih, const T* w_hh, const T* y, const T* cs, const T* ws, const T* gy,
-                  const T* gc_n, T* dx, T* dh0, T* dc0, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, T* dgx_buf,
-                  T* dgh_buf) {
-  const int64_t GH = gates(mode) * H, W = ws_width(mode) * H, NH = N * H;
-  const bool lstm = mode == kLstm, gru = mode == kGru;
+void rnn_backward(const RnnShape& s, const RnnBackward<T>& a) {
+  const int64_t steps = s.steps, N = s.N, H = s.H, GH = gate_width(s), W = ws_row(s), NH = N * H;
+  const bool lstm = s.mode == kRnnLstm, gru = s.mode == kRnnGru;
   // dh0 / dc0 carry the running gradients of h_prev / c_prev through the loop
-  if (NH) std::memset(dh0, 0, sizeof(T) * NH);
+  if (NH) std::memset(a.dh0, 0, sizeof(T) * NH);
   if (lstm && NH) {
-    if (gc_n) std::memcpy(dc0, gc_n, sizeof(T) * NH);
-    else std::memset(dc0, 0, sizeof(T) * NH);
+    if (a.gc_n) std::memcpy(a.dc0, a.gc_n, sizeof(T) * NH);
+    else std::memset(a.dc0, 0, sizeof(T) * NH);
   }
-  T* dgh_all = gru ? dgh_buf : dgx_buf;  // dGh == dGx except for the GRU
-  auto step_of = [&](int64_t k) { return reverse ? steps - 1 - k : k; };
+  T* dgh_all = gru ? a.dgh_buf : a.dgx_buf;  // dGh == dGx except for the GRU
+  auto step_of = [&](int64_t k) { return s.reverse ? steps - 1 - k : k; };
   // rows are independent through the loop, as in forward (for_row_blocks)
   if (N > 0) for_row_blocks(N, N * GH * H, [&](int64_t r0, int64_t r1) {
     for (int64_t k = steps - 1; k >= 0; --k) {
       const int64_t t = step_of(k), p = k > 0 ? step_of(k - 1) : -1;
-      const T* hp = p < 0 ? h0 : y + p * NH;
-      const T* cp = lstm ? (p < 0 ? c0 : cs + p * NH) : nullptr;
-      cell_backward_rows<T>(mode, r0, r1, H, at(ws, t * N * W), hp, cp, at(cs, t * NH), y + t * NH, gy + t * NH,
-                            dh0, lstm ? dc0 : nullptr, dgx_buf + t * N * GH, gru ? dgh_buf + t * N * GH : nullptr,
-                            gru ? dh0 : nullptr, lstm ? dc0 : nullptr);
-      matmul_forward<T>(1, r1 - r0, H, GH, dgh_all + (t * N + r0) * GH, 0, false, w_hh, 0, false, dh0 + r0 * H, gru);
+      const T* hp = p < 0 ? a.h0 : a.y + p * NH;
+      const T* cp = lstm ? (p < 0 ? a.c0 : a.cs + p * NH) : nullptr;
+      const RnnCellBackward<T> cell{at(a.ws, t * N * W), hp, cp, at(a.cs, t * NH), a.y + t * NH, a.gy + t * NH, a.dh0,
+                                    lstm ? a.dc0 : nullptr, a.dgx_buf + t * N * GH,
+                                    gru ? a.dgh_buf + t * N * GH : nullptr, gru ? a.dh0 : nullptr,
+                                    lstm ? a.dc0 : nullptr};
+      cell_backward_rows<T>(s, r0, r1, cell);
+      matmul_forward<T>(1, r1 - r0, H, GH, dgh_all + (t * N + r0) * GH, 0, false, a.w_hh, 0, false, a.dh0 + r0 * H,
+                        gru);
     }
   });
   const int64_t R = steps * N;
-  matmul_forward<T>(1, R, I, GH, dgx_buf, 0, false, w_ih, 0, false, dx, false);
-  matmul_forward<T>(1, GH, I, R, dgx_buf, 0, true, x, 0, false, dw_ih, false);
+  matmul_forward<T>(1, R, s.I, GH, a.dgx_buf, 0, false, a.w_ih, 0, false, a.dx, false);
+  matmul_forward<T>(1, GH, s.I, R, a.dgx_buf, 0, true, a.x, 0, false, a.dw_ih, false);
   // dW_hh = sum over steps of dGh_t^T h_prev(t): h0 at the first step, y at the others
-  const int64_t first = reverse ? steps - 1 : 0;
-  matmul_forward<T>(1, GH, H, N, dgh_all + first * N * GH, 0, true, h0, 0, false, dw_hh, false);
+  const int64_t first = s.reverse ? steps - 1 : 0;
+  matmul_forward<T>(1, GH, H, N, dgh_all + first * N * GH, 0, true, a.h0, 0, false, a.dw_hh, false);
   if (steps > 1) {
-    const T* rest_g = reverse ? dgh_all : dgh_all + N * GH;  // steps whose h_prev is in y
-    const T* rest_h = reverse ? y + NH : y;
-    matmul_forward<T>(1, GH, H, (steps - 1) * N, rest_g, 0, true, rest_h, 0, false, dw_hh, true);
+    const T* rest_g = s.reverse ? dgh_all : dgh_all + N * GH;  // steps whose h_prev is in y
+    const T* rest_h = s.reverse ? a.y + NH : a.y;
+    matmul_forward<T>(1, GH, H, (steps - 1) * N, rest_g, 0, true, rest_h, 0, false, a.dw_hh, true);
   }
-  column_sums<T>(dgx_buf, R, GH, db_ih);
-  if (gru) column_sums<T>(dgh_all, R, GH, db_hh);
-  else std::memcpy(db_hh, db_ih, sizeof(T) * GH);  // the same sums
+  column_sums<T>(a.dgx_buf, R, GH, a.db_ih);
+  if (gru) column_sums<T>(dgh_all, R, GH, a.db_hh);
+  else std::memcpy(a.db_hh, a.db_ih, sizeof(T) * GH);  // the same sums
 }
 
 EMBER_INSTANTIATE_RNN(float)

@@ -18,6 +18,7 @@
 
 #include "cuda/common.cuh"
 #include "kernels.h"
+#include "math.cuh"
 
 namespace ember::cuda {
 
@@ -26,13 +27,6 @@ namespace {  // this file's helpers and kernels
 constexpr int kThreads = 256;
 constexpr int64_t kMaxBlocks = 4096;
 constexpr int kVecBytes = 16;
-
-__device__ __forceinline__ float exp_(float x) { return expf(x); }
-__device__ __forceinline__ double exp_(double x) { return exp(x); }
-__device__ __forceinline__ float tanh_(float x) { return tanhf(x); }
-__device__ __forceinline__ double tanh_(double x) { return tanh(x); }
-__device__ __forceinline__ float erf_(float x) { return erff(x); }
-__device__ __forceinline__ double erf_(double x) { return erf(x); }
 
 constexpr double kSqrt1_2 = 0.70710678118654752440;
 constexpr double kSqrt2OverPi = 0.79788456080286535588;

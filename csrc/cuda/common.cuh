@@ -47,6 +47,16 @@ struct alignas(sizeof(T) * N) Vec {
     if (ember_err_ != cudaSuccess) ::ember::cuda::throw_cuda_error(ember_err_, #call, __FILE__, __LINE__); \
   } while (0)
 
+namespace ember::cuda {
+// The current device's SM count (the emulator reports a fixed one).
+inline int sm_count() {
+  int device = 0, count = 0;
+  EMBER_CUDA_CHECK(cudaGetDevice(&device));
+  EMBER_CUDA_CHECK(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device));
+  return count;
+}
+}  // namespace ember::cuda
+
 #if defined(EMBER_CUDA_EMU)
 // The emulator runs the grid on the CPU; a failure inside a thread is rethrown
 // here with the kernel's name, the block and thread, and file:line.

@@ -27,7 +27,7 @@
 //    column's (n, p, q) / (n, h, w) / (c, r, s) is split once; per element only the K index
 //    is, by divisors fixed at launch: a multiply-high and a shift in 32-bit arithmetic,
 //    used when the host finds that every index fits, else a 64-bit instantiation divides.
-//  - Split-K: when the tiles alone give fewer than two blocks per SM (132 on an H100), the
+//  - Split-K: when the tiles alone give fewer than two blocks per SM (sm_count()), the
 //    reduction is split over blocks that atomicAdd into the output, zeroed first (the bias
 //    goes in with the first split). The grad weight (small M x Ncol, Kred = N*PQ) splits most.
 // Grid: (Ncol tiles, M tiles, groups x splits).
@@ -48,13 +48,15 @@ namespace ember::cuda {
 namespace {  // this file's helpers and kernels
 
 constexpr int kBK = 16, kThreads = 256, kPad = 4;
-constexpr int64_t kFillBlocks = 2 * 132;  // two blocks on each SM of an H100
 constexpr int64_t kMinSplitSteps = 4;     // K steps a split runs at least, to amortise its atomics
 // Blocks an SM holds at once, by registers: three for float (85 a thread), two for double.
 template <typename T>
 constexpr int kBlocksPerSM = sizeof(T) == 4 ? 3 : 2;
 
 enum Mode { kForward = 0, kGradInput = 1, kGradWeight = 2 };
+
+// Blocks that fill the device: two on each SM.
+int64_t fill_blocks() { return 2 * int64_t(sm_count()); }
 
 // n / d and n % d for a divisor d fixed at launch. For int (0 <= n < 2^31) a multiply-high,
 // an add and a shift (Granlund and Montgomery's round-up method) replace the ~20-instruction
@@ -325,10 +327,10 @@ struct Operands {
   T* out;
 };
 
-// Kred items per split: enough splits for kFillBlocks blocks, each of kMinSplitSteps K steps at
+// Kred items per split: enough splits for fill_blocks() blocks, each of kMinSplitSteps K steps at
 // least (whole steps), grid.z = groups x splits within 65535.
 int64_t split_length(int64_t tiles, int64_t Kred, int64_t groups) {
-  int64_t splits = std::min(ceil_div(kFillBlocks, tiles), ceil_div(Kred, kMinSplitSteps * kBK));
+  int64_t splits = std::min(ceil_div(fill_blocks(), tiles), ceil_div(Kred, kMinSplitSteps * kBK));
   splits = std::max<int64_t>(1, std::min<int64_t>(splits, 65535 / groups));
   return std::max<int64_t>(kBK, ceil_div(ceil_div(Kred, splits), kBK) * kBK);
 }
@@ -375,8 +377,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
 template <typename T>
 void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
   const int64_t Cg = s.C / s.groups, Kg = s.K / s.groups, RS = s.R * s.S, PQ = s.P * s.Q;
-  if (gb && s.K > 0) {  // slices of the batch so that there are about kFillBlocks blocks
-    const int64_t slices = std::max<int64_t>(1, std::min(s.N, ceil_div(kFillBlocks, s.K)));
+  if (gb && s.K > 0) {  // slices of the batch so that there are about fill_blocks() blocks
+    const int64_t slices = std::max<int64_t>(1, std::min(s.N, ceil_div(fill_blocks(), s.K)));
     const int64_t n_per = std::max<int64_t>(1, ceil_div(s.N, slices));
     const int64_t used = std::max<int64_t>(1, ceil_div(s.N, n_per));
     if (used > 1) zero(gb, s.K);

@@ -17,6 +17,7 @@
 
 #include "cuda/common.cuh"
 #include "kernels.h"
+#include "math.cuh"
 
 namespace ember::cuda {
 
@@ -24,17 +25,6 @@ namespace {  // this file's helpers and kernels
 
 constexpr int kThreads = 256;
 constexpr int64_t kMaxBlocks = 4096;
-
-__device__ __forceinline__ float exp_(float x) { return expf(x); }
-__device__ __forceinline__ double exp_(double x) { return exp(x); }
-__device__ __forceinline__ float log_(float x) { return logf(x); }
-__device__ __forceinline__ double log_(double x) { return log(x); }
-__device__ __forceinline__ float log1p_(float x) { return log1pf(x); }
-__device__ __forceinline__ double log1p_(double x) { return log1p(x); }
-__device__ __forceinline__ float abs_(float x) { return fabsf(x); }
-__device__ __forceinline__ double abs_(double x) { return fabs(x); }
-__device__ __forceinline__ float max_(float a, float b) { return fmaxf(a, b); }
-__device__ __forceinline__ double max_(double a, double b) { return fmax(a, b); }
 
 template <typename T> __device__ __forceinline__ T sign_(T d) { return T(d > T(0)) - T(d < T(0)); }
 template <typename T> __device__ __forceinline__ T softplus_neg(T a) {

@@ -21,6 +21,7 @@
 
 #include "cuda/common.cuh"
 #include "kernels.h"
+#include "math.cuh"
 
 namespace ember::cuda {
 
@@ -28,14 +29,8 @@ namespace {
 
 constexpr int kBlock = 256;
 constexpr int kColTile = 32, kColRows = 8;
-enum Mode { kTanh = 0, kRelu = 1, kLstm = 2, kGru = 3 };
-
-__host__ __device__ inline int64_t gates(int mode) { return mode == kLstm ? 4 : mode == kGru ? 3 : 1; }
-inline int64_t ws_width(int mode) { return mode >= kLstm ? 4 : 0; }
 template <typename P> P* at(P* p, int64_t o) { return p ? p + o : nullptr; }
 
-__device__ __forceinline__ float tanh_(float x) { return tanhf(x); }
-__device__ __forceinline__ double tanh_(double x) { return tanh(x); }
 template <typename T> __device__ __forceinline__ T sigm(T x) { return T(0.5) * (T(1) + tanh_(T(0.5) * x)); }
 template <typename T> __device__ __forceinline__ T val(const T* p, int64_t j) { return p ? p[j] : T(0); }
 
@@ -46,19 +41,21 @@ dim3 grid_for(int64_t items) {
 }
 
 template <typename T>
-__global__ void rnn_cell_forward_kernel(int mode, int64_t N, int64_t H, const T* gx, const T* gh, const T* bi,
-                                        const T* bh, const T* h_prev, const T* c_prev, T* h, T* c, T* ws) {
-  const int64_t GH = gates(mode) * H;
+__global__ void rnn_cell_forward_kernel(RnnShape s, int64_t G, RnnCellForward<T> io) {
+  const int mode = s.mode;
+  const int64_t N = s.N, H = s.H, GH = G * H;
+  const T *gx = io.gx, *gh = io.gh, *bi = io.b_ih, *bh = io.b_hh, *h_prev = io.h_prev, *c_prev = io.c_prev;
+  T *h = io.h, *c = io.c, *ws = io.ws;
   for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < N * H; e += int64_t(gridDim.x) * blockDim.x) {
     const int64_t r = e / H, j = e - r * H;
     const T *ax = gx + r * GH, *ah = gh + r * GH;
     auto a = [&](int64_t k) { return ax[k * H + j] + val(bi, k * H + j) + (ah[k * H + j] + val(bh, k * H + j)); };
-    if (mode == kTanh) {
+    if (mode == kRnnTanh) {
       h[e] = tanh_(a(0));
-    } else if (mode == kRelu) {
+    } else if (mode == kRnnRelu) {
       const T v = a(0);
       h[e] = v > T(0) ? v : T(0);
-    } else if (mode == kLstm) {
+    } else if (mode == kRnnLstm) {
       const T i = sigm(a(0)), f = sigm(a(1)), g = tanh_(a(2)), o = sigm(a(3));
       const T cn = f * c_prev[e] + i * g;
       c[e] = cn;
@@ -78,19 +75,21 @@ __global__ void rnn_cell_forward_kernel(int mode, int64_t N, int64_t H, const T*
 
 // gh2 may alias dh_prev, and gc dc_prev: each thread reads its element before writing it.
 template <typename T>
-__global__ void rnn_cell_backward_kernel(int mode, int64_t N, int64_t H, const T* ws, const T* h_prev,
-                                         const T* c_prev, const T* c, const T* h, const T* gh1, const T* gh2,
-                                         const T* gc, T* dgx, T* dgh, T* dh_prev, T* dc_prev) {
-  const int64_t GH = gates(mode) * H;
+__global__ void rnn_cell_backward_kernel(RnnShape s, int64_t G, RnnCellBackward<T> io) {
+  const int mode = s.mode;
+  const int64_t N = s.N, H = s.H, GH = G * H;
+  const T *ws = io.ws, *h_prev = io.h_prev, *c_prev = io.c_prev, *c = io.c, *h = io.h, *gh1 = io.gh1, *gh2 = io.gh2;
+  const T* gc = io.gc;
+  T *dgx = io.dgx, *dgh = io.dgh, *dh_prev = io.dh_prev, *dc_prev = io.dc_prev;
   for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < N * H; e += int64_t(gridDim.x) * blockDim.x) {
     const int64_t r = e / H, j = e - r * H;
     const T g = gh1[e] + val(gh2, e);
     T* dx = dgx + r * GH + j;
-    if (mode == kTanh) {
+    if (mode == kRnnTanh) {
       dx[0] = g * ((T(1) - h[e]) * (T(1) + h[e]));
-    } else if (mode == kRelu) {
+    } else if (mode == kRnnRelu) {
       dx[0] = h[e] > T(0) ? g : T(0);
-    } else if (mode == kLstm) {
+    } else if (mode == kRnnLstm) {
       const T* w = ws + r * 4 * H + j;
       const T i = w[0], f = w[H], gg = w[2 * H], o = w[3 * H];
       const T tc = tanh_(c[e]);
@@ -141,76 +140,72 @@ void column_sums(const T* a, int64_t rows, int64_t cols, T* out) {
 }  // namespace
 
 template <typename T>
-void rnn_cell_forward(int mode, int64_t N, int64_t H, const T* gx, const T* gh, const T* b_ih, const T* b_hh,
-                      const T* h_prev, const T* c_prev, T* h, T* c, T* ws) {
-  if (N * H == 0) return;
-  EMBER_LAUNCH(rnn_cell_forward_kernel<T>, grid_for(N * H), kBlock, 0, mode, N, H, gx, gh, b_ih, b_hh, h_prev, c_prev,
-               h, c, ws);
+void rnn_cell_forward(const RnnShape& s, const RnnCellForward<T>& a) {
+  if (s.N * s.H == 0) return;
+  EMBER_LAUNCH(rnn_cell_forward_kernel<T>, grid_for(s.N * s.H), kBlock, 0, s, rnn_gates(s.mode), a);
 }
 
 template <typename T>
-void rnn_cell_backward(int mode, int64_t N, int64_t H, const T* ws, const T* h_prev, const T* c_prev, const T* c,
-                       const T* h, const T* gh1, const T* gh2, const T* gc, T* dgx, T* dgh, T* dh_prev, T* dc_prev) {
-  if (N * H == 0) return;
-  EMBER_LAUNCH(rnn_cell_backward_kernel<T>, grid_for(N * H), kBlock, 0, mode, N, H, ws, h_prev, c_prev, c, h, gh1,
-               gh2, gc, dgx, dgh, dh_prev, dc_prev);
+void rnn_cell_backward(const RnnShape& s, const RnnCellBackward<T>& a) {
+  if (s.N * s.H == 0) return;
+  EMBER_LAUNCH(rnn_cell_backward_kernel<T>, grid_for(s.N * s.H), kBlock, 0, s, rnn_gates(s.mode), a);
 }
 
 template <typename T>
-void rnn_forward(int mode, bool reverse, int64_t steps, int64_t N, int64_t I, int64_t H, const T* x, const T* h0,
-                 const T* c0, const T* w_ih, const T* w_hh, const T* b_ih, const T* b_hh, T* y, T* cs, T* ws,
-                 T* gx_buf, T* gh_buf) {
-  const int64_t GH = gates(mode) * H, W = ws_width(mode) * H, NH = N * H;
+void rnn_forward(const RnnShape& s, const RnnForward<T>& a) {
+  const int64_t steps = s.steps, N = s.N, H = s.H, GH = rnn_gates(s.mode) * H, W = rnn_ws_width(s.mode) * H;
+  const int64_t NH = N * H;
   if (steps == 0 || N == 0) return;
-  matmul_forward<T>(1, steps * N, GH, I, x, 0, false, w_ih, 0, true, gx_buf, false);
-  const T *hp = h0, *cp = c0;
+  matmul_forward<T>(1, steps * N, GH, s.I, a.x, 0, false, a.w_ih, 0, true, a.gx_buf, false);
+  const RnnShape cell_shape{s.mode, N, H, 1, 0, false};
+  const T *hp = a.h0, *cp = a.c0;
   for (int64_t k = 0; k < steps; ++k) {
-    const int64_t t = reverse ? steps - 1 - k : k;
-    matmul_forward<T>(1, N, GH, H, hp, 0, false, w_hh, 0, true, gh_buf, false);
-    rnn_cell_forward<T>(mode, N, H, gx_buf + t * N * GH, gh_buf, b_ih, b_hh, hp, cp, y + t * NH, at(cs, t * NH),
-                        at(ws, t * N * W));
-    hp = y + t * NH;
-    cp = at(cs, t * NH);
+    const int64_t t = s.reverse ? steps - 1 - k : k;
+    matmul_forward<T>(1, N, GH, H, hp, 0, false, a.w_hh, 0, true, a.gh_buf, false);
+    rnn_cell_forward<T>(cell_shape, {a.gx_buf + t * N * GH, a.gh_buf, a.b_ih, a.b_hh, hp, cp, a.y + t * NH,
+                                     at(a.cs, t * NH), at(a.ws, t * N * W)});
+    hp = a.y + t * NH;
+    cp = at(a.cs, t * NH);
   }
 }
 
 template <typename T>
-void rnn_backward(int mode, bool reverse, int64_t steps, int64_t N, int64_t I, int64_t H, const T* x, const T* h0,
-                  const T* c0, const T* w_ih, const T* w_hh, const T* y, const T* cs, const T* ws, const T* gy,
-                  const T* gc_n, T* dx, T* dh0, T* dc0, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, T* dgx_buf,
-                  T* dgh_buf) {
-  const int64_t GH = gates(mode) * H, W = ws_width(mode) * H, NH = N * H;
-  const bool lstm = mode == kLstm, gru = mode == kGru;
+void rnn_backward(const RnnShape& s, const RnnBackward<T>& a) {
+  const int64_t steps = s.steps, N = s.N, H = s.H, GH = rnn_gates(s.mode) * H, W = rnn_ws_width(s.mode) * H;
+  const int64_t NH = N * H;
+  const bool lstm = s.mode == kRnnLstm, gru = s.mode == kRnnGru;
   cudaStream_t stream = current_stream();
-  if (NH) EMBER_CUDA_CHECK(cudaMemsetAsync(dh0, 0, sizeof(T) * NH, stream));
+  if (NH) EMBER_CUDA_CHECK(cudaMemsetAsync(a.dh0, 0, sizeof(T) * NH, stream));
   if (lstm && NH) {
-    if (gc_n) EMBER_CUDA_CHECK(cudaMemcpyAsync(dc0, gc_n, sizeof(T) * NH, cudaMemcpyDeviceToDevice, stream));
-    else EMBER_CUDA_CHECK(cudaMemsetAsync(dc0, 0, sizeof(T) * NH, stream));
+    if (a.gc_n) EMBER_CUDA_CHECK(cudaMemcpyAsync(a.dc0, a.gc_n, sizeof(T) * NH, cudaMemcpyDeviceToDevice, stream));
+    else EMBER_CUDA_CHECK(cudaMemsetAsync(a.dc0, 0, sizeof(T) * NH, stream));
   }
-  T* dgh_all = gru ? dgh_buf : dgx_buf;
-  auto step_of = [&](int64_t k) { return reverse ? steps - 1 - k : k; };
+  T* dgh_all = gru ? a.dgh_buf : a.dgx_buf;
+  const RnnShape cell_shape{s.mode, N, H, 1, 0, false};
+  auto step_of = [&](int64_t k) { return s.reverse ? steps - 1 - k : k; };
   for (int64_t k = steps - 1; k >= 0 && N > 0; --k) {
     const int64_t t = step_of(k), p = k > 0 ? step_of(k - 1) : -1;
-    const T* hp = p < 0 ? h0 : y + p * NH;
-    const T* cp = lstm ? (p < 0 ? c0 : cs + p * NH) : nullptr;
-    rnn_cell_backward<T>(mode, N, H, at(ws, t * N * W), hp, cp, at(cs, t * NH), y + t * NH, gy + t * NH, dh0,
-                         lstm ? dc0 : nullptr, dgx_buf + t * N * GH, gru ? dgh_buf + t * N * GH : nullptr,
-                         gru ? dh0 : nullptr, lstm ? dc0 : nullptr);
-    matmul_forward<T>(1, N, H, GH, dgh_all + t * N * GH, 0, false, w_hh, 0, false, dh0, gru);
+    const T* hp = p < 0 ? a.h0 : a.y + p * NH;
+    const T* cp = lstm ? (p < 0 ? a.c0 : a.cs + p * NH) : nullptr;
+    rnn_cell_backward<T>(cell_shape, {at(a.ws, t * N * W), hp, cp, at(a.cs, t * NH), a.y + t * NH, a.gy + t * NH,
+                                      a.dh0, lstm ? a.dc0 : nullptr, a.dgx_buf + t * N * GH,
+                                      gru ? a.dgh_buf + t * N * GH : nullptr, gru ? a.dh0 : nullptr,
+                                      lstm ? a.dc0 : nullptr});
+    matmul_forward<T>(1, N, H, GH, dgh_all + t * N * GH, 0, false, a.w_hh, 0, false, a.dh0, gru);
   }
   const int64_t R = steps * N;
-  matmul_forward<T>(1, R, I, GH, dgx_buf, 0, false, w_ih, 0, false, dx, false);
-  matmul_forward<T>(1, GH, I, R, dgx_buf, 0, true, x, 0, false, dw_ih, false);
-  const int64_t first = reverse ? steps - 1 : 0;
-  matmul_forward<T>(1, GH, H, N, dgh_all + first * N * GH, 0, true, h0, 0, false, dw_hh, false);
+  matmul_forward<T>(1, R, s.I, GH, a.dgx_buf, 0, false, a.w_ih, 0, false, a.dx, false);
+  matmul_forward<T>(1, GH, s.I, R, a.dgx_buf, 0, true, a.x, 0, false, a.dw_ih, false);
+  const int64_t first = s.reverse ? steps - 1 : 0;
+  matmul_forward<T>(1, GH, H, N, dgh_all + first * N * GH, 0, true, a.h0, 0, false, a.dw_hh, false);
   if (steps > 1) {
-    const T* rest_g = reverse ? dgh_all : dgh_all + N * GH;
-    const T* rest_h = reverse ? y + NH : y;
-    matmul_forward<T>(1, GH, H, (steps - 1) * N, rest_g, 0, true, rest_h, 0, false, dw_hh, true);
+    const T* rest_g = s.reverse ? dgh_all : dgh_all + N * GH;
+    const T* rest_h = s.reverse ? a.y + NH : a.y;
+    matmul_forward<T>(1, GH, H, (steps - 1) * N, rest_g, 0, true, rest_h, 0, false, a.dw_hh, true);
   }
-  column_sums<T>(dgx_buf, R, GH, db_ih);
-  if (gru) column_sums<T>(dgh_all, R, GH, db_hh);
-  else if (GH) EMBER_CUDA_CHECK(cudaMemcpyAsync(db_hh, db_ih, sizeof(T) * GH, cudaMemcpyDeviceToDevice, stream));
+  column_sums<T>(a.dgx_buf, R, GH, a.db_ih);
+  if (gru) column_sums<T>(dgh_all, R, GH, a.db_hh);
+  else if (GH) EMBER_CUDA_CHECK(cudaMemcpyAsync(a.db_hh, a.db_ih, sizeof(T) * GH, cudaMemcpyDeviceToDevice, stream));
 }
 
 EMBER_INSTANTIATE_RNN(float)

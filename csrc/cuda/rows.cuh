@@ -1,12 +1,13 @@
 // Shared by the row kernels over a (rows, cols) array (softmax.cu, cross_entropy.cu,
-// layer_norm.cu) and batch_norm.cu's channel reductions:
-// their launch shape, the float/double maths overloads, warp reductions and the (m, s)
-// pairs of the online softmax. Include it after cuda/common.cuh as "rows.cuh" (the
-// emulator build inlines quoted .cuh includes next to the .cu file; csrc/cuda/emu/rewrite.py).
+// layer_norm.cu) and batch_norm.cu's channel reductions: their launch shape, warp
+// reductions and the (m, s) pairs of the online softmax (the maths overloads are
+// math.cuh's). Include it after cuda/common.cuh as "rows.cuh" (the emulator build inlines
+// quoted .cuh includes next to the .cu file; csrc/cuda/emu/rewrite.py).
 #pragma once
 #include <cmath>
 
 #include "cuda/common.cuh"
+#include "math.cuh"
 
 namespace ember::cuda {
 
@@ -15,13 +16,6 @@ inline constexpr int kWarpRowsMaxCols = 1024;  // longest row handled by one war
 inline constexpr int kWarpBlock = 128;         // threads per block for the warp-per-row kernels
 inline constexpr int kRowBlock = 256;          // threads per block for the block-per-row kernels
 
-__device__ __forceinline__ float exp_(float x) { return expf(x); }
-__device__ __forceinline__ double exp_(double x) { return exp(x); }
-__device__ __forceinline__ float log_(float x) { return logf(x); }
-__device__ __forceinline__ double log_(double x) { return log(x); }
-__device__ __forceinline__ float rsqrt_(float x) { return rsqrtf(x); }
-__device__ __forceinline__ double rsqrt_(double x) { return 1.0 / sqrt(x); }
-template <typename T> __device__ __forceinline__ T max_(T a, T b) { return a > b ? a : b; }
 
 template <typename T>
 __device__ __forceinline__ T warp_sum(T v) {
@@ -51,9 +45,10 @@ __device__ __forceinline__ T warp_max(T v) {
 }
 
 // (m, s) pairs of the online softmax: s = sum exp(x - m) over the elements seen so far.
+// A NaN x makes both NaN (as the row's logsumexp is), even as the first element seen.
 template <typename T>
 __device__ __forceinline__ void online_add(T& m, T& s, T x) {
-  if (x > m) {
+  if (x > m || x != x) {
     s = s * exp_(m - x) + T(1);
     m = x;
   } else if (m != T(-INFINITY)) {  // x == m == -inf adds exp(-inf) = 0; avoid -inf - -inf

@@ -72,6 +72,24 @@ def _reference(x, w, b, geom, out):
     return y, g, conv2d_backward(x, w, g, *geom)
 
 
+def _check_threads(k, x, w, b, g, geom, y_ref, grads, tol):
+    """The CPU kernels with 1 and 2 threads (a batch split, or GEMMs split over the threads)
+    against the reference; every output starts as NaN, so each must be written."""
+    before = k.get_num_threads()
+    try:
+        for threads in (1, 2):
+            k.set_num_threads(threads)
+            y = np.full(y_ref.shape, np.nan, x.dtype)
+            k.conv2d_forward(x, w, b, y, *geom)
+            np.testing.assert_allclose(y, y_ref, rtol=tol, atol=tol, err_msg=f"y, {threads} threads")
+            got = [np.full_like(x, np.nan), np.full_like(w, np.nan), np.full_like(b, np.nan)]
+            k.conv2d_backward(x, w, g, *got, *geom)
+            for name, a, want in zip("xwb", got, grads):
+                np.testing.assert_allclose(a, want, rtol=tol, atol=tol, err_msg=f"grad {name}, {threads} threads")
+    finally:
+        k.set_num_threads(before)
+
+
 # (x, w, (stride, padding, dilation, groups), output) for the CUDA kernels: tiles of 16 (float32),
 # 32 and 64 rows, reductions whole and split over blocks (with the bias added once), one
 # channel per group (grad input with M = 1), stride, dilation, windows wholly in the padding.
@@ -232,16 +250,44 @@ def test_packed_paths_match_reference(case, dtype, isa):
     y_ref, g, grads = _reference(x, w, b, geom, out)
     tol = 1e-10 if dtype == np.float64 else 2e-4
     x, w, b, g = (a.astype(dtype) for a in (x, w, b, g))
-    before = k.get_num_threads()
-    try:
-        for threads in (1, 2):
-            k.set_num_threads(threads)
-            y = np.full(y_ref.shape, np.nan, dtype)
-            k.conv2d_forward(x, w, b, y, *geom)
-            np.testing.assert_allclose(y, y_ref, rtol=tol, atol=tol)
-            got = [np.full_like(x, np.nan), np.full_like(w, np.nan), np.full_like(b, np.nan)]
-            k.conv2d_backward(x, w, g, *got, *geom)
-            for name, a, want in zip("xwb", got, grads):
-                np.testing.assert_allclose(a, want, rtol=tol, atol=tol, err_msg=f"grad {name}, {threads} threads")
-    finally:
-        k.set_num_threads(before)
+    _check_threads(k, x, w, b, g, geom, y_ref, grads, tol)
+
+
+# Shapes every forced path fits (3x3, stride 1, >= 16 channels, one group), with rows too narrow
+# for the direct tiles' own choice, C < K and C > K, and a batch of one (the threaded GEMMs).
+FORCED_CASES = [((3, 16, 12, 13), (24, 16, 3, 3), 1), ((2, 16, 9, 9), (16, 16, 3, 3), 1),
+                ((2, 32, 8, 8), (16, 32, 3, 3), 1), ((1, 16, 6, 7), (20, 16, 3, 3), 2)]
+
+
+@pytest.mark.parametrize("path", ["winograd", "direct", "packed", "im2col", "flipped"])
+@pytest.mark.parametrize("case", FORCED_CASES, ids=lambda c: "x".join(map(str, c[0])) + "_" + "x".join(map(str, c[1])))
+def test_forced_paths_match_reference(monkeypatch, case, path):
+    """EMBER_CONV_PATH (what bench_conv2d.py --paths times) runs each path where the plan
+    would pick another; every one gives the reference's numbers, with 1 and 2 threads."""
+    k = get_backend("cpu").ops.module
+    rng = np.random.default_rng(5)
+    xs, ws, pad = case
+    geom = ((1, 1), (pad, pad), (1, 1), 1)
+    out = tuple(xs[2 + i] + 2 * pad - 2 for i in range(2))
+    x, w, b = (rng.standard_normal(s) for s in (xs, ws, ws[:1]))
+    y_ref, g, grads = _reference(x, w, b, geom, out)
+    monkeypatch.setenv("EMBER_CONV_PATH", path)
+    _check_threads(k, x, w, b, g, geom, y_ref, grads, 1e-10)
+
+
+def test_forced_path_is_the_one_run(monkeypatch):
+    """Forcing switches the kernels: Winograd's transforms round differently from im2col's
+    direct sums, and an unknown path is refused by name."""
+    k = get_backend("cpu").ops.module
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((2, 16, 8, 8)).astype(np.float32), rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    ys = {}
+    for path in ("winograd", "im2col"):
+        monkeypatch.setenv("EMBER_CONV_PATH", path)
+        ys[path] = np.empty((2, 16, 8, 8), np.float32)
+        k.conv2d_forward(x, w, None, ys[path], *GEOM)
+    np.testing.assert_allclose(ys["winograd"], ys["im2col"], rtol=1e-4, atol=1e-4)
+    assert not np.array_equal(ys["winograd"], ys["im2col"])
+    monkeypatch.setenv("EMBER_CONV_PATH", "fft")
+    with pytest.raises(ValueError, match="EMBER_CONV_PATH='fft'.*winograd, direct, packed, im2col, flipped"):
+        k.conv2d_forward(x, w, None, ys["im2col"], *GEOM)

@@ -19,10 +19,10 @@ struct Mode {
 };
 
 Mode parse_mode(const std::string& m, const char* op) {
-  if (m == "rnn_tanh") return {0, 1, false, false};
-  if (m == "rnn_relu") return {1, 1, false, false};
-  if (m == "lstm") return {2, 4, true, false};
-  if (m == "gru") return {3, 3, false, true};
+  if (m == "rnn_tanh") return {kRnnTanh, rnn_gates(kRnnTanh), false, false};
+  if (m == "rnn_relu") return {kRnnRelu, rnn_gates(kRnnRelu), false, false};
+  if (m == "lstm") return {kRnnLstm, rnn_gates(kRnnLstm), true, false};
+  if (m == "gru") return {kRnnGru, rnn_gates(kRnnGru), false, true};
   throw py::value_error(std::string("[") + op + "] unknown mode '" + m + "'; known: rnn_tanh, rnn_relu, lstm, gru");
 }
 
@@ -93,8 +93,9 @@ void bind_rnn(py::module_& m) {
     dispatch_float(hp, op, [&](auto t) {
       using T = decltype(t);
       py::gil_scoped_release nogil;
-      kern::rnn_cell_forward(md.id, N, H, gx.data<T>(), gh.data<T>(), bi.data<T>(), bh.data<T>(), hp.data<T>(),
-                             cp.data<T>(), h.data<T>(), c.data<T>(), ws.data<T>());
+      kern::rnn_cell_forward(RnnShape{md.id, N, H, 1, 0, false},
+                             RnnCellForward<T>{gx.data<T>(), gh.data<T>(), bi.data<T>(), bh.data<T>(), hp.data<T>(),
+                                               cp.data<T>(), h.data<T>(), c.data<T>(), ws.data<T>()});
     });
   });
 
@@ -119,9 +120,10 @@ void bind_rnn(py::module_& m) {
     dispatch_float(h, op, [&](auto t) {
       using T = decltype(t);
       py::gil_scoped_release nogil;
-      kern::rnn_cell_backward(md.id, N, H, ws.data<T>(), hp.data<T>(), cp.data<T>(), c.data<T>(), h.data<T>(),
-                              g1.data<T>(), g2.data<T>(), gc.data<T>(), dgx.data<T>(), dgh.data<T>(), dhp.data<T>(),
-                              dcp.data<T>());
+      kern::rnn_cell_backward(RnnShape{md.id, N, H, 1, 0, false},
+                              RnnCellBackward<T>{ws.data<T>(), hp.data<T>(), cp.data<T>(), c.data<T>(), h.data<T>(),
+                                                 g1.data<T>(), g2.data<T>(), gc.data<T>(), dgx.data<T>(),
+                                                 dgh.data<T>(), dhp.data<T>(), dcp.data<T>()});
     });
   });
 
@@ -141,9 +143,10 @@ void bind_rnn(py::module_& m) {
     dispatch_float(x, op, [&](auto t) {
       using T = decltype(t);
       py::gil_scoped_release nogil;
-      kern::rnn_forward(md.id, reverse, S, N, I, H, x.data<T>(), h0.data<T>(), c0.data<T>(), wih.data<T>(),
-                        whh.data<T>(), bi.data<T>(), bh.data<T>(), y.data<T>(), cs.data<T>(), ws.data<T>(),
-                        gxb.data<T>(), ghb.data<T>());
+      kern::rnn_forward(RnnShape{md.id, N, H, S, I, reverse},
+                        RnnForward<T>{x.data<T>(), h0.data<T>(), c0.data<T>(), wih.data<T>(), whh.data<T>(),
+                                      bi.data<T>(), bh.data<T>(), y.data<T>(), cs.data<T>(), ws.data<T>(),
+                                      gxb.data<T>(), ghb.data<T>()});
     });
   });
 
@@ -171,10 +174,11 @@ void bind_rnn(py::module_& m) {
     dispatch_float(x, op, [&](auto t) {
       using T = decltype(t);
       py::gil_scoped_release nogil;
-      kern::rnn_backward(md.id, reverse, S, N, I, H, x.data<T>(), h0.data<T>(), c0.data<T>(), wih.data<T>(),
-                         whh.data<T>(), y.data<T>(), cs.data<T>(), ws.data<T>(), gy.data<T>(), gcn.data<T>(),
-                         dx.data<T>(), dh0.data<T>(), dc0.data<T>(), dwih.data<T>(), dwhh.data<T>(), dbi.data<T>(),
-                         dbh.data<T>(), dgxb.data<T>(), dghb.data<T>());
+      kern::rnn_backward(RnnShape{md.id, N, H, S, I, reverse},
+                         RnnBackward<T>{x.data<T>(), h0.data<T>(), c0.data<T>(), wih.data<T>(), whh.data<T>(),
+                                        y.data<T>(), cs.data<T>(), ws.data<T>(), gy.data<T>(), gcn.data<T>(),
+                                        dx.data<T>(), dh0.data<T>(), dc0.data<T>(), dwih.data<T>(), dwhh.data<T>(),
+                                        dbi.data<T>(), dbh.data<T>(), dgxb.data<T>(), dghb.data<T>()});
     });
   });
 }

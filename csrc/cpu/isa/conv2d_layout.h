@@ -1,4 +1,4 @@
-// Layout changes shared by conv2d's per-ISA kernels (conv2d_pack.cpp, conv2d_winograd.cpp):
+// Layout changes shared by conv2d's per-ISA kernels (conv2d_pack.cpp, conv2d_winograd_kernel.cpp):
 // planes to channels last, register tiles (pixels x channels) back to planes, and GEMM
 // panels of a run-time width. Included
 // by files under csrc/cpu/isa/ only, so each level compiles its own copy.

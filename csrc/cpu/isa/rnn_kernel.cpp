@@ -3,13 +3,14 @@
 //
 // Layout (row-major, contiguous): gx, gh (rows, G*H) are the two GEMMs' outputs without
 // bias, gate k of row r at [r*G*H + k*H, +H); biases (G*H,) or null; h, c, h_prev, c_prev
-// (rows, H); ws (rows, 4H): lstm (i, f, g, o), gru (r, z, n, gh_n + b_hn). Modes:
-// 0 rnn_tanh, 1 rnn_relu, 2 lstm (i, f, g, o), 3 gru (r, z, n); the maths is in rnn.cpp.
+// (rows, H); ws (rows, 4H): lstm (i, f, g, o), gru (r, z, n, gh_n + b_hn). Modes and gates as
+// in kernels.h (RnnMode, rnn_gates); the maths is in rnn.cpp.
 // Every element is read once per input and written once per output; the cost is the
 // sigmoid/tanh (one exp each, vecmath.h), so the kernel stays near the memory bound.
 #include <algorithm>
 
 #include "cpu/vecmath.h"
+#include "kernels.h"
 
 namespace ember::cpu::EMBER_ISA {
 
@@ -37,19 +38,20 @@ inline vf gate(const float* ax, const float* ah, const float* bi, const float* b
 
 }  // namespace
 
-void rnn_cell_forward_f32(int mode, int64_t rows, int64_t H, const float* gx, const float* gh, const float* b_ih,
-                          const float* b_hh, const float* h_prev, const float* c_prev, float* h, float* c,
-                          float* ws) {
-  const int64_t G = mode == 2 ? 4 : mode == 3 ? 3 : 1, GH = G * H;
-  for (int64_t r = 0; r < rows; ++r) {
+void rnn_cell_forward_f32(const RnnShape& rows, const RnnCellForward<float>& io) {
+  const int mode = rows.mode;
+  const int64_t H = rows.H, GH = rnn_gates(mode) * H;
+  const float *gx = io.gx, *gh = io.gh, *b_ih = io.b_ih, *b_hh = io.b_hh, *h_prev = io.h_prev, *c_prev = io.c_prev;
+  float *h = io.h, *c = io.c, *ws = io.ws;
+  for (int64_t r = 0; r < rows.N; ++r) {
     const float *ax = gx + r * GH, *ah = gh + r * GH;
     float* hr = h + r * H;
-    if (mode <= 1) {
+    if (mode == kRnnTanh || mode == kRnnRelu) {
       spans(H, [&](const Span& s) {
         vf a = gate(ax, ah, b_ih, b_hh, 0, H, s);
-        st(hr, s, mode == 0 ? tanh(a) : (a > 0.0f ? a : vf{}));
+        st(hr, s, mode == kRnnTanh ? tanh(a) : (a > 0.0f ? a : vf{}));
       });
-    } else if (mode == 2) {
+    } else if (mode == kRnnLstm) {
       const float* cp = c_prev + r * H;
       float *cr = c + r * H, *w = ws + r * 4 * H;
       spans(H, [&](const Span& s) {
@@ -80,20 +82,22 @@ void rnn_cell_forward_f32(int mode, int64_t rows, int64_t H, const float* gx, co
   }
 }
 
-void rnn_cell_backward_f32(int mode, int64_t rows, int64_t H, const float* ws, const float* h_prev,
-                           const float* c_prev, const float* c, const float* h, const float* gh1, const float* gh2,
-                           const float* gc, float* dgx, float* dgh, float* dh_prev, float* dc_prev) {
-  const int64_t G = mode == 2 ? 4 : mode == 3 ? 3 : 1, GH = G * H;
-  for (int64_t r = 0; r < rows; ++r) {
+void rnn_cell_backward_f32(const RnnShape& rows, const RnnCellBackward<float>& io) {
+  const int mode = rows.mode;
+  const int64_t H = rows.H, GH = rnn_gates(mode) * H;
+  const float *ws = io.ws, *h_prev = io.h_prev, *c_prev = io.c_prev, *c = io.c, *h = io.h, *gh1 = io.gh1, *gh2 = io.gh2;
+  const float* gc = io.gc;
+  float *dgx = io.dgx, *dgh = io.dgh, *dh_prev = io.dh_prev, *dc_prev = io.dc_prev;
+  for (int64_t r = 0; r < rows.N; ++r) {
     const float *g1 = gh1 + r * H, *g2 = at(gh2, r * H);
     float* dx = dgx + r * GH;
-    if (mode <= 1) {
+    if (mode == kRnnTanh || mode == kRnnRelu) {
       const float* hr = h + r * H;
       spans(H, [&](const Span& s) {
         vf g = ld(g1, s) + ldz(g2, s), hv = ld(hr, s);
-        st(dx, s, mode == 0 ? g * ((1.0f - hv) * (1.0f + hv)) : (hv > 0.0f ? g : vf{}));
+        st(dx, s, mode == kRnnTanh ? g * ((1.0f - hv) * (1.0f + hv)) : (hv > 0.0f ? g : vf{}));
       });
-    } else if (mode == 2) {
+    } else if (mode == kRnnLstm) {
       const float *w = ws + r * 4 * H, *cp = c_prev + r * H, *cr = c + r * H, *gcr = at(gc, r * H);
       float* dcp = dc_prev + r * H;
       spans(H, [&](const Span& s) {

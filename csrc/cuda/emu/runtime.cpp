@@ -334,6 +334,9 @@ cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t) { 
 cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
 cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
 
+// An H100's SM count, so that the kernels' launch-shape choices (split-K) are a real GPU's.
+constexpr int kMultiProcessors = 132;
+
 cudaError_t cudaGetDevice(int* device) {
   if (!device) return set_error(cudaErrorInvalidValue);
   *device = 0;
@@ -354,7 +357,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
     case cudaDevAttrMaxThreadsPerBlock: *value = 1024; break;
     case cudaDevAttrMaxSharedMemoryPerBlock: *value = int(ember::emu::kStaticSharedLimit); break;
     case cudaDevAttrWarpSize: *value = 32; break;
-    case cudaDevAttrMultiProcessorCount: *value = 4; break;
+    case cudaDevAttrMultiProcessorCount: *value = kMultiProcessors; break;
     case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = int(ember::emu::kDynamicSharedOptin); break;
     default: return set_error(cudaErrorInvalidValue);
   }
@@ -374,7 +377,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   prop->maxThreadsDim[2] = 64;
   prop->maxGridSize[0] = 2147483647;
   prop->maxGridSize[1] = prop->maxGridSize[2] = 65535;
-  prop->multiProcessorCount = 4;
+  prop->multiProcessorCount = kMultiProcessors;
   prop->major = 9;
   prop->minor = 0;
   return cudaSuccess;
