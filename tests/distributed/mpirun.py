@@ -8,15 +8,29 @@ import time
 
 import pytest
 
+import ember
+
 WORKERS = pathlib.Path(__file__).parent / "workers"
-PYTHON_DIR = pathlib.Path(__file__).resolve().parents[2] / "python"
+# the ranks import the ember this test imported (the installed one in CI, the source tree in development)
+PYTHON_DIR = pathlib.Path(ember.__file__).resolve().parents[1]
+
+
+def _missing(why):
+    """CI installs the distributed extra, so there a missing MPI fails instead of skipping."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{why}: .ci/run installs ember[distributed]")
+    pytest.skip(why)
 
 
 def mpiexec():
-    pytest.importorskip("mpi4py", reason="pip install 'ember[distributed]'")
-    exe = shutil.which("mpiexec")
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        _missing("mpi4py is missing (pip install 'ember[distributed]')")
+    # the interpreter's own bin first: a venv's mpich wheel puts mpiexec there
+    exe = shutil.which("mpiexec", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
     if exe is None:
-        pytest.skip("no mpiexec on PATH (pip install 'ember[distributed]')")
+        _missing("no mpiexec on PATH (pip install 'ember[distributed]')")
     return exe
 
 
