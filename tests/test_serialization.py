@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # constructor arguments of the module types that need some; the others are built with none
 MODULES = {
     "AdaptiveAvgPool2d": ((2,), {}), "AvgPool2d": ((2,), {}), "MaxPool2d": ((2,), {}),
-    "BatchNorm1d": ((3,), {}), "BatchNorm2d": ((3,), {}), "Conv2d": ((2, 3, 3), {}),
+    "BatchNorm1d": ((3,), {}), "BatchNorm2d": ((3,), {}), "SyncBatchNorm": ((3,), {}), "Conv2d": ((2, 3, 3), {}),
     "Embedding": ((5, 3), {"padding_idx": 0}), "GRU": ((3, 4), {"num_layers": 2, "bidirectional": True}),
     "GRUCell": ((3, 4), {}), "LSTM": ((3, 4), {"bidirectional": True}), "LSTMCell": ((3, 4), {}),
     "LayerNorm": ((3,), {}), "Linear": ((3, 2), {}), "RNN": ((3, 4), {"num_layers": 2}), "RNNCell": ((3, 4), {}),

@@ -19,8 +19,13 @@ def _sum_over_ranks(be, *arrays):
     return xp.split(flat._data, len(arrays))
 
 
-class SyncBatchNormFn(Function):
-    def forward(self, x, w, b, eps, stats):
+class SyncBatchNormBackward(Function):
+    """Outputs (y, mean, biased variance, count per channel), the statistics over every rank; only y
+    gets a gradient (the statistics feed the running ones)."""
+    non_differentiable = (1, 2, 3)
+    saved_inputs = (1,)  # the weight (x enters backward through xhat, which forward keeps)
+
+    def forward(self, x, w, b, eps):
         xp, be = self.backend.xp, self.backend
         self.shape = x.shape
         x3 = xp.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
@@ -31,10 +36,9 @@ class SyncBatchNormFn(Function):
         rstd = 1.0 / xp.sqrt(var + eps)
         self.xhat = ((x3 - mean[:, None].astype(x.dtype)) * rstd[:, None].astype(x.dtype))
         self.w, self.rstd, self.n = w, rstd.astype(x.dtype), n
-        stats["mean"], stats["var"], stats["count"] = mean, var, float(n[0])
-        return (self.xhat * w[:, None] + b[:, None]).reshape(x.shape)
+        return (self.xhat * w[:, None] + b[:, None]).reshape(x.shape), mean, var, n
 
-    def backward(self, g):
+    def backward(self, g, _g_mean, _g_var, _g_n):
         xp = self.backend.xp
         g3 = xp.ascontiguousarray(g).reshape(self.xhat.shape)
         gb, gw = g3.sum(axis=(0, 2)), (g3 * self.xhat).sum(axis=(0, 2))
@@ -67,13 +71,14 @@ class SyncBatchNorm(_BatchNorm):
             self.num_batches_tracked._data[...] += 1
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked.item())
-        stats = {}
-        out = SyncBatchNormFn.apply(x, self.weight, self.bias, eps=float(self.eps), stats=stats)
+        out, mean, var, count = SyncBatchNormBackward.apply(x, self.weight, self.bias, eps=float(self.eps))
         if self.track_running_stats:
-            n = stats["count"]
+            n = float(count._data[0])
             rm, rv = self.running_mean._data, self.running_var._data
-            rm[...] = (1 - factor) * rm + factor * stats["mean"].astype(rm.dtype)
-            rv[...] = (1 - factor) * rv + factor * (stats["var"] * (n / max(n - 1, 1))).astype(rv.dtype)
+            rm[...] = (1 - factor) * rm + factor * mean._data.astype(rm.dtype)
+            rv[...] = (1 - factor) * rv + factor * (var._data * (n / max(n - 1, 1))).astype(rv.dtype)
+            self.running_mean._bump()
+            self.running_var._bump()
         return out
 
     @classmethod
