@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 def set_num_threads(n):
     """Threads used by the cpu kernels (OpenMP)."""
     if not isinstance(n, int) or n < 1:
-        raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
+        raise ValueError(f"[set_num_threads] n must be a positive int, got {n!r}")
     if backends.is_available("cpu"):
         backends.get_backend("cpu").ops.module.set_num_threads(n)
 

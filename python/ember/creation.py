@@ -63,7 +63,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if end is None:
         start, end = 0, start
     if step == 0:
-        raise ValueError("arange: step must not be zero")
+        raise ValueError("[arange] step must not be zero")
     ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     dtype = as_dtype(dtype) or (int64 if ints else float32)
     be = default_backend() if device is None else get_backend(device)
@@ -103,7 +103,7 @@ def randint(low, high=None, size=(), dtype=None, device=None):
     if high is None:
         low, high = 0, low
     if high <= low:
-        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+        raise ValueError(f"[randint] high ({high}) must be greater than low ({low})")
     return _random(lambda g, s: g.integers(low, high, s), _shape((size,)), dtype or int64, device, False)
 
 

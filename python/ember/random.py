@@ -11,7 +11,7 @@ def manual_seed(seed):
     """Seed ember's generator; runs after the same seed repeat exactly."""
     global _rng
     if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
+        raise ValueError(f"[manual_seed] seed must be a non-negative int, got {seed!r}")
     _rng = np.random.default_rng(int(seed))
 
 

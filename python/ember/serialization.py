@@ -43,7 +43,7 @@ def _host(v):
 
 def _put(arrays, path, value):
     if path in arrays:
-        raise ValueError(f"save: two entries are both stored under the key '{path}' once nested keys are joined "
+        raise ValueError(f"[save] two entries are both stored under the key '{path}' once nested keys are joined "
                          "with '.' (e.g. {'a.b': x, 'a': {'b': y}} or {1: x, '1': y}); rename one")
     arrays[path] = _host(value)
 
@@ -57,7 +57,7 @@ def _flatten(obj, path, arrays):
         items = []
         for k, v in obj.items():
             if not isinstance(k, (str, int)) or isinstance(k, bool):
-                raise TypeError(f"save: dict keys must be str or int, got {type(k).__name__} at '{path}'")
+                raise TypeError(f"[save] dict keys must be str or int, got {type(k).__name__} at '{path}'")
             items.append([k, _flatten(v, f"{path}.{k}" if path else str(k), arrays)])
         return {"__dict__": items}
     if isinstance(obj, (list, tuple)):
@@ -67,7 +67,7 @@ def _flatten(obj, path, arrays):
         return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
-    raise TypeError(f"save: cannot store a {type(obj).__name__} (at '{path}'); use tensors, arrays, numbers, "
+    raise TypeError(f"[save] cannot store a {type(obj).__name__} (at '{path}'); use tensors, arrays, numbers, "
                     "strings, lists, tuples and dicts")
 
 
@@ -87,7 +87,7 @@ def _serialize(arrays, metadata):
     """The safetensors bytes; the package's errors become TypeError/ValueError naming the entry."""
     from safetensors.numpy import save as _dumps
     if _RESERVED in arrays:
-        raise ValueError(f"save: the key '{_RESERVED}' is reserved by the safetensors format; rename it")
+        raise ValueError(f"[save] the key '{_RESERVED}' is reserved by the safetensors format; rename it")
     try:
         return _dumps(arrays, metadata=metadata)
     except Exception as e:
@@ -96,8 +96,8 @@ def _serialize(arrays, metadata):
         try:
             _dumps({k: np.empty((0,), a.dtype)})
         except Exception as e:
-            raise TypeError(f"save: entry '{k}' has dtype {a.dtype}, which safetensors cannot store ({e})") from None
-    raise ValueError(f"save: safetensors refused the data ({type(cause).__name__}: {cause})") from None
+            raise TypeError(f"[save] entry '{k}' has dtype {a.dtype}, which safetensors cannot store ({e})") from None
+    raise ValueError(f"[save] safetensors refused the data ({type(cause).__name__}: {cause})") from None
 
 
 _HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
@@ -141,7 +141,7 @@ def _remove_stale_temps(folder, prefix):
 def _write_atomic(blob, path):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"save: folder '{folder}' does not exist (saving to '{path}')")
+        raise FileNotFoundError(f"[save] folder '{folder}' does not exist (saving to '{path}')")
     prefix = _temp_prefix(path)
     _remove_stale_temps(folder, prefix)
     tmp = os.path.join(folder, f"{prefix}{_HOST}-{os.getpid()}-{secrets.token_hex(4)}.tmp")
@@ -185,7 +185,7 @@ def save(obj, path):
         em.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, "ckpt.safetensors")
     """
     if not isinstance(obj, dict):
-        raise TypeError(f"save: expected a dict, got {type(obj).__name__}")
+        raise TypeError(f"[save] expected a dict, got {type(obj).__name__}")
     arrays, metadata = {}, None
     if all(isinstance(k, str) for k in obj) and all(_is_array(v) for v in obj.values()):
         arrays = {k: _host(v) for k, v in obj.items()}
@@ -225,19 +225,19 @@ def load(path):
     Raises FileNotFoundError for a missing file and ValueError for a corrupt one.
     """
     if not os.path.exists(path):
-        raise FileNotFoundError(f"load: no such file: '{path}'")
+        raise FileNotFoundError(f"[load] no such file: '{path}'")
     with open(path, "rb") as f:
         blob = f.read()
     try:
         arrays, metadata = _decode(blob)
     except Exception as e:
-        raise ValueError(f"load: '{path}' is not a valid safetensors file ({e})") from None
+        raise ValueError(f"[load] '{path}' is not a valid safetensors file ({e})") from None
     tensors = {k: from_numpy(v) for k, v in arrays.items()}
     if metadata and _STRUCTURE in metadata:
         try:
             return _unflatten(json.loads(metadata[_STRUCTURE]), tensors)
         except (ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"load: '{path}' has a corrupt ember structure ({e})") from None
+            raise ValueError(f"[load] '{path}' has a corrupt ember structure ({e})") from None
     return tensors
 
 

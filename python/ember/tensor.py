@@ -570,7 +570,7 @@ def from_numpy(a):
     if not isinstance(a, np.ndarray):
         raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(a).__name__}")
     if not a.dtype.isnative:  # kernels read native numbers; sharing memory rules out a converted copy
-        raise TypeError(f"from_numpy: array of dtype '{a.dtype.str}' is not in native byte order; "
+        raise TypeError(f"[from_numpy] array of dtype '{a.dtype.str}' is not in native byte order; "
                         f"use ember.tensor(a), which converts, or a.astype(a.dtype.newbyteorder('='))")
     from .backends import is_available
     return Tensor._wrap(a, get_backend("cpu" if is_available("cpu") else "numpy"))

@@ -185,7 +185,7 @@ class ModelCheckpoint(Callback):
         from .serialization import load
         state = load(path)
         if set(state) != {"model", "optimizer", "epoch"}:
-            raise ValueError(f"ModelCheckpoint.restore: {path} holds no optimizer state (save it with "
+            raise ValueError(f"[ModelCheckpoint.restore] {path} holds no optimizer state (save it with "
                              "save_optimizer=True), load its weights with model.load_state_dict(em.load(path))")
         _compiled(model, "ModelCheckpoint.restore")
         model.load_state_dict(state["model"])

@@ -20,7 +20,7 @@ def load_digits():
 def train_test_split(x, y, test_fraction=0.2, seed=0):
     """A seeded shuffle split of arrays x and y into (x_train, y_train, x_test, y_test)."""
     if len(x) != len(y):
-        raise ValueError(f"train_test_split: x has {len(x)} rows but y has {len(y)}")
+        raise ValueError(f"[train_test_split] x has {len(x)} rows but y has {len(y)}")
     order = np.random.default_rng(seed).permutation(len(x))
     n_test = int(round(len(x) * test_fraction))
     test, train = order[:n_test], order[n_test:]
@@ -43,33 +43,33 @@ def read_idx(path):
     import gzip
     import zlib
     if not os.path.exists(path):
-        raise FileNotFoundError(f"read_idx: no such file: '{path}'")
+        raise FileNotFoundError(f"[read_idx] no such file: '{path}'")
     if os.path.isdir(path):
-        raise ValueError(f"read_idx: '{path}' is a directory, not an IDX file")
+        raise ValueError(f"[read_idx] '{path}' is a directory, not an IDX file")
     try:
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as e:
-        raise ValueError(f"read_idx: cannot read '{path}' ({e.strerror or e})") from None
+        raise ValueError(f"[read_idx] cannot read '{path}' ({e.strerror or e})") from None
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as e:
-            raise ValueError(f"read_idx: '{path}' is a corrupt gzip file ({e})") from None
+            raise ValueError(f"[read_idx] '{path}' is a corrupt gzip file ({e})") from None
     if not raw:
-        raise ValueError(f"read_idx: '{path}' is empty, not an IDX file")
+        raise ValueError(f"[read_idx] '{path}' is empty, not an IDX file")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise ValueError(f"read_idx: '{path}' is not an IDX file (bad magic number {raw[:4].hex() or 'none'})")
+        raise ValueError(f"[read_idx] '{path}' is not an IDX file (bad magic number {raw[:4].hex() or 'none'})")
     ndim = raw[3]
     head = 4 + 4 * ndim
     if len(raw) < head:
-        raise ValueError(f"read_idx: '{path}' is truncated: its header needs {head} bytes, the file has {len(raw)}")
+        raise ValueError(f"[read_idx] '{path}' is truncated: its header needs {head} bytes, the file has {len(raw)}")
     shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     want = head + math.prod(shape) * dtype.itemsize  # Python ints: a header's product cannot wrap
     if len(raw) != want:
         what = "truncated" if len(raw) < want else "longer than its header says"
-        raise ValueError(f"read_idx: '{path}' is {what}: shape {shape} needs {want} bytes, the file has {len(raw)}")
+        raise ValueError(f"[read_idx] '{path}' is {what}: shape {shape} needs {want} bytes, the file has {len(raw)}")
     return np.frombuffer(raw, dtype=dtype, offset=head).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -78,7 +78,7 @@ def _find(directory, stem):
         p = os.path.join(directory, name)
         if os.path.exists(p):
             return p
-    raise FileNotFoundError(f"load_mnist: no '{stem}' or '{stem}.gz' in '{directory}'")
+    raise FileNotFoundError(f"[load_mnist] no '{stem}' or '{stem}.gz' in '{directory}'")
 
 
 def load_mnist(path):
@@ -94,18 +94,18 @@ def load_mnist(path):
     """
     path = os.path.expanduser(str(path))
     if not os.path.isdir(path):
-        raise FileNotFoundError(f"load_mnist: '{path}' is not a directory")
+        raise FileNotFoundError(f"[load_mnist] '{path}' is not a directory")
     out = []
     for split in ("train", "test"):
         img_file, lbl_file = (_find(path, s) for s in _MNIST_FILES[split])
         images, labels = read_idx(img_file), read_idx(lbl_file)
         if images.ndim != 3:
-            raise ValueError(f"load_mnist: '{img_file}' holds an array of shape {images.shape}, expected (N, H, W)")
+            raise ValueError(f"[load_mnist] '{img_file}' holds an array of shape {images.shape}, expected (N, H, W)")
         if labels.dtype.kind not in "iu" or (labels.size and int(labels.min()) < 0):
-            raise ValueError(f"load_mnist: '{lbl_file}' must hold non-negative integer labels, got {labels.dtype}"
+            raise ValueError(f"[load_mnist] '{lbl_file}' must hold non-negative integer labels, got {labels.dtype}"
                              + (f" with minimum {labels.min()}" if labels.size and labels.dtype.kind in "iu" else ""))
         if labels.ndim != 1 or len(labels) != len(images):
-            raise ValueError(f"load_mnist: '{lbl_file}' holds {labels.shape} labels for {len(images)} images "
+            raise ValueError(f"[load_mnist] '{lbl_file}' holds {labels.shape} labels for {len(images)} images "
                              f"in '{img_file}'")
         scale = 255.0 if images.dtype == np.uint8 else 1.0
         out += [images.astype(np.float32) / np.float32(scale), labels.astype(np.int64)]

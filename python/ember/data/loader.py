@@ -22,7 +22,7 @@ class TensorDataset(Dataset):
         self.tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
         n = len(self.tensors[0])
         if any(len(t) != n for t in self.tensors):
-            raise ValueError(f"TensorDataset: tensors have different lengths {[len(t) for t in self.tensors]}")
+            raise ValueError(f"[TensorDataset] tensors have different lengths {[len(t) for t in self.tensors]}")
 
     def __getitem__(self, i):
         return tuple(t[i] for t in self.tensors)
@@ -57,13 +57,13 @@ def random_split(dataset, lengths, seed=None):
     lengths = list(lengths)
     if lengths and all(isinstance(f, float) for f in lengths) and abs(sum(lengths) - 1) < 1e-6:
         if any(f < 0 or f > 1 for f in lengths):
-            raise ValueError(f"random_split: fractions must be in [0, 1], got {lengths}")
+            raise ValueError(f"[random_split] fractions must be in [0, 1], got {lengths}")
         counts = [int(np.floor(n * f)) for f in lengths]
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
         lengths = counts
     if any(not isinstance(k, (int, np.integer)) or k < 0 for k in lengths) or sum(lengths) != n:
-        raise ValueError(f"random_split: lengths {lengths} must be non-negative ints summing to the dataset's "
+        raise ValueError(f"[random_split] lengths {lengths} must be non-negative ints summing to the dataset's "
                          f"length {n} (or fractions summing to 1)")
     order = (np.random.default_rng(seed) if seed is not None else generator()).permutation(n)
     out, start = [], 0
@@ -84,9 +84,9 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, sampler=None):
         if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+            raise ValueError(f"[DataLoader] batch_size must be a positive int, got {batch_size!r}")
         if sampler is not None and shuffle:
-            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+            raise ValueError("[DataLoader] sampler option is mutually exclusive with shuffle")
         self.sampler = sampler
         self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last
         self.rng = np.random.default_rng(seed) if seed is not None else None

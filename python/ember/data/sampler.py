@@ -35,13 +35,13 @@ class DistributedSampler(Sampler):
         if num_replicas is None or rank is None:
             from .. import distributed as dist
             if not dist.is_initialized():
-                raise RuntimeError("DistributedSampler: give num_replicas and rank, or initialize the process group")
+                raise RuntimeError("[DistributedSampler] give num_replicas and rank, or initialize the process group")
             num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
             rank = dist.get_rank() if rank is None else rank
         if not isinstance(num_replicas, int) or num_replicas < 1:
-            raise ValueError(f"DistributedSampler: num_replicas must be a positive int, got {num_replicas!r}")
+            raise ValueError(f"[DistributedSampler] num_replicas must be a positive int, got {num_replicas!r}")
         if not isinstance(rank, int) or not 0 <= rank < num_replicas:
-            raise ValueError(f"DistributedSampler: invalid rank {rank!r}, rank should be in [0, {num_replicas - 1}]")
+            raise ValueError(f"[DistributedSampler] invalid rank {rank!r}, rank should be in [0, {num_replicas - 1}]")
         self.dataset, self.num_replicas, self.rank = dataset, num_replicas, rank
         self.shuffle, self.seed, self.drop_last, self.epoch = shuffle, int(seed), drop_last, 0
         n = len(dataset)

@@ -8,18 +8,18 @@ from .work import completed
 
 def _check_tensor(t, name, what):
     if not isinstance(t, Tensor):
-        raise TypeError(f"{what}: {name} must be an ember Tensor, got {type(t).__name__}")
+        raise TypeError(f"[{what}] {name} must be an ember Tensor, got {type(t).__name__}")
 
 
 def _check_like(ts, t, what, name):
     g = default_group()
     if not isinstance(ts, (list, tuple)) or len(ts) != g.size:
-        raise ValueError(f"{what}: {name} must be a list of world_size={g.size} tensors, got "
+        raise ValueError(f"[{what}] {name} must be a list of world_size={g.size} tensors, got "
                          f"{len(ts) if isinstance(ts, (list, tuple)) else type(ts).__name__}")
     for i, x in enumerate(ts):
         _check_tensor(x, f"{name}[{i}]", what)
         if x.shape != t.shape or x.dtype != t.dtype:
-            raise ValueError(f"{what}: {name}[{i}] is {x.dtype} of shape {x.shape}, expected {t.dtype} of shape "
+            raise ValueError(f"[{what}] {name}[{i}] is {x.dtype} of shape {x.shape}, expected {t.dtype} of shape "
                              f"{t.shape}")
 
 
@@ -52,7 +52,7 @@ def broadcast(tensor, src=0, group=None, async_op=False):
     _check_tensor(tensor, "tensor", "broadcast")
     g = _group(group)
     if not isinstance(src, int) or not 0 <= src < g.size:
-        raise ValueError(f"broadcast: src must be a rank in [0, {g.size}), got {src!r}")
+        raise ValueError(f"[broadcast] src must be a rank in [0, {g.size}), got {src!r}")
     if g.size == 1:
         return _ret(completed("broadcast"), async_op)
     return _ret(g.backend.broadcast(tensor, src), async_op)

@@ -37,7 +37,7 @@ class MpiBackend:
         a = staged.array
         dt = self.types.get(a.dtype.name)
         if dt is None:
-            raise TypeError(f"{what}: dtype {a.dtype} cannot be reduced over MPI; "
+            raise TypeError(f"[{what}] dtype {a.dtype} cannot be reduced over MPI; "
                             f"supported: {', '.join(self.types)}, float16, bfloat16")
         return [a, dt]
 

@@ -44,7 +44,7 @@ class NcclBackend:
     def _device_array(self, t, what):
         """(contiguous cupy array of t, whether it is a copy to write back)."""
         if t._backend.host:
-            raise TypeError(f"{what}: the nccl backend works on cuda tensors, got one on {t.device}; "
+            raise TypeError(f"[{what}] the nccl backend works on cuda tensors, got one on {t.device}; "
                             "use backend='mpi' for host tensors")
         a = t._data
         if a.flags.c_contiguous:
@@ -59,7 +59,7 @@ class NcclBackend:
                 op = ReduceOp.MAX if op in (ReduceOp.SUM, ReduceOp.MAX) else ReduceOp.MIN
         dt = self.types.get(a.dtype.name)
         if dt is None:
-            raise TypeError(f"{what}: dtype {a.dtype} is not supported by NCCL; supported: {', '.join(self.types)}")
+            raise TypeError(f"[{what}] dtype {a.dtype} is not supported by NCCL; supported: {', '.join(self.types)}")
         return a, dt, op
 
     def _work(self, what, on_done=None):

@@ -16,9 +16,9 @@ def check_op(op, dtype, what):
         try:
             op = ReduceOp[op.upper()]
         except KeyError:
-            raise ValueError(f"{what}: unknown op {op!r}; known: {', '.join(o.name for o in ReduceOp)}") from None
+            raise ValueError(f"[{what}] unknown op {op!r}; known: {', '.join(o.name for o in ReduceOp)}") from None
     if not isinstance(op, ReduceOp):
-        raise TypeError(f"{what}: op must be a ReduceOp, got {type(op).__name__}")
+        raise TypeError(f"[{what}] op must be a ReduceOp, got {type(op).__name__}")
     if op is ReduceOp.AVG and dtype.kind != "f" and dtype.name not in ("bfloat16",):
-        raise TypeError(f"{what}: ReduceOp.AVG needs a floating-point tensor, got {dtype}")
+        raise TypeError(f"[{what}] ReduceOp.AVG needs a floating-point tensor, got {dtype}")
     return op

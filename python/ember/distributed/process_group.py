@@ -42,7 +42,7 @@ def _seconds(timeout):
     if isinstance(timeout, datetime.timedelta):
         timeout = timeout.total_seconds()
     if not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValueError(f"init_process_group: timeout must be positive seconds or a timedelta, got {timeout!r}")
+        raise ValueError(f"[init_process_group] timeout must be positive seconds or a timedelta, got {timeout!r}")
     return float(timeout)
 
 
@@ -85,13 +85,13 @@ def init_process_group(backend=None, timeout=None, init_method=None, world_size=
     """
     global _group
     if _group is not None:
-        raise RuntimeError("init_process_group: the default process group is already initialized")
+        raise RuntimeError("[init_process_group] the default process group is already initialized")
     if backend is not None and backend not in BACKENDS:
-        raise ValueError(f"init_process_group: unknown backend {backend!r}; known: {', '.join(BACKENDS)} or None")
+        raise ValueError(f"[init_process_group] unknown backend {backend!r}; known: {', '.join(BACKENDS)} or None")
     seconds = _seconds(timeout)
     comm = _mpi().COMM_WORLD.Dup()
     if world_size not in (-1, comm.Get_size()) or rank not in (-1, comm.Get_rank()):
-        raise ValueError(f"init_process_group: world_size={world_size}, rank={rank} disagree with MPI's "
+        raise ValueError(f"[init_process_group] world_size={world_size}, rank={rank} disagree with MPI's "
                          f"{comm.Get_size()} processes (this one rank {comm.Get_rank()})")
     if backend is None:
         backend = "nccl" if _all_have_gpu(comm) else "mpi"
@@ -110,7 +110,7 @@ def destroy_process_group():
     """Leave the default process group (MPI itself stays initialized until the process exits)."""
     global _group, _previous_hook
     if _group is None:
-        raise RuntimeError("destroy_process_group: no process group is initialized")
+        raise RuntimeError("[destroy_process_group] no process group is initialized")
     _group.backend.close()
     _group.comm.Free()
     _group = None
@@ -135,7 +135,7 @@ def is_available():
 def default_group():
     """The default group; RuntimeError when none is initialized."""
     if _group is None:
-        raise RuntimeError("ember.distributed: the default process group is not initialized; "
+        raise RuntimeError("[ember.distributed] the default process group is not initialized; "
                            "call ember.distributed.init_process_group() first")
     return _group
 

@@ -65,7 +65,7 @@ class SyncBatchNorm(_BatchNorm):
         if getattr(x, "ndim", None) not in self._dims or x.shape[1] != self.num_features:
             return super().forward(x)  # the base class raises with the shapes
         if not self.affine:
-            raise ValueError("SyncBatchNorm: affine=False is not supported across ranks")
+            raise ValueError("[SyncBatchNorm] affine=False is not supported across ranks")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.track_running_stats:
             self.num_batches_tracked._data[...] += 1
@@ -85,7 +85,7 @@ class SyncBatchNorm(_BatchNorm):
     def convert_sync_batchnorm(cls, module, process_group=None):
         """module with every BatchNorm layer replaced by a SyncBatchNorm holding the same parameters and buffers."""
         if process_group is not None:
-            raise ValueError("SyncBatchNorm: ember.distributed has only the default group; pass process_group=None")
+            raise ValueError("[SyncBatchNorm] ember.distributed has only the default group; pass process_group=None")
         if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
             new = cls.__new__(cls)
             new.__dict__.update(module.__dict__)

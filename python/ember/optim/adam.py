@@ -6,7 +6,7 @@ def _check_adam(name, lr, betas, eps, weight_decay):
     check_hyper(name, lr, lr >= 0, "learning rate")
     check_hyper(name, eps, eps >= 0, "epsilon value")
     if len(betas) != 2:
-        raise ValueError(f"{name}: betas must be a pair, got {betas!r}")
+        raise ValueError(f"[{name}] betas must be a pair, got {betas!r}")
     check_hyper(name, betas[0], 0 <= betas[0] < 1, "beta parameter at index 0")
     check_hyper(name, betas[1], 0 <= betas[1] < 1, "beta parameter at index 1")
     check_hyper(name, weight_decay, weight_decay >= 0, "weight_decay value")

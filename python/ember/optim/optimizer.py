@@ -11,7 +11,7 @@ from ..tensor import Tensor
 def check_hyper(name, value, ok, what):
     """Raise ValueError '<Optimizer>: invalid <what> <value>' unless ok."""
     if not ok:
-        raise ValueError(f"{name}: invalid {what} {value!r}")
+        raise ValueError(f"[{name}] invalid {what} {value!r}")
 
 
 def each_grad(group):
@@ -52,7 +52,7 @@ class Optimizer:
         self.param_groups = []
         name = type(self).__name__
         if isinstance(params, Tensor):
-            raise TypeError(f"{name}: params must be an iterable of Tensors or dicts, got a Tensor of shape "
+            raise TypeError(f"[{name}] params must be an iterable of Tensors or dicts, got a Tensor of shape "
                             f"{params.shape} (wrap it in a list)")
         params = list(params)
         if not params:
@@ -67,13 +67,13 @@ class Optimizer:
         A parameter may belong to one group only, once (stepping it twice would be wrong)."""
         name = type(self).__name__
         if not isinstance(group, dict):
-            raise TypeError(f"{name}: a parameter group must be a dict, got {type(group).__name__}")
+            raise TypeError(f"[{name}] a parameter group must be a dict, got {type(group).__name__}")
         if "params" not in group:
-            raise ValueError(f"{name}: a parameter group needs a 'params' entry, got keys {sorted(group)}")
+            raise ValueError(f"[{name}] a parameter group needs a 'params' entry, got keys {sorted(group)}")
         group = dict(group)
         ps = group["params"]
         if isinstance(ps, (set, frozenset)):
-            raise TypeError(f"{name}: parameters must be in an ordered collection (a list), not a set: the "
+            raise TypeError(f"[{name}] parameters must be in an ordered collection (a list), not a set: the "
                             "order of a set changes between runs")
         group["params"] = [ps] if isinstance(ps, Tensor) else list(ps)
         for p in group["params"]:
@@ -151,7 +151,7 @@ class Optimizer:
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups) or any(
                 len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
-            raise ValueError("load_state_dict: the saved parameter groups do not match this optimizer's")
+            raise ValueError("[load_state_dict] the saved parameter groups do not match this optimizer's")
         for g, saved in zip(self.param_groups, groups):
             g.update({k: v for k, v in saved.items() if k != "params"})
         self.state = {}

@@ -13,11 +13,11 @@ class SGD(Optimizer):
                  maximize=False):
         check_hyper("SGD", lr, lr >= 0, "learning rate")
         if momentum < 0:
-            raise ValueError(f"SGD: invalid momentum {momentum}")
+            raise ValueError(f"[SGD] invalid momentum {momentum}")
         if weight_decay < 0:
-            raise ValueError(f"SGD: invalid weight_decay {weight_decay}")
+            raise ValueError(f"[SGD] invalid weight_decay {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
+            raise ValueError("[SGD] nesterov needs momentum > 0 and dampening = 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
 

@@ -36,7 +36,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
     targets = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     for i in targets:
         if inputs[i].dtype != np.float64:
-            raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; use float64")
+            raise TypeError(f"[gradcheck] input {i} is {inputs[i].dtype}; use float64")
     for t in inputs:
         if isinstance(t, Tensor):
             t.grad = None
@@ -48,6 +48,6 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
         numeric = numerical_grad(fn, inputs, i, eps, g)
         if not np.allclose(analytic, numeric, atol=atol, rtol=rtol):
             err = np.abs(analytic - numeric).max()
-            raise AssertionError(f"gradcheck: input {i} of shape {inputs[i].shape}: max |analytic - numeric| = "
+            raise AssertionError(f"[gradcheck] input {i} of shape {inputs[i].shape}: max |analytic - numeric| = "
                                  f"{err:.3e}\nanalytic:\n{analytic}\nnumeric:\n{numeric}")
     return True

@@ -17,7 +17,7 @@ for _info in _pkgutil.iter_modules(__path__):
     _module = _importlib.import_module(f"{__name__}.{_info.name}")
     for _name in _module.__all__:
         if _name in globals():
-            raise ImportError(f"numpy_ref: {_info.name}.{_name} is also exported by another module")
+            raise ImportError(f"[numpy_ref] {_info.name}.{_name} is also exported by another module")
         globals()[_name] = getattr(_module, _name)
     __all__ += _module.__all__
 del _info, _module, _name

@@ -10,7 +10,7 @@ def check_labels(labels, classes):
     bad = np.flatnonzero((labels < 0) | (labels >= classes))
     if bad.size:
         r = int(bad[0])
-        raise IndexError(f"cross_entropy: label {int(labels[r])} at row {r} is out of range for {classes} classes")
+        raise IndexError(f"[cross_entropy] label {int(labels[r])} at row {r} is out of range for {classes} classes")
 
 
 def cross_entropy_forward(logits, labels):

@@ -12,7 +12,7 @@ def _check(indices, num):
     bad = (indices < 0) | (indices >= num)
     if bad.any():
         k = int(np.argmax(bad))
-        raise IndexError(f"embedding: index {int(indices[k])} at position {k} is out of range for "
+        raise IndexError(f"[embedding] index {int(indices[k])} at position {k} is out of range for "
                          f"{num} embeddings")
 
 

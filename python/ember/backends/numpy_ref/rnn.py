@@ -42,7 +42,7 @@ def rnn_cell_forward(mode, gx, gh, b_ih, b_hh, h_prev, c_prev):
         r, z = _sigmoid(xr + hr), _sigmoid(xz + hz)
         n = np.tanh(xn + r * hn)
         return (1 - z) * n + z * h_prev, None, np.concatenate([r, z, n, hn], axis=1)
-    raise ValueError(f"rnn: unknown mode {mode!r}")
+    raise ValueError(f"[rnn] unknown mode {mode!r}")
 
 
 def rnn_cell_backward(mode, ws, h_prev, c_prev, c, h, grad_h, grad_c):

@@ -35,7 +35,7 @@ def _check_same_layout(names, params, reducer):
                      for i, (a, b) in enumerate(zip(everyone[0]["params"], theirs["params"])) if a != b),
                     f"{len(everyone[0]['params'])} parameters on rank 0, {len(theirs['params'])} on rank {rank}")
         raise ValueError(
-            f"DistributedDataParallel: rank {rank}'s model differs from rank 0's ({diff}); buckets "
+            f"[DistributedDataParallel] rank {rank}'s model differs from rank 0's ({diff}); buckets "
             f"(count, elements, dtype) rank 0 {everyone[0]['buckets']}, rank {rank} {theirs['buckets']}. "
             "Every rank must build the same model.")
 
@@ -63,9 +63,9 @@ class DistributedDataParallel(Module):
                  find_unused_parameters=False):
         super().__init__()
         if not isinstance(module, Module):
-            raise TypeError(f"DistributedDataParallel: module must be an ember.nn.Module, got {type(module).__name__}")
+            raise TypeError(f"[DistributedDataParallel] module must be an ember.nn.Module, got {type(module).__name__}")
         if not isinstance(bucket_cap_mb, (int, float)) or bucket_cap_mb <= 0:
-            raise ValueError(f"DistributedDataParallel: bucket_cap_mb must be positive, got {bucket_cap_mb!r}")
+            raise ValueError(f"[DistributedDataParallel] bucket_cap_mb must be positive, got {bucket_cap_mb!r}")
         default_group()  # raises when no process group is initialized
         self.module = module
         self.broadcast_buffers = broadcast_buffers
