@@ -162,6 +162,6 @@ def test_integer_arguments_outside_int64(big):
         with pytest.raises(ValueError, match=rf"{name} {big} is outside the range of int64"):
             call()
     torch = pytest.importorskip("torch")
-    for name, call in _int_args(torch, big):
+    for _name, call in _int_args(torch, big):
         with pytest.raises((ValueError, TypeError, RuntimeError, OverflowError)):
             call()
