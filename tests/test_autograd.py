@@ -7,6 +7,8 @@ import pytest
 
 import ember as em
 
+from .devices import DEVICES
+
 
 def test_tensor_used_twice_gets_both_contributions():
     x = em.tensor([2.0, 3.0], requires_grad=True)
@@ -126,3 +128,15 @@ def test_memory_does_not_grow_over_training_steps():
     grown = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     assert grown < 200_000, f"memory grew by {grown} bytes over 2000 steps"
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_zero_d_leaf_gradient_is_an_array(device):
+    """NumPy turns 0-d sums and products into scalars: .grad stays a 0-d array that zero_ can write."""
+    x = em.tensor(np.float32(3.0), device=device, requires_grad=True)
+    (x * x).exp().backward()
+    (x * x + x).backward()  # accumulates into the existing .grad
+    assert x.grad.shape == ()
+    np.testing.assert_allclose(x.grad.item(), 6 * np.exp(9) + 7, rtol=1e-6)
+    x.grad.zero_()
+    assert x.grad.item() == 0

@@ -88,3 +88,27 @@ def test_uint64_beyond_int64_raises():
         em.tensor(np.array([300, 1]), dtype=np.uint8)
     with pytest.raises(ValueError, match="outside uint8's range"):
         em.tensor(np.array([-1]), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("data", [[1, 2 ** 63], [-1, 2 ** 63], [[1], [2 ** 70]], 2 ** 64, -2 ** 63 - 1, [True, 2 ** 64],
+                                  (3, np.int64(4), 2 ** 64)])
+def test_python_ints_beyond_int64_raise_as_torch(data):
+    """NumPy falls back to float64 or object for such ints; PyTorch raises ValueError, so does ember,
+    naming the int (with an integer dtype too)."""
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError):
+        torch.tensor(data)
+    for dtype in (None, em.int64):
+        with pytest.raises(ValueError, match=r"from the int -?\d+: outside int64's range"):
+            em.tensor(data, dtype=dtype)
+
+
+@pytest.mark.parametrize("data,dtype", [([1.5, 2 ** 64], None), ([1, 2 ** 63], em.float32), ([1, 2 ** 64], em.float64),
+                                        ([1, -2 ** 63], None)])
+def test_big_python_ints_in_float_tensors_as_torch(data, dtype):
+    """A float leaf or a float dtype makes a float tensor of them, as PyTorch; int64's own range fits."""
+    torch = pytest.importorskip("torch")
+    want = torch.tensor(data, dtype=None if dtype is None else getattr(torch, np.dtype(dtype).name))
+    got = em.tensor(data, dtype=dtype)
+    assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(got.numpy(), want.numpy())

@@ -131,3 +131,37 @@ def test_nonfinite_values_propagate_not_crash(dev):
     assert s.shape == (5,)
     big = em.tensor([[1e4, -1e4, 0.0]], device=dev)
     np.testing.assert_allclose(big.log_softmax(dim=1).numpy(), [[0.0, -2e4, -1e4]], rtol=1e-6)
+
+
+def _int_args(em_or_torch, big):
+    """(argument name, call) pairs passing `big` as one integer argument, for ember or torch."""
+    F, nn = em_or_torch.nn.functional, em_or_torch.nn
+    x, w = em_or_torch.zeros((1, 1, 4, 4)), em_or_torch.zeros((1, 1, 2, 2))
+    logits, labels = em_or_torch.zeros((2, 3)), em_or_torch.tensor(np.array([0, 1]))
+    return [
+        ("stride", lambda: F.conv2d(x, w, stride=big)),
+        ("padding", lambda: F.conv2d(x, w, padding=(1, big))),
+        ("dilation", lambda: F.conv2d(x, w, dilation=big)),
+        ("groups", lambda: F.conv2d(x, w, groups=big)),
+        ("stride", lambda: F.max_pool2d(x, 2, stride=big)),
+        ("kernel_size", lambda: F.max_pool2d(x, (big, 2))),
+        ("stride", lambda: F.avg_pool2d(x, 2, stride=big)),
+        ("output_size", lambda: F.adaptive_avg_pool2d(x, big)),
+        ("ignore_index", lambda: F.cross_entropy(logits, labels, ignore_index=big)),
+        ("ignore_index", lambda: F.nll_loss(logits, labels, ignore_index=big)),
+        ("stride", lambda: nn.Conv2d(1, 1, 2, stride=big)(x)),
+        ("hidden_size", lambda: nn.RNN(2, big)),
+    ]
+
+
+@pytest.mark.parametrize("big", [2 ** 64, 2 ** 63, -2 ** 63 - 1])
+def test_integer_arguments_outside_int64(big):
+    """Refused in Python with a ValueError naming the argument and its value, not by pybind11's
+    'incompatible function arguments'; torch refuses each too."""
+    for name, call in _int_args(em, big):
+        with pytest.raises(ValueError, match=rf"{name} {big} is outside the range of int64"):
+            call()
+    torch = pytest.importorskip("torch")
+    for _name, call in _int_args(torch, big):
+        with pytest.raises((ValueError, TypeError, RuntimeError, OverflowError)):
+            call()

@@ -65,14 +65,18 @@ template <typename T> void smooth_l1_backward(const T* x, const T* t, const T* g
     return std::copysign(aq > T(1) ? T(1) : aq, q);  // NaN stays NaN
   });
 }
+// max that propagates a NaN from either argument, as PyTorch's clamp_min and the CUDA kernels'
+// max_ (std::fmax drops it: a NaN input would give a loss of 100).
+template <typename T> static T max_nan(T a, T b) { return a > b || a != a ? a : b; }
+
 template <typename T> void bce_forward(const T* x, const T* t, T* out, int64_t n) {
   map_fwd(x, t, out, n, [](T a, T b) {
-    T lx = std::fmax(std::log(a), T(-100)), l1x = std::fmax(log1p_(-a), T(-100));
+    T lx = max_nan(std::log(a), T(-100)), l1x = max_nan(log1p_(-a), T(-100));
     return -(b * lx + (T(1) - b) * l1x);
   });
 }
 template <typename T> void bce_backward(const T* x, const T* t, const T* g, T* gx, int64_t n) {
-  map_bwd(x, t, g, gx, n, [](T a, T b) { return (a - b) / std::fmax((T(1) - a) * a, T(1e-12)); });
+  map_bwd(x, t, g, gx, n, [](T a, T b) { return (a - b) / max_nan((T(1) - a) * a, T(1e-12)); });
 }
 
 // softplus(-x) = max(-x, 0) + log1p(exp(-|x|)): never overflows.

@@ -301,11 +301,14 @@ def backward(root, grad, retain_graph=False):
 def _accumulate_leaf(t, g):
     if g.dtype != t._data.dtype:
         g = g.astype(t._data.dtype)
+    be = t._backend
     if t.grad is None:
         # a copy: backward may hand the same array (or views of it) to several leaves
-        t.grad = _wrap(g.copy(), t._backend)
+        g = g.copy()
     else:
-        t.grad = _wrap(t.grad._data + g, t._backend)
+        g = t.grad._data + g
+    # NumPy turns 0-d results into scalars, and .grad is written in place (zero_, optimizers)
+    t.grad = _wrap(g if type(g) is be.array_type else be.xp.asarray(g), be)
     if t._hooks:
         for hook in list(t._hooks):
             hook(t)

@@ -15,6 +15,7 @@ int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
 _DTYPES = {"float32": float32, "float64": float64, "int64": int64, "bool": bool_,
            "float": float32, "double": float64, "long": int64}
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def as_dtype(dtype):
@@ -59,6 +60,39 @@ def _host_copy(a, dtype):
             raise ValueError(f"cannot make a tensor of dtype {dt} from {a.dtype} values in [{lo}, {hi}]: "
                              f"outside {dt}'s range [{info.min}, {info.max}]")
     return np.array(a, dtype=dt, copy=True)
+
+
+def _int_beyond_int64(data):
+    """(the first int outside int64 in data, a nested list/tuple of numbers, or None; whether a leaf
+    that is not an int showed up). Stops at that leaf: a float list costs one look."""
+    stack, found = [iter((data,))], None
+    while stack:
+        for v in stack[-1]:
+            if isinstance(v, (list, tuple)):
+                stack.append(iter(v))
+                break
+            if not isinstance(v, (int, np.integer)):
+                return found, True
+            if found is None and not _INT64_MIN <= v <= _INT64_MAX:
+                found = v
+        else:
+            stack.pop()
+    return found, False
+
+
+def _from_python_ints(data, a, dtype):
+    """a = np.asarray(data) where NumPy fell back to float64 or object, as PyTorch reads the numbers:
+    ints outside int64 raise ValueError unless a float leaf or a float dtype makes a float tensor."""
+    big, other = _int_beyond_int64(data)
+    if big is not None and not other and (dtype is None or dtype.kind not in "fc"):
+        raise ValueError(f"cannot make a tensor from the int {big}: outside int64's range [-2**63, 2**63 - 1] "
+                         f"(give dtype=float32 or float64 for a float tensor)")
+    if a.dtype == object and (big is not None or other):
+        try:
+            return np.asarray(data, dtype=np.float64)
+        except (TypeError, ValueError):  # strings or other objects: refused below
+            pass
+    return a
 
 
 class _HookHandle:
@@ -557,6 +591,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
             a = np.asarray(data)
         except ValueError as e:
             raise ValueError(f"cannot make a tensor from ragged nested sequences ({e})") from None
+        if a.dtype.kind in "fO" and isinstance(data, (list, tuple, int)):
+            a = _from_python_ints(data, a, dtype)
         if a.dtype == object:
             raise TypeError(f"cannot make a tensor from {type(data).__name__} of mixed or ragged contents")
         a = be.from_host(_host_copy(a, dtype))

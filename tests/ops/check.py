@@ -54,3 +54,19 @@ def assert_close(actual, expected, tol, what):
     actual, expected = np.asarray(actual), np.asarray(expected)
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
     np.testing.assert_allclose(actual, expected, err_msg=what, **tol)
+
+
+def assert_zero_d_like_torch(fn, torch_fn, device, value=0.7):
+    """fn on a 0-d float64 tensor: a 0-d value and a 0-d gradient (writable in place) equal to torch_fn's."""
+    import torch
+    x = em.tensor(np.float64(value), dtype=np.float64, device=device, requires_grad=True)
+    y = fn(x)
+    y.backward()
+    tx = torch.tensor(value, dtype=torch.float64, requires_grad=True)
+    ty = torch_fn(tx)
+    ty.backward()
+    assert y.shape == () and x.grad.shape == (), f"shapes {y.shape}, {x.grad.shape}"
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+    x.grad.zero_()
+    assert x.grad.item() == 0

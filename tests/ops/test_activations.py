@@ -11,7 +11,9 @@ import math
 import numpy as np
 import pytest
 
-from .check import DEVICES, require
+import ember as em
+
+from .check import DEVICES, assert_zero_d_like_torch, require
 
 ISAS = ["generic", "avx2", "avx512"]
 SIZES = list(range(0, 34)) + [1000003]  # empty, every SIMD tail up to 32 lanes, threaded
@@ -193,3 +195,15 @@ def test_relu_passes_nan_like_torch(device, dtype):
     got, grad = np.asarray(y.detach().to("numpy")), np.asarray(x.grad.to("numpy"))
     np.testing.assert_array_equal(got, np.array([np.nan, 0, 0, 2] * 9, dtype))
     np.testing.assert_array_equal(grad, np.array([3, 0, 0, 3] * 9, dtype))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"])
+@pytest.mark.parametrize("device", DEVICES)
+def test_zero_d_like_torch(device, name):
+    """NumPy hands back scalars for 0-d arrays: the value and the gradient stay 0-d arrays."""
+    torch = pytest.importorskip("torch")
+    kw = {"leaky_relu": dict(negative_slope=0.2), "gelu_tanh": dict(approximate="tanh")}.get(name, {})
+    fn = name[:4] if name == "gelu_tanh" else name
+    assert_zero_d_like_torch(lambda x: getattr(em.nn.functional, fn)(x, **kw),
+                             lambda x: getattr(torch.nn.functional, fn)(x, **kw), device)

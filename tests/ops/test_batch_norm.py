@@ -73,3 +73,23 @@ def test_binding_checks():
     with pytest.raises(ValueError, match="3-D"):
         k.batch_norm_forward(x[0], None, None, np.zeros(4, np.float32), np.zeros(4, np.float32), x[0].copy(), 1e-5,
                              True)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("shape", [(0, 3), (0, 3, 2, 2), (2, 3, 0)])
+@pytest.mark.parametrize("training", [False, True])
+def test_empty_batch_as_torch(device, shape, training):
+    """No values: an empty output, the running statistics untouched, zero gradients, as PyTorch."""
+    torch = pytest.importorskip("torch")
+    rm, rv = em.full(3, 5.0, device=device), em.full(3, 2.0, device=device)
+    w, b = (em.ones(3, device=device, requires_grad=True) for _ in range(2))
+    x = em.zeros(shape, device=device, requires_grad=True)
+    y = F.batch_norm(x, rm, rv, w, b, training=training)
+    y.sum().backward()
+    tw, tb = (torch.ones(3, requires_grad=True) for _ in range(2))
+    tx, trm, trv = torch.zeros(shape, requires_grad=True), torch.full((3,), 5.0), torch.full((3,), 2.0)
+    torch.nn.functional.batch_norm(tx, trm, trv, tw, tb, training=training).sum().backward()
+    assert y.shape == shape and x.grad.shape == shape
+    for got, want in ((rm, trm), (rv, trv), (w.grad, tw.grad), (b.grad, tb.grad)):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())

@@ -47,3 +47,18 @@ def test_bad_p():
             F.dropout(x, p)
         with pytest.raises(ValueError, match="probability"):
             em.nn.Dropout(p)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_zero_d_stays_zero_d(device):
+    """As in PyTorch, a 0-d input gives a 0-d output and a 0-d gradient (mask * 2 = y for x = 1)."""
+    seen = set()
+    for seed in range(8):
+        em.manual_seed(seed)
+        x = em.tensor(np.float32(1.0), device=device, requires_grad=True)
+        y = F.dropout(x, 0.5)
+        y.backward()
+        assert y.shape == () and x.grad.shape == ()
+        assert x.grad.item() == y.item()
+        seen.add(y.item())
+    assert seen == {0.0, 2.0}

@@ -49,6 +49,22 @@ def test_module_matches_torch(device):
     np.testing.assert_allclose(m.weight.grad.numpy(), t.weight.grad.numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("idx_shape,dim", [((0,), 3), ((2, 0), 3), ((2, 3), 0)])
+def test_empty_lookup_like_torch(device, idx_shape, dim):
+    """No indices (or no columns): an empty output and a zero gradient for the whole table."""
+    torch = pytest.importorskip("torch")
+    w = em.full((4, dim), 1.5, device=device, requires_grad=True)
+    idx = np.zeros(idx_shape, np.int64)
+    y = em.nn.functional.embedding(em.tensor(idx, device=device), w)
+    y.sum().backward()
+    tw = torch.full((4, dim), 1.5, requires_grad=True)
+    ty = torch.nn.functional.embedding(torch.from_numpy(idx), tw)
+    ty.sum().backward()
+    assert y.shape == tuple(ty.shape)
+    np.testing.assert_array_equal(w.grad.numpy(), tw.grad.numpy())
+
+
 def test_bad_arguments():
     w = em.randn(5, 2)
     with pytest.raises(TypeError, match="integer"):

@@ -104,6 +104,22 @@ def test_bce_at_zero_and_one(device, dtype):
     np.testing.assert_allclose(gx, [0, -1e12, 1e12, 0, 0], rtol=1e-5)
 
 
+@pytest.mark.parametrize("device", ["numpy"] + KERNEL_DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bce_nan_propagates(device, dtype):
+    """A NaN input or target gives a NaN loss and gradient on every device, never the clamp's 100
+    (F.binary_cross_entropy refuses NaN before the kernel; other callers of the kernel need not)."""
+    ops, xp = _ops(device), _xp(device)
+    nan = np.nan
+    x = np.array([nan, nan, 0.5, 0.0, 1.0, 0.5], dtype=dtype)
+    t = np.array([0.0, 1.0, nan, 1.0, 0.0, 0.5], dtype=dtype)
+    out = _host(ops.bce_forward(xp.asarray(x), xp.asarray(t)))
+    gx = _host(ops.bce_backward(xp.asarray(x), xp.asarray(t), xp.asarray(np.ones(6, dtype))))
+    np.testing.assert_array_equal(np.isnan(out), [True, True, True, False, False, False])
+    np.testing.assert_array_equal(np.isnan(gx), [True, True, True, False, False, False])
+    np.testing.assert_allclose(out[3:], [100, 100, np.log(2)], rtol=1e-6)
+
+
 @pytest.mark.parametrize("device", KERNEL_DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bce_with_logits_extreme_logits(device, dtype):

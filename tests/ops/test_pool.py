@@ -106,6 +106,41 @@ def test_cuda_emu_schedules_with_checks(schedule):
         k.set_check("")
 
 
+# ceil_mode windows larger than the padded input, which PyTorch accepts (and one ordinary ceil_mode case)
+CEIL_WINDOWS = [((1, 1, 1, 1), 2, 2, 0), ((1, 2, 1, 2), 3, 3, 0), ((2, 1, 2, 2), 5, 4, 1),
+                ((1, 1, 2, 3), (5, 4), (4, 3), (1, 0)), ((1, 1, 3, 3), 2, 2, 0)]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("shape,kernel,stride,padding", CEIL_WINDOWS)
+@pytest.mark.parametrize("name,kw", [("max_pool2d", {}), ("avg_pool2d", {"count_include_pad": True}),
+                                     ("avg_pool2d", {"count_include_pad": False})])
+def test_ceil_mode_window_larger_than_input_like_torch(device, shape, kernel, stride, padding, name, kw):
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).standard_normal(shape)
+    x = em.tensor(a, dtype=np.float64, device=device, requires_grad=True)
+    y = getattr(F, name)(x, kernel, stride, padding, ceil_mode=True, **kw)
+    tx = torch.tensor(a, requires_grad=True)
+    ty = getattr(torch.nn.functional, name)(tx, kernel, stride, padding, ceil_mode=True, **kw)
+    assert y.shape == tuple(ty.shape)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12)
+    g = np.random.default_rng(1).standard_normal(y.shape)
+    y.backward(em.tensor(g, dtype=np.float64, device=device))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+def test_output_too_small_refused_like_torch():
+    torch = pytest.importorskip("torch")
+    for kernel, stride, ceil in ((2, 1, False), (5, 2, True)):
+        with pytest.raises(RuntimeError, match="Output size is too small"):
+            torch.nn.functional.max_pool2d(torch.zeros(1, 1, 1, 1), kernel, stride, ceil_mode=ceil)
+        with pytest.raises(ValueError, match=r"output size \(-?\d+, -?\d+\) is too small"):
+            F.max_pool2d(em.zeros((1, 1, 1, 1), device="cpu"), kernel, stride, ceil_mode=ceil)
+    with pytest.raises(ValueError, match="no channels"):
+        F.max_pool2d(em.zeros((1, 0, 4, 4), device="cpu"), 2)
+
+
 def test_modules_defaults():
     x = em.tensor(np.random.default_rng(0).standard_normal((1, 2, 6, 6)).astype(np.float32), device="cpu")
     assert em.nn.MaxPool2d(2)(x).shape == (1, 2, 3, 3)

@@ -6,6 +6,10 @@ scalar code. References are the stable float64 NumPy formulas.
 import numpy as np
 import pytest
 
+import ember as em
+
+from .check import DEVICES, assert_zero_d_like_torch
+
 ISAS = ["generic", "avx2", "avx512"]
 CASES = [(np.float32, i) for i in ISAS] + [(np.float64, "generic")]
 CASE_IDS = [f"{np.dtype(d).name}-{i}" for d, i in CASES]
@@ -114,3 +118,16 @@ def test_bad_arguments(cpu_kernels, name):
         bwd(x32, x32, np.zeros((2, 4), np.float32))
     with pytest.raises(ValueError):  # the kernel wants 2-D; the Python layer reshapes
         fwd(np.zeros(6, np.float32), np.zeros(6, np.float32))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dim", [0, -1])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("device", DEVICES)
+def test_zero_d_like_torch(device, name, dim):
+    """A 0-d tensor is one row of one value: softmax 1, log_softmax 0, gradient 0, as PyTorch."""
+    torch = pytest.importorskip("torch")
+    assert_zero_d_like_torch(lambda x: getattr(em.nn.functional, name)(x, dim=dim),
+                             lambda x: getattr(torch.nn.functional, name)(x, dim=dim), device)
+    with pytest.raises(IndexError, match="dim 1 is out of range"):
+        getattr(em.nn.functional, name)(em.ones((), device=device), dim=1)

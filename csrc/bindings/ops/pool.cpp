@@ -2,7 +2,7 @@
 // writes int64 indices (h*W + w in the plane). The geometry arrives as (h, w) pairs; P, Q
 // are read from y and must be the size PyTorch computes (floor or ceil_mode), in
 // overflow-checked arithmetic; so are PyTorch's rules (padding at most half the
-// kernel, every window starting inside the image or its padding).
+// kernel, every window starting inside the image or its left padding, an output of at least 1).
 #include <pybind11/stl.h>
 
 #include <algorithm>
@@ -35,16 +35,21 @@ Pool2dShape pool_shape(const Array& x, const Array& y, const Pair& kernel, const
   // (pad <= kernel / 2 rather than 2 * pad <= kernel: nothing to overflow)
   check(s.pad_h >= 0 && s.pad_w >= 0 && s.pad_h <= s.R / 2 && s.pad_w <= s.S / 2, op,
         [&] { return "padding must be between 0 and half the kernel: " + geometry(); });
-  // PyTorch's output size, floor or ceil_mode; in ceil_mode the last window may run past
-  // the padding but must start inside the input or its left padding:
-  // (out - 1) * st < in + pad, i.e. out - 1 < ceil((in + pad) / st).
-  auto fits = [&](int64_t in, int64_t out, int64_t k, int64_t st, int64_t pad, int64_t dil) {
-    if (in < 1) return false;
+  // PyTorch's pooling_output_shape, floor or ceil_mode: the span (negative when the window is
+  // larger than the padded input) floor-divided by the stride (rounded up in ceil_mode), where
+  // the last window must still start inside the input or its left padding; at least 1.
+  auto torch_out = [&](int64_t in, int64_t k, int64_t st, int64_t pad, int64_t dil, bool ceil_mode) {
     const WindowAxis a = window_axis(in, 2 * pad, k, st, dil, op);
-    if (a.span < 0) return false;
-    const int64_t starts = checked_add(in, pad, op, "input + padding");
-    const int64_t ceil_out = std::min(a.ceil_out(), starts / st + (starts % st != 0));
-    return out == a.floor_out() || out == ceil_out;
+    const int64_t num = ceil_mode ? checked_add(a.span, st - 1, op, "span + stride - 1") : a.span;
+    int64_t out = num / st - (num % st != 0 && num < 0) + 1;
+    if (ceil_mode && out >= 1 && checked_mul(out - 1, st, op, "(output - 1) * stride") >=
+                                     checked_add(in, pad, op, "input + padding"))
+      --out;
+    return out;
+  };
+  auto fits = [&](int64_t in, int64_t out, int64_t k, int64_t st, int64_t pad, int64_t dil) {
+    return in >= 1 && out >= 1 && (out == torch_out(in, k, st, pad, dil, false) ||
+                                   out == torch_out(in, k, st, pad, dil, true));
   };
   check(fits(s.H, s.P, s.R, s.stride_h, s.pad_h, s.dil_h) && fits(s.W, s.Q, s.S, s.stride_w, s.pad_w, s.dil_w), op,
         [&] { return "window larger than the padded input, or output size not given by the geometry: " + geometry(); });

@@ -53,7 +53,7 @@ def l1_loss(input, target, reduction="mean"):
 import numpy as _np  # noqa: E402
 
 from ..ops._checks import check_reduction as _check_reduction  # noqa: E402
-from ..ops._checks import float_tensor  # noqa: E402
+from ..ops._checks import float_tensor, int64  # noqa: E402
 from ..ops.cross_entropy import cross_entropy as _cross_entropy_fused  # noqa: E402
 from ..ops.losses import BCELossBackward, BCEWithLogitsLossBackward  # noqa: E402
 from ..tensor import Tensor as _Tensor  # noqa: E402
@@ -169,6 +169,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     name = "cross_entropy"
     float_tensor(input, "input", name)
     _check_reduction(reduction, name)
+    ignore_index = int64(ignore_index, "ignore_index", name)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"[{name}] label_smoothing must be in [0, 1], got {label_smoothing}")
     target = _target(target, input, name)
@@ -201,6 +202,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     name = "nll_loss"
     float_tensor(input, "input", name)
     _check_reduction(reduction, name)
+    ignore_index = int64(ignore_index, "ignore_index", name)
     target = _target(target, input, name)
     if target.dtype.kind == "f":
         raise TypeError(f"[{name}] target must hold integer class indices, got {target.dtype}")

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..creation import empty, zeros
 from ..ops import cat, stack
+from ..ops._checks import int64
 from ..ops.rnn import GATES, rnn_cell, rnn_layer
 from ..random import generator
 from ..tensor import Tensor
@@ -29,6 +30,8 @@ def _mode(name, nonlinearity):
 
 
 def _check_sizes(name, input_size, hidden_size):
+    for arg, v in (("input_size", input_size), ("hidden_size", hidden_size)):
+        int64(v, arg, name)
     if int(input_size) < 1 or int(hidden_size) < 1:
         raise ValueError(f"[{name}] input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
 
@@ -127,7 +130,7 @@ class _RNNBase(Module):
                  bidirectional=False, nonlinearity="tanh", device=None, dtype=None):
         super().__init__()
         _check_sizes(self._name, input_size, hidden_size)
-        if int(num_layers) < 1:
+        if int64(num_layers, "num_layers", self._name) < 1:
             raise ValueError(f"[{self._name}] num_layers must be >= 1, got {num_layers}")
         if not 0 <= dropout <= 1:
             raise ValueError(f"[{self._name}] dropout must be in [0, 1], got {dropout}")

@@ -6,12 +6,22 @@ from ..tensor import Tensor
 REDUCTIONS = ("mean", "sum", "none")
 
 
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def int64(v, name, op):
+    """v, unchanged, when it fits int64 (what the kernels and PyTorch take): ValueError naming it otherwise."""
+    if not INT64_MIN <= v <= INT64_MAX:
+        raise ValueError(f"[{op}] {name} {v} is outside the range of int64 [-2**63, 2**63 - 1]")
+    return v
+
+
 def pair(v, name, op):
-    """An int or a pair of ints as a tuple (h, w); TypeError otherwise."""
+    """An int or a pair of ints (each within int64) as a tuple (h, w); TypeError otherwise."""
     if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(i, int) for i in v):
-        return int(v[0]), int(v[1])
+        return int(int64(v[0], name, op)), int(int64(v[1], name, op))
     if isinstance(v, int) and not isinstance(v, bool):
-        return int(v), int(v)
+        return (int(int64(v, name, op)),) * 2
     raise TypeError(f"[{op}] {name} must be an int or a pair of ints, got {v!r}")
 
 

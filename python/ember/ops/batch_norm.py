@@ -2,6 +2,8 @@
 fused kernel normalises it (statistics included) forward, one computes every gradient backward.
 The running statistics are updated here, in place, from the batch mean and biased variance the
 kernel returns (unbiased for running_var, as PyTorch)."""
+import math
+
 from ..autograd import Function
 from ._checks import float_tensor
 
@@ -20,19 +22,26 @@ class BatchNormBackward(Function):
         w = affine[0] if has_weight else None
         b = affine[-1] if has_bias else None
         self.shape = x.shape
-        x3 = xp.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
+        x3 = xp.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:]))
+        self.x3, self.w, self.has, self.eps, self.training = x3, w, (has_weight, has_bias), eps, training
+        if x3.size == 0:  # no values: PyTorch's empty path (empty output, no statistics, zero gradients)
+            self.mean, self.var = xp.zeros(x.shape[1], x.dtype), xp.zeros(x.shape[1], x.dtype)
+            return xp.empty(x.shape, x.dtype), self.mean, self.var
         y, self.mean, self.var = self.backend.ops.batch_norm_forward(
             x3, None if w is None else xp.ascontiguousarray(w), None if b is None else xp.ascontiguousarray(b),
             mean, var, eps, training)
-        self.x3, self.w, self.has, self.eps, self.training = x3, w, (has_weight, has_bias), eps, training
         return y.reshape(x.shape), self.mean, self.var
 
     def backward(self, g, _g_mean, _g_var):
         xp = self.backend.xp
         need_affine = any(self.needs[1:])
-        gx, gw, gb = self.backend.ops.batch_norm_backward(
-            self.x3, xp.ascontiguousarray(g).reshape(self.x3.shape), self.w, self.mean, self.var, self.eps,
-            self.training, need_affine)
+        if self.x3.size == 0:
+            zero = xp.zeros(self.shape[1], g.dtype)
+            gx, gw, gb = xp.empty(self.shape, g.dtype), zero, zero.copy()
+        else:
+            gx, gw, gb = self.backend.ops.batch_norm_backward(
+                self.x3, xp.ascontiguousarray(g).reshape(self.x3.shape), self.w, self.mean, self.var, self.eps,
+                self.training, need_affine)
         grads = [gx.reshape(self.shape)]
         if self.has[0]:
             grads.append(gw)
@@ -69,7 +78,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if eps < 0:
         raise ValueError(f"[{op}] eps must be non-negative, got {eps}")
     per_channel = input.numel() // max(C, 1)
-    if training and per_channel <= 1:
+    if training and per_channel == 1:  # none (an empty batch) is allowed, as in PyTorch
         raise ValueError(f"[{op}] expected more than 1 value per channel when training, got input of shape "
                          f"{input.shape}")
     if not training and (running_mean is None or running_var is None):
@@ -81,7 +90,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     out, batch_mean, batch_var = BatchNormBackward.apply(
         input, *params, has_weight=weight is not None, has_bias=bias is not None, mean=mean, var=var,
         eps=float(eps), training=bool(training))
-    if training:  # running = (1 - momentum) running + momentum batch, the variance unbiased
+    if training and per_channel:  # running = (1 - momentum) running + momentum batch, the variance unbiased
         m = float(momentum)
         if running_mean is not None:
             running_mean._data[...] = (1 - m) * running_mean._data + m * batch_mean._data

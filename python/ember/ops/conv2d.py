@@ -1,7 +1,7 @@
 """conv2d over NCHW images: arguments checked and the geometry computed here, once, then one
 kernel call forward and one backward (csrc/cpu/conv2d.cpp, csrc/cuda/conv2d.cu)."""
 from ..autograd import Function
-from ._checks import float_tensor, pair
+from ._checks import float_tensor, int64, pair
 
 
 def conv2d_geometry(x_shape, w_shape, stride, padding, dilation, groups, op="conv2d"):
@@ -13,7 +13,7 @@ def conv2d_geometry(x_shape, w_shape, stride, padding, dilation, groups, op="con
                          f"got shape {tuple(w_shape)}")
     N, C, H, W = x_shape
     K, Cg, R, S = w_shape
-    if not isinstance(groups, int) or groups < 1:
+    if not isinstance(groups, int) or int64(groups, "groups", op) < 1:
         raise ValueError(f"[{op}] groups must be a positive int, got {groups!r}")
     if K % groups:
         raise ValueError(f"[{op}] out_channels {K} (weight {tuple(w_shape)}) is not divisible by groups={groups}")

@@ -8,12 +8,13 @@ from ._checks import float_tensor
 
 
 class DropoutBackward(Function):
+    # asarray(order="C"), not ascontiguousarray: that one makes a 0-d input 1-d
     def forward(self, x, mask, scale):
         self.mask, self.scale = mask, scale
-        return self.backend.ops.dropout_forward(self.backend.xp.ascontiguousarray(x), mask, scale)
+        return self.backend.ops.dropout_forward(self.backend.xp.asarray(x, order="C"), mask, scale)
 
     def backward(self, g):
-        return (self.backend.ops.dropout_backward(self.mask, self.backend.xp.ascontiguousarray(g), self.scale),)
+        return (self.backend.ops.dropout_backward(self.mask, self.backend.xp.asarray(g, order="C"), self.scale),)
 
 
 def dropout(input, p=0.5, training=True):
@@ -31,4 +32,4 @@ def dropout(input, p=0.5, training=True):
         return input
     mask = generator().random(input.shape) >= p
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    return DropoutBackward.apply(input, mask=input._backend.from_host(np.ascontiguousarray(mask)), scale=scale)
+    return DropoutBackward.apply(input, mask=input._backend.from_host(np.asarray(mask, order="C")), scale=scale)

@@ -8,12 +8,12 @@ class EmbeddingBackward(Function):
     def forward(self, weight, indices, padding_idx):
         self.idx_shape = indices.shape
         self.indices = self.backend.xp.ascontiguousarray(indices.reshape(-1))
-        self.num, self.padding_idx = weight.shape[0], padding_idx
+        self.num, self.dim, self.padding_idx = weight.shape[0], weight.shape[1], padding_idx
         out = self.backend.ops.embedding_forward(self.backend.xp.ascontiguousarray(weight), self.indices)
         return out.reshape(self.idx_shape + weight.shape[1:])
 
     def backward(self, g):
-        g2 = self.backend.xp.ascontiguousarray(g).reshape((self.indices.shape[0], -1))
+        g2 = self.backend.xp.ascontiguousarray(g).reshape((self.indices.shape[0], self.dim))
         return (self.backend.ops.embedding_backward(self.indices, g2, self.num, self.padding_idx),)
 
 

@@ -8,15 +8,17 @@ from ._checks import float_tensor, pair
 
 
 def _out_size(size, k, s, p, d, ceil_mode):
-    span = size + 2 * p - d * (k - 1) - 1
-    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (out - 1) * s >= size + p:  # the last window must start inside the input or its left padding
+    """PyTorch's pooling_output_shape: the span floor-divided (toward -inf) by the stride, rounded up in
+    ceil_mode, where the last window must still start inside the input or its left padding."""
+    out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
         out -= 1
     return out
 
 
 def pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, op):
-    """(kernel, stride, padding, dilation, out_size), each a pair; ValueError naming the shapes."""
+    """(kernel, stride, padding, dilation, out_size), each a pair, as PyTorch computes them; ValueError
+    where PyTorch refuses (naming the shapes)."""
     if len(x_shape) != 4:
         raise ValueError(f"[{op}] expected a 4-D input (N, C, H, W) (or 3-D (C, H, W)), got shape {tuple(x_shape)}")
     k = pair(kernel_size, "kernel_size", op)
@@ -30,14 +32,14 @@ def pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, op
         raise ValueError(f"[{op}] dilation must be positive, got {dilation!r}")
     if min(p) < 0 or 2 * p[0] > k[0] or 2 * p[1] > k[1]:
         raise ValueError(f"[{op}] padding {padding!r} must be between 0 and half the kernel size {k}")
+    if min(x_shape[1:]) < 1:
+        raise ValueError(f"[{op}] input of shape {tuple(x_shape)} has no channels or an empty plane")
     H, W = x_shape[2:]
-    if H < 1 or W < 1:
-        raise ValueError(f"[{op}] input of shape {tuple(x_shape)} has an empty plane")
-    eff = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
-    if eff[0] > H + 2 * p[0] or eff[1] > W + 2 * p[1]:
-        raise ValueError(f"[{op}] window {eff} is larger than the padded input ({H + 2 * p[0]}, {W + 2 * p[1]}) "
-                         f"of input shape {tuple(x_shape)}")
     out = (_out_size(H, k[0], s[0], p[0], d[0], ceil_mode), _out_size(W, k[1], s[1], p[1], d[1], ceil_mode))
+    if min(out) < 1:
+        eff = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
+        raise ValueError(f"[{op}] output size {out} is too small: window {eff} is larger than the padded input "
+                         f"({H + 2 * p[0]}, {W + 2 * p[1]}) of input shape {tuple(x_shape)}")
     return k, s, p, d, out
 
 

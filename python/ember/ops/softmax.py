@@ -1,5 +1,6 @@
 """softmax and log_softmax along any axis: the axis is moved last and the rows
-made contiguous, then one kernel call does the (rows, cols) work."""
+made contiguous, then one kernel call does the (rows, cols) work; a 0-d tensor is one row of
+one value (softmax 1, log_softmax 0, as PyTorch)."""
 from ..autograd import Function
 from ._checks import float_tensor
 from .reduce import axes_arg
@@ -12,7 +13,7 @@ class _Softmax(Function):
     def forward(self, x, axis):
         xp = self.backend.xp
         self.axis = axis
-        moved = xp.moveaxis(x, axis, -1)
+        moved = _moved(xp, x, axis, -1)
         self.moved_shape = moved.shape
         rows = xp.ascontiguousarray(moved).reshape((-1, moved.shape[-1]) if moved.ndim else (1, 1))
         self.y = getattr(self.backend.ops, self.name + "_forward")(rows)
@@ -20,11 +21,15 @@ class _Softmax(Function):
 
     def backward(self, g):
         xp = self.backend.xp
-        g2 = xp.ascontiguousarray(xp.moveaxis(g, self.axis, -1)).reshape(self.y.shape)
+        g2 = xp.ascontiguousarray(_moved(xp, g, self.axis, -1)).reshape(self.y.shape)
         return (self._back(getattr(self.backend.ops, self.name + "_backward")(self.y, g2)),)
 
     def _back(self, rows):
-        return self.backend.xp.moveaxis(rows.reshape(self.moved_shape), -1, self.axis)
+        return _moved(self.backend.xp, rows.reshape(self.moved_shape), -1, self.axis)
+
+
+def _moved(xp, a, source, destination):
+    return xp.moveaxis(a, source, destination) if a.ndim else a
 
 
 class SoftmaxBackward(_Softmax):
@@ -38,8 +43,6 @@ class LogSoftmaxBackward(_Softmax):
 def _axis(x, dim, axis, op):
     if dim is None and axis is None:
         raise TypeError(f"[{op}] give the axis to normalise over (dim=...)")
-    if x.ndim == 0:
-        raise ValueError(f"[{op}] needs at least one dimension, got a 0-d tensor")
     return axes_arg(x.ndim, dim, axis)[0]
 
 

@@ -15,7 +15,8 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 def erf(x):
     """math.erf elementwise: exact to double precision, slow, fine for a reference."""
-    return _erf(x).astype(x.dtype) if x.size else x.copy()
+    x = np.asarray(x)  # frompyfunc gives a Python float for a 0-d array or a NumPy scalar
+    return np.asarray(_erf(x)).astype(x.dtype) if x.size else x.copy()
 
 
 def relu_forward(x):  # x <= 0, not x > 0: a NaN passes through, as in PyTorch
