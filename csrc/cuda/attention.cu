@@ -171,7 +171,7 @@ __device__ __forceinline__ TileIndex tile_index(int64_t tiles) {
 // ---- forward ----------------------------------------------------------------------------
 
 template <typename T, int E>
-__global__ void attention_forward_kernel(Params<T> p, const T* q, const T* k, const T* v, const T* mask, T* out,
+__global__ void attention_fwd(Params<T> p, const T* q, const T* k, const T* v, const T* mask, T* out,
                                          T* lse) {
   constexpr int R = kRows<T>, BR = kBlockRows<T>;
   extern __shared__ __align__(16) unsigned char smem[];
@@ -240,7 +240,7 @@ __global__ void attention_rowdot_kernel(const T* gout, const T* out, T* di, int6
 
 // dK and dV of one key tile: the warp's keys are rows, the lanes 32 queries of each query chunk.
 template <typename T, int E>
-__global__ void attention_dkdv_kernel(Params<T> p, const T* q, const T* k, const T* v, const T* mask, const T* lse,
+__global__ void attention_dkdv(Params<T> p, const T* q, const T* k, const T* v, const T* mask, const T* lse,
                                       const T* di, const T* gout, T* gk, T* gv) {
   constexpr int R = kRows<T>, BK = kBlockRows<T>;
   extern __shared__ __align__(16) unsigned char smem[];
@@ -293,7 +293,7 @@ __global__ void attention_dkdv_kernel(Params<T> p, const T* q, const T* k, const
 
 // dQ of one query tile, the forward's layout: the warp's queries are rows, the lanes keys.
 template <typename T, int E>
-__global__ void attention_dq_kernel(Params<T> p, const T* q, const T* k, const T* v, const T* mask, const T* out,
+__global__ void attention_dq(Params<T> p, const T* q, const T* k, const T* v, const T* mask, const T* out,
                                     const T* lse, const T* gout, T* gq) {
   constexpr int R = kRows<T>, BR = kBlockRows<T>;
   extern __shared__ __align__(16) unsigned char smem[];
@@ -360,10 +360,10 @@ dim3 tile_grid(int64_t tiles, int64_t BH) {
 
 #define EMBER_ATTN_DISPATCH(E_OF, KERNEL, GRID, SMEM, ...)                     \
   switch (lane_cols(E_OF)) {                                                    \
-    case 1: { constexpr auto KERNEL##_ = KERNEL<T, 1>; EMBER_LAUNCH(KERNEL##_, GRID, kThreads, SMEM, __VA_ARGS__); break; } \
-    case 2: { constexpr auto KERNEL##_ = KERNEL<T, 2>; EMBER_LAUNCH(KERNEL##_, GRID, kThreads, SMEM, __VA_ARGS__); break; } \
-    case 4: { constexpr auto KERNEL##_ = KERNEL<T, 4>; EMBER_LAUNCH(KERNEL##_, GRID, kThreads, SMEM, __VA_ARGS__); break; } \
-    default: { constexpr auto KERNEL##_ = KERNEL<T, 8>; EMBER_LAUNCH(KERNEL##_, GRID, kThreads, SMEM, __VA_ARGS__); break; } \
+    case 1: { constexpr auto KERNEL##_kernel = KERNEL<T, 1>; EMBER_LAUNCH(KERNEL##_kernel, GRID, kThreads, SMEM, __VA_ARGS__); break; } \
+    case 2: { constexpr auto KERNEL##_kernel = KERNEL<T, 2>; EMBER_LAUNCH(KERNEL##_kernel, GRID, kThreads, SMEM, __VA_ARGS__); break; } \
+    case 4: { constexpr auto KERNEL##_kernel = KERNEL<T, 4>; EMBER_LAUNCH(KERNEL##_kernel, GRID, kThreads, SMEM, __VA_ARGS__); break; } \
+    default: { constexpr auto KERNEL##_kernel = KERNEL<T, 8>; EMBER_LAUNCH(KERNEL##_kernel, GRID, kThreads, SMEM, __VA_ARGS__); break; } \
   }
 
 }  // namespace
@@ -375,7 +375,7 @@ void attention_forward(const AttentionShape& s, const T* q, const T* k, const T*
   constexpr int BR = kBlockRows<T>;
   const size_t smem = sizeof(T) * (BR * s.D + kTile * kPad + BR * kTile);
   const dim3 grid = tile_grid(ceil_div(s.Tq, BR), s.BH);
-  EMBER_ATTN_DISPATCH(s.Dv, attention_forward_kernel, grid, smem, p, q, k, v, mask, out, lse)
+  EMBER_ATTN_DISPATCH(s.Dv, attention_fwd, grid, smem, p, q, k, v, mask, out, lse)
 }
 
 template <typename T>
@@ -392,13 +392,13 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
   if (s.Tk > 0) {
     const size_t smem = sizeof(T) * (B * (s.D + s.Dv) + kTile * kPad + 2 * B * kTile);
     const dim3 grid = tile_grid(ceil_div(s.Tk, B), s.BH);
-    EMBER_ATTN_DISPATCH(s.D > s.Dv ? s.D : s.Dv, attention_dkdv_kernel, grid, smem, p, q, k, v, mask, lse, gq, gout,
+    EMBER_ATTN_DISPATCH(s.D > s.Dv ? s.D : s.Dv, attention_dkdv, grid, smem, p, q, k, v, mask, lse, gq, gout,
                         gk, gv)
   }
   if (rows > 0) {
     const size_t smem = sizeof(T) * (B * (s.D + s.Dv) + kTile * kPad + B * kTile);
     const dim3 grid = tile_grid(ceil_div(s.Tq, B), s.BH);
-    EMBER_ATTN_DISPATCH(s.D, attention_dq_kernel, grid, smem, p, q, k, v, mask, out, lse, gout, gq)
+    EMBER_ATTN_DISPATCH(s.D, attention_dq, grid, smem, p, q, k, v, mask, out, lse, gout, gq)
   }
 }
 
