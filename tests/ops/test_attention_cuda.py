@@ -128,6 +128,28 @@ def test_fully_masked_rows_get_zero_and_no_gradient(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_whose_first_key_tiles_are_masked(device, dtype):
+    """The online softmax starting late: rows that see no key in the first 32-key tile (and part
+    of the second) start from m = -inf there, then rescale from their first visible key on."""
+    require(device)
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal(s).astype(dtype) for s in ((1, 9, 8), (1, 75, 8), (1, 75, 6)))
+    mask = np.zeros((9, 75), dtype)
+    mask[::2, :40] = -np.inf
+    mask[1::4, 60:] = 30  # the maximum jumps in the last tile
+    dev = get_backend(device)
+    args = (1, 0.7, False, (0, 0, 75), 0.0, 0)
+    out, lse = dev.ops.attention_forward(*(dev.from_host(a) for a in (q, k, v, mask)), *args)
+    g = rng.standard_normal((1, 9, 6)).astype(dtype)
+    grads = dev.ops.attention_backward(*(dev.from_host(a) for a in (q, k, v, mask)), out, lse, dev.from_host(g), *args)
+    want_out, want_lse = numpy_ref.attention_forward(q, k, v, mask, *args)
+    want = numpy_ref.attention_backward(q, k, v, mask, want_out, want_lse, g, *args)
+    got = tuple(dev.to_host(a) for a in (out, lse) + tuple(grads))
+    assert_all_close(got, (want_out, want_lse) + tuple(want), dtype)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("causal", [False, True])
 def test_torch_parity_through_the_op(device, causal):
     """F.scaled_dot_product_attention on the CUDA kernels against torch's, (B, H, T, D) with
@@ -174,7 +196,8 @@ def test_cuda_emu_schedules_with_checks(schedule, dtype):
     k.set_schedule(schedule)
     k.set_check(True)
     try:
-        for case in [(1, 2, 19, 35, 40, 33, True, "full"), (2, 1, 33, 7, 3, 70, False, "keys")]:
+        for case in [(1, 2, 19, 35, 40, 33, True, "full"), (2, 1, 33, 7, 3, 70, False, "keys"),
+                     (1, 1, 40, 9, 5, 2, True, None)]:
             got, want = run_both("cuda-emu", dtype, *case, dropout_p=0.25, seed=9)
             assert_all_close(got, want, dtype)
     finally:
