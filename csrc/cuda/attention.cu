@@ -31,6 +31,7 @@
 // broadcast), not DRAM: each block reads its tiles once from L2; O(T) memory, no T x T array.
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 #include "attention_hash.h"
 #include "cuda/common.cuh"
@@ -60,6 +61,10 @@ struct Params {
 
 template <typename T>
 Params<T> params(const AttentionShape& s) {
+  // The binding checks these; the tiles and the accumulators (E <= 8) are sized by them.
+  if (s.D < 1 || s.D > 256 || s.Dv < 1 || s.Dv > 256)
+    throw std::invalid_argument("[attention] D and Dv must be in [1, 256], got " + std::to_string(s.D) + " and " +
+                                std::to_string(s.Dv));
   return Params<T>{s.BH, s.H, s.Tq, s.Tk, int(s.D), int(s.Dv), T(s.scale), T(1.0 / (1.0 - s.dropout_p)),
                    s.causal, s.dropout_p > 0, s.mask_sb, s.mask_sh, s.mask_sq, s.seed,
                    attention_keep_threshold(s.dropout_p)};
@@ -354,16 +359,22 @@ int lane_cols(int64_t width) {
 // One block per (tile, bh), as a 1-D grid (gridDim.y would cap BH at 65535).
 dim3 tile_grid(int64_t tiles, int64_t BH) {
   const int64_t blocks = tiles * BH;
-  if (blocks > int64_t(0x7fffffff)) throw std::invalid_argument("attention: too many blocks for one grid");
+  if (blocks > int64_t(0x7fffffff)) throw std::invalid_argument("[attention] too many blocks for one grid");
   return dim3(unsigned(blocks));
 }
 
-#define EMBER_ATTN_DISPATCH(E_OF, KERNEL, GRID, SMEM, ...)                     \
-  switch (lane_cols(E_OF)) {                                                    \
-    case 1: { constexpr auto KERNEL##_kernel = KERNEL<T, 1>; EMBER_LAUNCH(KERNEL##_kernel, GRID, kThreads, SMEM, __VA_ARGS__); break; } \
-    case 2: { constexpr auto KERNEL##_kernel = KERNEL<T, 2>; EMBER_LAUNCH(KERNEL##_kernel, GRID, kThreads, SMEM, __VA_ARGS__); break; } \
-    case 4: { constexpr auto KERNEL##_kernel = KERNEL<T, 4>; EMBER_LAUNCH(KERNEL##_kernel, GRID, kThreads, SMEM, __VA_ARGS__); break; } \
-    default: { constexpr auto KERNEL##_kernel = KERNEL<T, 8>; EMBER_LAUNCH(KERNEL##_kernel, GRID, kThreads, SMEM, __VA_ARGS__); break; } \
+// A launch of KERNEL<T, E> with E = lane_cols(width), the accumulator columns per lane / 32.
+#define EMBER_ATTN_CASE(E, KERNEL, ...)            \
+  case E: {                                        \
+    constexpr auto KERNEL##_kernel = KERNEL<T, E>; \
+    EMBER_LAUNCH(KERNEL##_kernel, __VA_ARGS__);    \
+    break;                                         \
+  }
+#define EMBER_ATTN_DISPATCH(WIDTH, KERNEL, ...)                                                \
+  switch (lane_cols(WIDTH)) {                                                                  \
+    EMBER_ATTN_CASE(1, KERNEL, __VA_ARGS__) EMBER_ATTN_CASE(2, KERNEL, __VA_ARGS__)            \
+    EMBER_ATTN_CASE(4, KERNEL, __VA_ARGS__) EMBER_ATTN_CASE(8, KERNEL, __VA_ARGS__)            \
+    default: throw std::invalid_argument("[attention] no tile for this width");           \
   }
 
 }  // namespace
@@ -375,7 +386,7 @@ void attention_forward(const AttentionShape& s, const T* q, const T* k, const T*
   constexpr int BR = kBlockRows<T>;
   const size_t smem = sizeof(T) * (BR * s.D + kTile * kPad + BR * kTile);
   const dim3 grid = tile_grid(ceil_div(s.Tq, BR), s.BH);
-  EMBER_ATTN_DISPATCH(s.Dv, attention_fwd, grid, smem, p, q, k, v, mask, out, lse)
+  EMBER_ATTN_DISPATCH(s.Dv, attention_fwd, grid, kThreads, smem, p, q, k, v, mask, out, lse)
 }
 
 template <typename T>
@@ -392,17 +403,18 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
   if (s.Tk > 0) {
     const size_t smem = sizeof(T) * (B * (s.D + s.Dv) + kTile * kPad + 2 * B * kTile);
     const dim3 grid = tile_grid(ceil_div(s.Tk, B), s.BH);
-    EMBER_ATTN_DISPATCH(s.D > s.Dv ? s.D : s.Dv, attention_dkdv, grid, smem, p, q, k, v, mask, lse, gq, gout,
-                        gk, gv)
+    EMBER_ATTN_DISPATCH(s.D > s.Dv ? s.D : s.Dv, attention_dkdv, grid, kThreads, smem, p, q, k, v, mask, lse, gq,
+                        gout, gk, gv)
   }
   if (rows > 0) {
     const size_t smem = sizeof(T) * (B * (s.D + s.Dv) + kTile * kPad + B * kTile);
     const dim3 grid = tile_grid(ceil_div(s.Tq, B), s.BH);
-    EMBER_ATTN_DISPATCH(s.D, attention_dq, grid, smem, p, q, k, v, mask, out, lse, gout, gq)
+    EMBER_ATTN_DISPATCH(s.D, attention_dq, grid, kThreads, smem, p, q, k, v, mask, out, lse, gout, gq)
   }
 }
 
 #undef EMBER_ATTN_DISPATCH
+#undef EMBER_ATTN_CASE
 
 EMBER_INSTANTIATE_ATTENTION(float)
 EMBER_INSTANTIATE_ATTENTION(double)
