@@ -19,7 +19,7 @@ import numpy as np
 
 from common import RATIO_NOTE, check_close, gpu, gpu_timeit, ratio, ratio_col, report, timeit, torch_or_none
 
-import ember as em  # noqa: E402  (bench/ is the script's directory; ember comes from PYTHONPATH)
+import ember as em
 from ember.backends import numpy_ref
 
 F = em.nn.functional

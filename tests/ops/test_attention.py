@@ -46,7 +46,7 @@ def _check_vs_torch(arrays, device, mask=None, tol=None, **kw):
         np.testing.assert_allclose(a, b, err_msg=f"grad {name}", **tol)
 
 
-# (q, k, v) shapes: 2-D, 4-D, Tq != Tk, Dv != D, odd lengths that cross the CPU tiles (64 queries,
+# (q, k, v) shapes: 2-D, 4-D, Tq != Tk, Dv != D, odd lengths that cross the CPU tiles (128 queries,
 # 128 keys) with their tails, head dims 1, 7, 64 and 256.
 SHAPES = [
     ((7, 5), (7, 5), (7, 5)),
@@ -89,6 +89,16 @@ def test_masks_match_torch(device, kind, rng):
     B, H, Tq, Tk = 2, 3, 67, 131
     mask = _masks(rng, B, H, Tq, Tk)[kind]
     _check_vs_torch(_inputs(rng, (B, H, Tq, 8), (B, H, Tk, 8), (B, H, Tk, 8), np.float32), device, mask)
+
+
+@pytest.mark.parametrize("mask_shape", [(2, 1, 2, 5, 6), (3, 1, 5, 6), (5, 1)], ids=str)
+@pytest.mark.parametrize("device", DEVICES)
+def test_mask_over_three_leading_dims(device, mask_shape, rng):
+    """Leading dims (2, 3, 2): a mask broadcast over the middle one has no single batch stride."""
+    require(device)
+    mask = rng.random(mask_shape) > 0.3
+    mask[..., 0] = True
+    _check_vs_torch(_inputs(rng, (2, 3, 2, 5, 4), (2, 3, 2, 6, 4), (2, 3, 2, 6, 4), np.float32), device, mask)
 
 
 @pytest.mark.parametrize("device", DEVICES)
