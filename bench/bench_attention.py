@@ -3,7 +3,8 @@ T = 128 / 512 / 2048, causal and not: ember-cpu (F.scaled_dot_product_attention,
 vs PyTorch's CPU SDPA (its flash kernel) vs the naive formula softmax(q k^T / sqrt(D)) v in PyTorch
 (autograd through the T x T matrix). Then the peak memory of one forward + backward at T = 4096
 (B=1, H=4): ember vs the naive formula (ember's numpy device, the plain reference), each measured
-as the growth of the peak RSS (VmHWM, reset after a warm-up) in a fresh process.
+as the growth of the peak RSS (VmHWM, reset after a warm-up) in a fresh process. Where a GPU is
+usable, the same fwd+bwd shapes on it: ember._cuda's kernels on CuPy arrays vs PyTorch's CUDA SDPA.
 
 Columns in milliseconds; ember/<peer> time < 1: ember faster. ember's output and gradients are
 checked against PyTorch's first.
@@ -16,9 +17,10 @@ import sys
 
 import numpy as np
 
-from common import RATIO_NOTE, check_close, ratio, ratio_col, report, timeit, torch_or_none
+from common import RATIO_NOTE, check_close, gpu, gpu_timeit, ratio, ratio_col, report, timeit, torch_or_none
 
 import ember as em
+from ember.backends import numpy_ref
 
 F = em.nn.functional
 torch = torch_or_none()
@@ -110,6 +112,50 @@ def bench_memory(rows, T=4096):
                  "ember/naive memory": mib["cpu"] / mib["numpy"] if mib["numpy"] else None})
 
 
+def gpu_row(rows, g, T, causal, repeat):
+    """One fwd+bwd row on the GPU: ember._cuda's kernels called directly on CuPy arrays (as
+    the op calls them), checked on slice 0 against the NumPy reference, vs torch CUDA SDPA."""
+    cupy, cuda, tc = g
+    host = [np.random.default_rng(0).standard_normal((B * H, T, D)).astype(np.float32) for _ in range(4)]
+    q, k, v, gout = (cupy.asarray(a) for a in host)
+    out, lse = cupy.empty_like(q), cupy.empty((B * H, T), np.float32)
+    gq, gk, gv = (cupy.empty_like(q) for _ in range(3))
+    args = (H, D ** -0.5, causal, 0, 0, 0, 0.0, 0)
+
+    def ember():
+        cuda.attention_forward(q, k, v, None, out, lse, *args)
+        cuda.attention_backward(q, k, v, None, out, lse, gout, gq, gk, gv, *args)
+    ember()
+    ref = (1, D ** -0.5, causal, (0, 0, 0), 0.0, 0)
+    one = [a[:1] for a in host]
+    want_out, want_lse = numpy_ref.attention_forward(*one[:3], None, *ref)
+    want = numpy_ref.attention_backward(*one[:3], None, want_out, want_lse, one[3], *ref)
+    for name, got, w in zip(("out", "grad q", "grad k", "grad v"), (out, gq, gk, gv), (want_out,) + tuple(want)):
+        check_close(f"cuda {name} T={T}", got[:1], w, rtol=1e-3, atol=1e-4)
+    row = {"T": T, "causal": causal, "ember ms": 1e3 * gpu_timeit(ember, repeat=repeat)}
+    if tc is not None:
+        qt, kt, vt = (tc.as_tensor(a.reshape(B, H, T, D), device="cuda").requires_grad_() for a in (q, k, v))
+        gt = tc.as_tensor(gout.reshape(B, H, T, D), device="cuda")
+
+        def torch_fn():
+            tc.nn.functional.scaled_dot_product_attention(qt, kt, vt, is_causal=causal).backward(gt)
+        row["torch sdpa ms"] = 1e3 * gpu_timeit(torch_fn, repeat=repeat)
+    row[ratio_col("torch sdpa")] = ratio(row["ember ms"], row.get("torch sdpa ms"))
+    rows.append(row)
+
+
+def gpu_rows(quick):
+    g = gpu()
+    if g is None:
+        return
+    rows = []
+    for T in (128, 512) if quick else (128, 512, 2048):
+        for causal in (False, True):
+            gpu_row(rows, g, T, causal, repeat=10 if quick else 50)
+    report("bench_attention_cuda", ["T", "causal", "ember ms", "torch sdpa ms", ratio_col("torch sdpa")], rows,
+           notes=(f"fwd+bwd on the GPU, float32, B={B} H={H} D={D}", RATIO_NOTE))
+
+
 def main():
     if sys.argv[1:2] == ["--memory-child"]:
         return peak_memory_child(sys.argv[2], int(sys.argv[3]))
@@ -124,6 +170,7 @@ def main():
     bench_memory(mem)
     report("bench_attention_memory", ["T", "ember peak MiB", "naive peak MiB", "ember/naive memory"], mem,
            notes=("one fwd+bwd, B=1 H=4 D=64: peak RSS growth in a fresh process",))
+    gpu_rows(quick)
 
 
 if __name__ == "__main__":
