@@ -115,6 +115,17 @@ struct Pool2dShape {
   int64_t N, C, H, W, P, Q, R, S;
   int64_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
 };
+// Scaled dot-product attention over BH = B*H independent (b, h) slices; H splits bh into
+// (b, h) = (bh / H, bh % H) for the mask strides.
+struct AttentionShape {
+  int64_t BH, H, Tq, Tk, D, Dv;
+  double scale;
+  bool causal;
+  int64_t mask_sb, mask_sh, mask_sq;  // element strides of the additive mask over b, h, query row
+                                      // (0 = broadcast); its key axis is contiguous
+  double dropout_p;                   // 0 = none
+  uint64_t seed;
+};
 }  // namespace ember
 
 namespace ember::EMBER_KERNEL_NS {
@@ -325,4 +336,24 @@ void adagrad_step(T* p, const T* g, T* sum, int64_t n, int64_t step, double lr, 
   EMBER_INSTANTIATE_ONE(adam_step, T)    \
   EMBER_INSTANTIATE_ONE(rmsprop_step, T) \
   EMBER_INSTANTIATE_ONE(adagrad_step, T)
+
+// ---- attention (scaled dot-product, FlashAttention style) --------------------------------
+// Per slice bh: S = scale * Q K^T + M (additive mask, -inf = masked; causal adds -inf where
+// j > i, top-left aligned as PyTorch's is_causal), P = softmax_rows(S),
+// P'[i, j] = P[i, j] * keep(i, j) / (1 - p) with keep from attention_hash.h, O = P' V;
+// lse[i] = log sum_j exp(S[i, j]) (before dropout), from which backward recomputes P.
+// A row whose keys are all masked gets O = 0 and lse = +inf (so P = exp(S - lse) = 0 in
+// backward and it contributes no gradient), as PyTorch's CPU kernel returns 0 for it.
+// q (BH, Tq, D), k (BH, Tk, D), v (BH, Tk, Dv), mask null or (b, h, i) at
+// b*mask_sb + h*mask_sh + i*mask_sq, then j; out (BH, Tq, Dv), lse (BH, Tq).
+template <typename T>
+void attention_forward(const AttentionShape& s, const T* q, const T* k, const T* v, const T* mask, T* out, T* lse);
+// gq (BH, Tq, D), gk (BH, Tk, D), gv (BH, Tk, Dv), all overwritten.
+template <typename T>
+void attention_backward(const AttentionShape& s, const T* q, const T* k, const T* v, const T* mask, const T* out,
+                        const T* lse, const T* gout, T* gq, T* gk, T* gv);
+
+#define EMBER_INSTANTIATE_ATTENTION(T)         \
+  EMBER_INSTANTIATE_ONE(attention_forward, T)  \
+  EMBER_INSTANTIATE_ONE(attention_backward, T)
 }  // namespace ember::EMBER_KERNEL_NS

@@ -245,6 +245,19 @@ class KernelOps:
         self.module.dropout_backward(mask, grad_out, gx, scale)
         return gx
 
+    # ---- attention: q/k/v (BH, T, D); mask None or additive, addressed by (sb, sh, sq) strides ----
+    def attention_forward(self, q, k, v, mask, H, scale, causal, mask_strides, dropout_p, seed):
+        out = self.xp.empty(q.shape[:2] + v.shape[2:], dtype=q.dtype)
+        lse = self.xp.empty(q.shape[:2], dtype=q.dtype)
+        self.module.attention_forward(q, k, v, mask, out, lse, H, scale, causal, *mask_strides, dropout_p, seed)
+        return out, lse
+
+    def attention_backward(self, q, k, v, mask, out, lse, gout, H, scale, causal, mask_strides, dropout_p, seed):
+        gq, gk, gv = self.xp.empty_like(q), self.xp.empty_like(k), self.xp.empty_like(v)
+        self.module.attention_backward(q, k, v, mask, out, lse, gout, gq, gk, gv, H, scale, causal, *mask_strides,
+                                       dropout_p, seed)
+        return gq, gk, gv
+
     # ---- rnn: fused cells and one-direction sequence layers (mode: rnn_tanh | rnn_relu | lstm | gru) --
     _RNN_GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
