@@ -207,20 +207,30 @@ ENC_MASKS = {
 }
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("mask", list(ENC_MASKS))
-@pytest.mark.parametrize("activation", list(ACTIVATIONS))
-@pytest.mark.parametrize("norm_first", [False, True], ids=["post_norm", "pre_norm"])
-@pytest.mark.parametrize("batch_first", [False, True], ids=["seq_first", "batch_first"])
-def test_encoder_layer_matches_torch(device, mask, activation, norm_first, batch_first):
+def _check_encoder_layer(device, masks, activation, norm_first, batch_first):
     torch.manual_seed(0)
     ta, ea = ACTIVATIONS[activation]
     t = torch.nn.TransformerEncoderLayer(E, H, **_layer_kw(batch_first, norm_first, ta)).double()
     e = em.nn.TransformerEncoderLayer(E, H, **_layer_kw(batch_first, norm_first, ea), dtype=em.float64)
     e = _pair(t, e, device, True)
     t_in, e_in = _inputs([_seq(S, B, E, batch_first, 1)], device)
-    tm, emk = _masks(ENC_MASKS[mask](S), device)
+    tm, emk = _masks(masks, device)
     _compare(t, e, [t(*t_in, **tm)], [e(*e_in, **emk)], t_in, e_in)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("mask", list(ENC_MASKS))
+@pytest.mark.parametrize("norm_first", [False, True], ids=["post_norm", "pre_norm"])
+@pytest.mark.parametrize("batch_first", [False, True], ids=["seq_first", "batch_first"])
+def test_encoder_layer_masks_match_torch(device, mask, norm_first, batch_first):
+    _check_encoder_layer(device, ENC_MASKS[mask](S), "relu", norm_first, batch_first)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("activation", ["gelu", "callable"])
+@pytest.mark.parametrize("norm_first", [False, True], ids=["post_norm", "pre_norm"])
+def test_encoder_layer_activations_match_torch(device, activation, norm_first):
+    _check_encoder_layer(device, ENC_MASKS["causal_and_kpm"](S), activation, norm_first, True)
 
 
 @pytest.mark.parametrize("device", DEVICES)
