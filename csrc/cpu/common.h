@@ -35,8 +35,8 @@ void parallel_for(int64_t n, int64_t grain, F&& f) {
 // Which thread_scratch buffer: the GEMM pack buffers of matmul and conv2d, conv2d's col
 // (im2col, or gcol, or Winograd's input tiles), its several-image output / gradient block
 // (or Winograd's products), its channels-last copies, and the calling thread's
-// transformed weights.
-enum ScratchTag { kMatmulPack, kConvPack, kConvCol, kConvBlock, kConvLayout, kConvWeights };
+// transformed weights, and attention's score tiles.
+enum ScratchTag { kMatmulPack, kConvPack, kConvCol, kConvBlock, kConvLayout, kConvWeights, kAttentionTiles };
 
 // A grow-only scratch buffer, one per thread and Tag, 64-byte aligned for the vector loads.
 // (Transparent huge pages for the pack buffers were measured: no difference.)
