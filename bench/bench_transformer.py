@@ -66,6 +66,10 @@ def check(e_model, t_model, x, device):
     check_close("input gradient", xe.grad, xt.grad, rtol=1e-3, atol=1e-4)
 
 
+def time_step(run, device):
+    return gpu_timeit(run, repeat=10) if device == "cuda" else timeit(run, repeat=5, warmup=1)
+
+
 def case(size, device, rows, g):
     layers, d, heads, ff, n, t = size
     rng = np.random.default_rng(0)
@@ -83,7 +87,7 @@ def case(size, device, rows, g):
     mask = em.nn.Transformer.generate_square_subsequent_mask(t, device=device)
     e_run = step(em, e_model, em.optim.Adam(e_model.parameters(), lr=1e-4), em.tensor(x, device=device), mask,
                  em.tensor(w, device=device))
-    row["ember_ms"] = (gpu_timeit(e_run, repeat=10) if device == "cuda" else timeit(e_run, repeat=5, warmup=1)) * 1e3
+    row["ember_ms"] = time_step(e_run, device) * 1e3
     row["GFLOP/s"] = flops(*size) / row["ember_ms"] / 1e6
     tdev = "cuda" if device == "cuda" else "cpu"
     if t_model is not None and (device != "cuda" or (g is not None and g[2] is not None)):
@@ -91,7 +95,7 @@ def case(size, device, rows, g):
         t_run = step(torch, t_model, torch.optim.Adam(t_model.parameters(), lr=1e-4),
                      torch.tensor(x, device=tdev), torch.nn.Transformer.generate_square_subsequent_mask(t, device=tdev),
                      torch.tensor(w, device=tdev))
-        row["torch_ms"] = (gpu_timeit(t_run, repeat=10) if device == "cuda" else timeit(t_run, repeat=5, warmup=1)) * 1e3
+        row["torch_ms"] = time_step(t_run, device) * 1e3
         row[ratio_col("torch")] = ratio(row["ember_ms"], row["torch_ms"])
     rows.append(row)
 

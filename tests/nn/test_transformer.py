@@ -381,3 +381,28 @@ def test_transformer_bad_arguments():
         model(em.randn(S, B, E), em.randn(L, B, E + 2))
     with pytest.raises(ValueError, match="positive size"):
         em.nn.Transformer.generate_square_subsequent_mask(0)
+
+
+@pytest.mark.parametrize("device", ["numpy", "cpu"])
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_mha_dropout_in_training_only_and_seeded(device, need_weights):
+    """Training mode drops attention weights (returned weights: zeros, the rest scaled by 1 / (1 - p));
+    em.manual_seed repeats the draw; eval mode is deterministic and drops nothing."""
+    mha = em.nn.MultiheadAttention(E, H, dropout=0.5, dtype=em.float64).to(device)
+    x = em.tensor(_seq(L, B, E, False, 1), dtype=em.float64, device=device)
+
+    def run():
+        em.manual_seed(5)
+        out, w = mha(x, x, x, need_weights=need_weights, average_attn_weights=False)
+        return out.numpy(), None if w is None else w.numpy()
+
+    (a, wa), (b, wb) = run(), run()
+    np.testing.assert_array_equal(a, b)
+    mha.eval()
+    (c, wc), (d, _) = run(), run()
+    np.testing.assert_array_equal(c, d)
+    assert np.abs(a - c).max() > 1e-3
+    if need_weights:
+        kept = wa != 0
+        assert 0.2 < kept.mean() < 0.8
+        np.testing.assert_allclose(wa[kept], 2 * wc[kept], rtol=1e-12)
