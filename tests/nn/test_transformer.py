@@ -398,6 +398,8 @@ def test_mha_dropout_in_training_only_and_seeded(device, need_weights):
 
     (a, wa), (b, wb) = run(), run()
     np.testing.assert_array_equal(a, b)
+    if need_weights:
+        np.testing.assert_array_equal(wa, wb)
     mha.eval()
     (c, wc), (d, _) = run(), run()
     np.testing.assert_array_equal(c, d)
@@ -406,3 +408,20 @@ def test_mha_dropout_in_training_only_and_seeded(device, need_weights):
         kept = wa != 0
         assert 0.2 < kept.mean() < 0.8
         np.testing.assert_allclose(wa[kept], 2 * wc[kept], rtol=1e-12)
+
+
+@pytest.mark.parametrize("mask,expected", [(_causal(S), True), (_float_attn(S, S), False)], ids=["causal", "other"])
+def test_encoder_detects_the_causal_mask(mask, expected, monkeypatch):
+    """Given the square causal mask and is_causal=None, the layers run the fused kernel's causal
+    path (no mask read), as torch's _detect_is_causal_mask decides."""
+    seen = []
+    sdpa = em.nn.functional.scaled_dot_product_attention
+
+    def spy(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+        seen.append((is_causal, attn_mask is None))
+        return sdpa(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal, scale=scale)
+
+    monkeypatch.setattr(em.nn.functional, "scaled_dot_product_attention", spy)
+    enc = em.nn.TransformerEncoder(em.nn.TransformerEncoderLayer(E, H, FF, dropout=0.0), 2)
+    enc(em.randn(S, B, E), mask=em.tensor(mask))
+    assert seen == [(expected, expected)] * 2

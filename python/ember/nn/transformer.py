@@ -140,7 +140,8 @@ def _clones(layer, n):
     return ModuleList([copy.deepcopy(layer) for _ in range(n)])
 
 
-def _seq_len(x, batch_first):
+def _seq_len(x, layer):
+    batch_first = getattr(layer, "batch_first", False)  # a custom layer may not say
     return x.shape[0] if x.ndim == 2 or not batch_first else x.shape[1]
 
 
@@ -158,8 +159,7 @@ class TransformerEncoder(Module):
         self.num_layers, self.norm = num_layers, norm
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
-        first = self.layers[0]
-        is_causal = _detect_is_causal(mask, is_causal, _seq_len(src, first.batch_first))
+        is_causal = _detect_is_causal(mask, is_causal, _seq_len(src, self.layers[0]))
         out = src
         for layer in self.layers:
             out = layer(out, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=is_causal)
@@ -176,8 +176,7 @@ class TransformerDecoder(Module):
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
-        first = self.layers[0]
-        tgt_is_causal = _detect_is_causal(tgt_mask, tgt_is_causal, _seq_len(tgt, first.batch_first))
+        tgt_is_causal = _detect_is_causal(tgt_mask, tgt_is_causal, _seq_len(tgt, self.layers[0]))
         out = tgt
         for layer in self.layers:
             out = layer(out, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
