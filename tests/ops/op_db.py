@@ -782,5 +782,37 @@ OPS += [
 ]
 
 
+
+# ---- attention: softmax(q k^T scale + mask) v over any leading dims ------------------------------
+def np_sdpa(q, k, v, mask=None, is_causal=False):
+    s = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        s = np.where(mask, s, -np.inf)
+    if is_causal:
+        s = np.where(np.tril(np.ones(s.shape[-2:], dtype=bool)), s, -np.inf)
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return (e / e.sum(axis=-1, keepdims=True)) @ v
+
+
+def sdpa_samples(rng):
+    pad = np.ones((2, 1, 1, 6), dtype=bool)
+    pad[1, 0, 0, 4:] = False
+    return [Sample([_r(rng, 5, 3), _r(rng, 5, 3), _r(rng, 5, 3)]),
+            Sample([_r(rng, 2, 3, 5, 4), _r(rng, 2, 3, 6, 4), _r(rng, 2, 3, 6, 2)]),
+            Sample([_r(rng, 2, 2, 7, 3), _r(rng, 2, 2, 7, 3), _r(rng, 2, 2, 7, 3)], {"is_causal": True}),
+            Sample([_r(rng, 2, 1, 3, 4), _r(rng, 2, 1, 6, 4), _r(rng, 2, 1, 6, 4), pad]),
+            Sample([_r(rng, 1, 2, 4, 5), _r(rng, 1, 2, 4, 5), _r(rng, 1, 2, 4, 5)], transpose=True)]
+
+
+def _t_sdpa(q, k, v, mask=None, **kw):
+    return _t().nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, **kw)
+
+
+OPS += [
+    OpInfo("scaled_dot_product_attention",
+           lambda q, k, v, mask=None, **kw: _F().scaled_dot_product_attention(q, k, v, attn_mask=mask, **kw),
+           np_sdpa, sdpa_samples, REDUCTION, torch_fn=_t_sdpa),
+]
+
 OPS_BY_NAME = {op.name: op for op in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "duplicate op names"

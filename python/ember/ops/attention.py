@@ -25,7 +25,8 @@ class AttentionBackward(Function):
     def forward(self, q, k, v, *, mask, H, scale, causal, mask_strides, dropout_p, seed):
         xp = self.backend.xp
         self.shapes = q.shape, k.shape, v.shape
-        self.q, self.k, self.v = (xp.ascontiguousarray(a).reshape((-1,) + a.shape[-2:]) for a in (q, k, v))
+        bh = math.prod(q.shape[:-2])
+        self.q, self.k, self.v = (xp.ascontiguousarray(a).reshape((bh,) + a.shape[-2:]) for a in (q, k, v))
         self.args = H, scale, causal, mask_strides, dropout_p, seed
         self.mask = mask
         self.out, self.lse = self.backend.ops.attention_forward(self.q, self.k, self.v, mask, *self.args)
