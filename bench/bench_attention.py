@@ -8,7 +8,10 @@ as the growth of the peak RSS (VmHWM, reset after a warm-up) in a fresh process.
 Columns in milliseconds; ember/<peer> time < 1: ember faster. ember's output and gradients are
 checked against PyTorch's first.
 
-Run:  python bench/bench_attention.py [--quick]   (--quick: T = 128 and 512 only, fewer repeats)
+Last, one Transformer-encoder training step vs PyTorch's (bench/transformer_step.py).
+
+Run:  python bench/bench_attention.py [--quick]   (--quick: T = 128 and 512 only, fewer repeats, one
+      encoder size)
 """
 import os
 import subprocess
@@ -16,6 +19,7 @@ import sys
 
 import numpy as np
 
+import transformer_step
 from common import RATIO_NOTE, check_close, ratio, ratio_col, report, timeit, torch_or_none
 
 import ember as em  # noqa: E402  (bench/ is the script's directory; ember comes from PYTHONPATH)
@@ -124,6 +128,8 @@ def main():
     bench_memory(mem)
     report("bench_attention_memory", ["T", "ember peak MiB", "naive peak MiB", "ember/naive memory"], mem,
            notes=("one fwd+bwd, B=1 H=4 D=64: peak RSS growth in a fresh process",))
+    transformer_step.report_rows(transformer_step.encoder_rows(transformer_step.SIZES[:1] if quick
+                                                               else transformer_step.SIZES))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Benchmark of one Transformer-encoder training step, float32: ember vs PyTorch.
+"""The Transformer-encoder rows of bench_attention.py: one training step, float32, ember vs PyTorch.
 
 A step: forward through an nn.TransformerEncoder (pre-norm layers, batch_first, causal mask,
 dropout 0 so both compute the same thing), a loss on the whole output, backward, Adam's update.
@@ -8,7 +8,8 @@ attention, forward + backward = 3x forward), and ember/torch time (< 1: ember is
 Ember's encoder is first checked against torch's with the same weights (copied by name), output
 and gradients. GPU rows (ember cuda vs torch cuda) when a GPU is usable.
 
-Run:  python bench/bench_transformer.py [--small]     (OMP_NUM_THREADS=n pins both to n threads)
+Run:  python bench/bench_attention.py (these rows come after its tables), or on their own
+      python bench/transformer_step.py [--small]     (OMP_NUM_THREADS=n pins both to n threads)
 """
 import argparse
 import os
@@ -100,19 +101,31 @@ def case(size, device, rows, g):
     rows.append(row)
 
 
+COLUMNS = ["model", "device", "ember_ms", "torch_ms", ratio_col("torch"), "GFLOP/s"]
+
+
+def encoder_rows(sizes):
+    """One row per size on the CPU, and on the GPU when one is usable."""
+    rows, g = [], gpu()
+    for size in sizes:
+        case(size, "cpu", rows, g)
+        if g is not None:
+            case(size, "cuda", rows, g)
+    return rows
+
+
+def report_rows(rows):
+    notes = [f"one Transformer-encoder training step (forward, backward, Adam), float32, causal, "
+             f"{os.environ.get('OMP_NUM_THREADS', os.cpu_count())} threads", RATIO_NOTE]
+    report("bench_attention_encoder", COLUMNS, rows, notes)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--small", action="store_true", help="one tiny model, for a smoke run")
     args = p.parse_args(argv)
-    rows, g = [], gpu()
-    for size in SMALL if args.small else SIZES:
-        case(size, "cpu", rows, g)
-        if g is not None:
-            case(size, "cuda", rows, g)
-    notes = [f"one training step (forward, backward, Adam), float32, causal, "
-             f"{os.environ.get('OMP_NUM_THREADS', os.cpu_count())} threads", RATIO_NOTE]
-    report("bench_transformer", ["model", "device", "ember_ms", "torch_ms", ratio_col("torch"), "GFLOP/s"], rows,
-           notes)
+    rows = encoder_rows(SMALL if args.small else SIZES)
+    report_rows(rows)
     return rows
 
 
