@@ -27,7 +27,7 @@ EMBER_ATTENTION_DECLARE(double)
 namespace ember::cpu {
 namespace {
 
-constexpr int64_t kBq = 64, kBk = 128;
+constexpr int64_t kBq = 128, kBk = 128;
 
 template <typename T>
 constexpr T kInf = std::numeric_limits<T>::infinity();

@@ -46,7 +46,7 @@ def _check_vs_torch(arrays, device, mask=None, tol=None, **kw):
         np.testing.assert_allclose(a, b, err_msg=f"grad {name}", **tol)
 
 
-# (q, k, v) shapes: 2-D, 4-D, Tq != Tk, Dv != D, odd lengths that cross the CPU tiles (64 queries,
+# (q, k, v) shapes: 2-D, 4-D, Tq != Tk, Dv != D, odd lengths that cross the CPU tiles (128 queries,
 # 128 keys) with their tails, head dims 1, 7, 64 and 256.
 SHAPES = [
     ((7, 5), (7, 5), (7, 5)),
