@@ -425,3 +425,19 @@ def test_encoder_detects_the_causal_mask(mask, expected, monkeypatch):
     enc = em.nn.TransformerEncoder(em.nn.TransformerEncoderLayer(E, H, FF, dropout=0.0), 2)
     enc(em.randn(S, B, E), mask=em.tensor(mask))
     assert seen == [(expected, expected)] * 2
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("unbatched", [False, True])
+def test_mha_self_attention_projects_once(batch_first, unbatched, monkeypatch):
+    """One tensor as query, key and value takes one packed in-projection (then out_proj): two
+    products; distinct key and value take four."""
+    calls = []
+    linear = em.nn.functional.linear
+    monkeypatch.setattr(em.nn.functional, "linear", lambda *a: calls.append(1) or linear(*a))
+    mha = em.nn.MultiheadAttention(E, H, batch_first=batch_first)
+    x = em.randn(L, E) if unbatched else em.randn(B, L, E)
+    mha(x, x, x)
+    assert len(calls) == 2
+    mha(x, x, em.randn(*x.shape))
+    assert len(calls) == 6

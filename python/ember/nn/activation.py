@@ -47,6 +47,16 @@ def _heads(x, length, batch, heads):
     return x.reshape(length, batch, heads, -1).permute(1, 2, 0, 3)
 
 
+def _each_once(fn, *tensors):
+    """fn of each tensor, computed once per distinct object, so that self-attention's query, key
+    and value stay one object (and share one projection)."""
+    done = {}
+    for t in tensors:
+        if id(t) not in done:
+            done[id(t)] = fn(t)
+    return [done[id(t)] for t in tensors]
+
+
 class MultiheadAttention(Module):
     """Attention over H heads: softmax(Q K^T / sqrt(d) + mask) V with Q, K, V projections of
     query, key and value, concatenated heads projected by out_proj.
@@ -113,11 +123,11 @@ class MultiheadAttention(Module):
         or float (added to the scores). is_causal is a hint that attn_mask is the causal mask."""
         batched = self._check_inputs(query, key, value)
         if not batched:
-            query, key, value = (ops.unsqueeze(t, 1) for t in (query, key, value))
+            query, key, value = _each_once(lambda t: ops.unsqueeze(t, 1), query, key, value)
             if key_padding_mask is not None:
                 key_padding_mask = key_padding_mask.reshape(1, -1)
         elif self.batch_first:
-            query, key, value = (ops.transpose(t, 0, 1) for t in (query, key, value))
+            query, key, value = _each_once(lambda t: ops.transpose(t, 0, 1), query, key, value)
         out, weights = self._attend(query, key, value, key_padding_mask, need_weights, attn_mask,
                                     average_attn_weights, is_causal)
         if not batched:
