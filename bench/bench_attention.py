@@ -22,7 +22,7 @@ import numpy as np
 import transformer_step
 from common import RATIO_NOTE, check_close, ratio, ratio_col, report, timeit, torch_or_none
 
-import ember as em  # noqa: E402  (bench/ is the script's directory; ember comes from PYTHONPATH)
+import ember as em
 
 F = em.nn.functional
 torch = torch_or_none()

@@ -91,6 +91,16 @@ def test_masks_match_torch(device, kind, rng):
     _check_vs_torch(_inputs(rng, (B, H, Tq, 8), (B, H, Tk, 8), (B, H, Tk, 8), np.float32), device, mask)
 
 
+@pytest.mark.parametrize("mask_shape", [(2, 1, 2, 5, 6), (3, 1, 5, 6), (5, 1)], ids=str)
+@pytest.mark.parametrize("device", DEVICES)
+def test_mask_over_three_leading_dims(device, mask_shape, rng):
+    """Leading dims (2, 3, 2): a mask broadcast over the middle one has no single batch stride."""
+    require(device)
+    mask = rng.random(mask_shape) > 0.3
+    mask[..., 0] = True
+    _check_vs_torch(_inputs(rng, (2, 3, 2, 5, 4), (2, 3, 2, 6, 4), (2, 3, 2, 6, 4), np.float32), device, mask)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_fully_masked_rows_give_zero(device, rng):
     """A row with every key masked gives 0 and no gradient, as PyTorch's CPU kernel."""
