@@ -9,7 +9,10 @@ usable, the same fwd+bwd shapes on it: ember._cuda's kernels on CuPy arrays vs P
 Columns in milliseconds; ember/<peer> time < 1: ember faster. ember's output and gradients are
 checked against PyTorch's first.
 
-Run:  python bench/bench_attention.py [--quick]   (--quick: T = 128 and 512 only, fewer repeats)
+Last, one Transformer-encoder training step vs PyTorch's (bench/transformer_step.py).
+
+Run:  python bench/bench_attention.py [--quick]   (--quick: T = 128 and 512 only, fewer repeats, one
+      encoder size)
 """
 import os
 import subprocess
@@ -17,6 +20,7 @@ import sys
 
 import numpy as np
 
+import transformer_step
 from common import RATIO_NOTE, check_close, gpu, gpu_timeit, ratio, ratio_col, report, timeit, torch_or_none
 
 import ember as em
@@ -170,6 +174,8 @@ def main():
     bench_memory(mem)
     report("bench_attention_memory", ["T", "ember peak MiB", "naive peak MiB", "ember/naive memory"], mem,
            notes=("one fwd+bwd, B=1 H=4 D=64: peak RSS growth in a fresh process",))
+    transformer_step.report_rows(transformer_step.encoder_rows(transformer_step.SIZES[:1] if quick
+                                                               else transformer_step.SIZES))
     gpu_rows(quick)
 
 

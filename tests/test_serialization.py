@@ -31,6 +31,11 @@ MODULES = {
     "BCEWithLogitsLoss": ((), {"weight": em.tensor([1.0, 2.0]), "pos_weight": em.tensor([3.0, 1.0])}),
     "Sequential": ((nn.Linear(2, 2), nn.BatchNorm1d(2)), {}),
     "ModuleList": (([nn.Linear(2, 2), nn.LayerNorm(2)],), {}), "ModuleDict": (({"a": nn.Linear(2, 2)},), {}),
+    "MultiheadAttention": ((4, 2), {"kdim": 3, "vdim": 5}),
+    "TransformerEncoderLayer": ((4, 2, 8), {}), "TransformerDecoderLayer": ((4, 2, 8), {"bias": False}),
+    "TransformerEncoder": ((nn.TransformerEncoderLayer(4, 2, 8), 2), {"norm": nn.LayerNorm(4)}),
+    "TransformerDecoder": ((nn.TransformerDecoderLayer(4, 2, 8), 1), {}),
+    "Transformer": ((4, 2, 1, 1, 8), {}),
 }
 
 

@@ -42,6 +42,10 @@ class Backend:
             return a
         return self.from_host(src.to_host(a))
 
+    def __deepcopy__(self, memo):
+        # a device is one object per process: copies of a model (copy.deepcopy) share it
+        return self
+
     def __repr__(self):
         return f"device('{self.name}')"
 

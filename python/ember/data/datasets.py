@@ -17,6 +17,17 @@ def load_digits():
         return f["images"].astype(np.float32) / 16.0, f["labels"].astype(np.int64)
 
 
+def load_genesis():
+    """Genesis 1-18 in the King James Version (public domain), bundled with ember: a small corpus
+    for language models.
+
+    Returns:
+        list of str: the verses, one per item, in order (about 10,800 words).
+    """
+    with open(os.path.join(_HERE, "genesis.txt"), encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+
+
 def train_test_split(x, y, test_fraction=0.2, seed=0):
     """A seeded shuffle split of arrays x and y into (x_train, y_train, x_test, y_test)."""
     if len(x) != len(y):
