@@ -36,6 +36,16 @@ def isa(request, cpu_kernels):
     cpu_kernels.set_isa(before)
 
 
+@pytest.fixture(params=[1, 2])
+def threads(request):
+    """Runs the test with ember on 1 and on 2 OpenMP threads, then restores the count."""
+    import ember as em
+    before = em.get_num_threads()
+    em.set_num_threads(request.param)
+    yield request.param
+    em.set_num_threads(before)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

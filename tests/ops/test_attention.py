@@ -138,14 +138,6 @@ def test_gradcheck(device, case, rng):
     assert gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, scale=0.7, **kw), ts)
 
 
-@pytest.fixture(params=[1, 2])
-def threads(request):
-    before = em.get_num_threads()
-    em.set_num_threads(request.param)
-    yield request.param
-    em.set_num_threads(before)
-
-
 def _reference(arrays, mask, H, causal, p=0.0, seed=0):
     """The numpy reference called directly: (out, lse, gq, gk, gv) for the (BH, T, D) arrays."""
     q, k, v = arrays

@@ -195,14 +195,6 @@ def test_bad_input(cpu_kernels):
 # The GEMM writes C = 0 (or leaves C when accumulating) for an empty inner dimension on all
 # of its paths, the packed one included (N above NC); conv2d, the RNN layers and linear
 # reach it with K = 0 when a layer has no input channels or features.
-@pytest.fixture(params=[1, 2])
-def threads(request):
-    before = em.get_num_threads()
-    em.set_num_threads(request.param)
-    yield request.param
-    em.set_num_threads(before)
-
-
 @pytest.mark.parametrize("M,N", [(5, 7), (64, 700), (300, 40), (0, 9), (9, 0)])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_inner_dimension_zero(cpu_kernels, isa, threads, rng, dtype, M, N):
