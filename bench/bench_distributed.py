@@ -153,12 +153,13 @@ def fit_cost_model(rows, size, key="mpi4py_us"):
 
 def main():
     from common import report
+    from ember.distributed import mpiexec_path
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    results = {}
+    results, exe = {}, mpiexec_path() or "mpiexec"
     with tempfile.TemporaryDirectory() as tmp:
         for n in (1, 2):
             out = os.path.join(tmp, f"{n}.json")
-            subprocess.run(["mpiexec", "-n", str(n), sys.executable, os.path.abspath(__file__), "--worker", out],
+            subprocess.run([exe, "-n", str(n), sys.executable, os.path.abspath(__file__), "--worker", out],
                            env=env, check=True, timeout=600)
             with open(out) as f:
                 results[n] = json.load(f)

@@ -86,9 +86,9 @@ def _plot(history, path):
 def _launch(nproc, argv):
     """Run this same command as nproc MPI ranks (mpiexec), each with its share of the cores; the exit status."""
     import os
-    import shutil
     import subprocess
-    exe = shutil.which("mpiexec")
+    from .distributed import mpiexec_path
+    exe = mpiexec_path()
     if exe is None:
         raise SystemExit("ember train --nproc: mpiexec not found; pip install 'ember[distributed]'")
     threads = max(1, (os.cpu_count() or 1) // nproc)  # ranks must not oversubscribe the cores

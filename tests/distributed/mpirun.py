@@ -1,7 +1,6 @@
 """Run a worker script under `mpiexec -n N` in a subprocess with a timeout, so a hang fails the test."""
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import time
@@ -9,6 +8,7 @@ import time
 import pytest
 
 import ember
+import ember.distributed
 
 WORKERS = pathlib.Path(__file__).parent / "workers"
 # the ranks import the ember this test imported (the installed one in CI, the source tree in development)
@@ -27,8 +27,7 @@ def mpiexec():
         import mpi4py  # noqa: F401
     except ImportError:
         _missing("mpi4py is missing (pip install 'ember[distributed]')")
-    # the interpreter's own bin first: a venv's mpich wheel puts mpiexec there
-    exe = shutil.which("mpiexec", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+    exe = ember.distributed.mpiexec_path()
     if exe is None:
         _missing("no mpiexec on PATH (pip install 'ember[distributed]')")
     return exe

@@ -10,11 +10,11 @@ from .collectives import all_gather, all_reduce, barrier, broadcast, host_all_re
 from .ops import ReduceOp
 from .process_group import (default_group, destroy_process_group, get_backend, get_local_rank, get_rank,
                             get_world_size, init_process_group, is_available, is_initialized, is_main_process,
-                            launched_by_mpi)
+                            launched_by_mpi, mpiexec_path)
 from .work import DistTimeoutError, Work
 
 __all__ = ["DistTimeoutError", "ReduceOp", "Work", "all_gather", "all_reduce", "barrier", "broadcast",
            "default_group",
            "destroy_process_group", "get_backend", "get_local_rank", "get_rank", "get_world_size",
            "host_all_reduce", "init_process_group", "is_available", "is_initialized", "is_main_process",
-           "launched_by_mpi", "reduce_scatter"]
+           "launched_by_mpi", "mpiexec_path", "reduce_scatter"]

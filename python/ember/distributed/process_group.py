@@ -162,6 +162,14 @@ def is_main_process():
     return _group is None or _group.rank == 0
 
 
+def mpiexec_path():
+    """The mpiexec to start ranks with, or None: this interpreter's own bin folder first (a venv's
+    mpich wheel puts it there, also when the venv is not activated), then PATH."""
+    import shutil
+    import sys
+    return shutil.which("mpiexec", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+
+
 def launched_by_mpi():
     """True when an MPI launcher started this process as one of several."""
     for key in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS", "PMIX_SIZE"):
