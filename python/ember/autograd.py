@@ -108,41 +108,47 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **kwargs):
         # the hot path of every op: kept free of imports, loops and extra calls (one and two
-        # inputs are spelled out: a comprehension costs more than the op's own Python code)
-        fn = cls.__new__(cls)
-        be = fn.backend = inputs[0]._backend
+        # inputs are spelled out: a comprehension, or a call with an empty **kwargs, costs more
+        # than the op's own Python code)
+        x = inputs[0]
+        be = x._backend
         n = len(inputs)
-        if n == 1:
-            data = fn.forward(inputs[0]._data, **kwargs)
-        elif n == 2:
-            data = fn.forward(inputs[0]._data, inputs[1]._data, **kwargs)
+        if n == 2:
+            y = inputs[1]
+            needs = (x.requires_grad, y.requires_grad)
+        elif n == 1:
+            needs = (x.requires_grad,)
         else:
+            needs = tuple([t.requires_grad for t in inputs])
+        record = True in needs and (not _threads_without_grad or _grad.enabled)
+        fn = cls.__new__(cls)
+        fn.backend = be
+        if kwargs:
             data = fn.forward(*[t._data for t in inputs], **kwargs)
+        elif n == 2:
+            data = fn.forward(x._data, y._data)
+        elif n == 1:
+            data = fn.forward(x._data)
+        else:
+            data = fn.forward(*[t._data for t in inputs])
         if type(data) is not be.array_type:
             if type(data) is tuple:
                 return _apply_multi(fn, inputs, data)
             data = be.xp.asarray(data)  # NumPy turns 0-d results into scalars
         out = _wrap(data, be)
-        if not _threads_without_grad or _grad.enabled:
-            if n == 1:
-                needs = (inputs[0].requires_grad,)
-            elif n == 2:
-                needs = (inputs[0].requires_grad, inputs[1].requires_grad)
-            else:
-                needs = tuple([t.requires_grad for t in inputs])
-            if True in needs:
-                fn.inputs, fn.needs = inputs, needs
-                if fn._saves:  # the versions of every input (cheaper to take than to pick the saved ones)
-                    if n == 2:
-                        fn._vin = (inputs[0]._version[0], inputs[1]._version[0])
-                    elif n == 1:
-                        fn._vin = (inputs[0]._version[0],)
-                    else:
-                        fn._vin = tuple([t._version[0] for t in inputs])
-                    if fn.saved_output:
-                        _record_output_versions(fn, (out,))
-                out.requires_grad = True
-                out._ctx = fn
+        if record:
+            fn.inputs, fn.needs = inputs, needs
+            if fn._saves:  # the versions of every input (cheaper to take than to pick the saved ones)
+                if n == 2:
+                    fn._vin = (x._version[0], y._version[0])
+                elif n == 1:
+                    fn._vin = (x._version[0],)
+                else:
+                    fn._vin = tuple([t._version[0] for t in inputs])
+                if fn.saved_output:
+                    _record_output_versions(fn, (out,))
+            out.requires_grad = True
+            out._ctx = fn
         return out
 
     def forward(self, *arrays, **kwargs):

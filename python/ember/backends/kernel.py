@@ -67,10 +67,10 @@ class KernelOps:
 
     # ---- matmul: 3-D (batch, rows, cols), batch 1 broadcasts; or 2-D @ 2-D -------------
     def matmul_forward(self, a, b, trans_a=False, trans_b=False):
-        m = a.shape[-1] if trans_a else a.shape[-2]
-        n = b.shape[-2] if trans_b else b.shape[-1]
-        shape = (m, n) if a.ndim == 2 else (max(a.shape[0], b.shape[0]), m, n)
-        out = self.xp.empty(shape, dtype=a.dtype)
+        sa, sb = a.shape, b.shape
+        m = sa[-1] if trans_a else sa[-2]
+        n = sb[-2] if trans_b else sb[-1]
+        out = self.xp.empty((m, n) if len(sa) == 2 else (max(sa[0], sb[0]), m, n), a.dtype)
         self.module.matmul_forward(a, b, out, trans_a, trans_b, False)
         return out
 

@@ -3,6 +3,8 @@
 These run on the device's array module (numpy or cupy); backward undoes
 broadcasting by summing over the broadcast axes.
 """
+import operator
+
 from ..autograd import Function
 from ..tensor import Tensor, as_tensor, float32, float64, int64
 
@@ -41,7 +43,22 @@ def _operands(a, b):
     return _promote(a, b)
 
 
+def _binary(cls, a, b):
+    """a (op) b for the elementwise classes with a `direct` forward: the operands checked and
+    promoted, and a node only when one is recorded. Tiny tensors are overhead-bound, so the common
+    case (two tensors of one device and dtype, no grad) takes one test and no node."""
+    if type(a) is Tensor and type(b) is Tensor and a._backend is b._backend and a._data.dtype == b._data.dtype:
+        if not (a.requires_grad or b.requires_grad):
+            data, be = cls.direct(a._data, b._data), a._backend
+            return Tensor._wrap(data if type(data) is be.array_type else be.xp.asarray(data), be)
+        return cls.apply(a, b)
+    a, b = _operands(a, b)
+    return cls.apply(a, b)
+
+
 class AddBackward(Function):
+    direct = staticmethod(operator.add)  # the forward when no node is recorded (see _binary)
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a + b
@@ -51,6 +68,8 @@ class AddBackward(Function):
 
 
 class SubBackward(Function):
+    direct = staticmethod(operator.sub)  # the forward when no node is recorded (see _binary)
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a - b
@@ -60,6 +79,7 @@ class SubBackward(Function):
 
 
 class MulBackward(Function):
+    direct = staticmethod(operator.mul)  # the forward when no node is recorded (see _binary)
     saved_inputs = (0, 1)
 
     def forward(self, a, b):
@@ -208,18 +228,15 @@ class ClipBackward(Function):
 
 
 def add(a, b):
-    a, b = _operands(a, b)
-    return AddBackward.apply(a, b)
+    return _binary(AddBackward, a, b)
 
 
 def sub(a, b):
-    a, b = _operands(a, b)
-    return SubBackward.apply(a, b)
+    return _binary(SubBackward, a, b)
 
 
 def mul(a, b):
-    a, b = _operands(a, b)
-    return MulBackward.apply(a, b)
+    return _binary(MulBackward, a, b)
 
 
 def div(a, b):

@@ -39,12 +39,15 @@ class MatMulBackward(Function):
     saved_inputs = (0, 1)
 
     def forward(self, a, b):
-        self.a_shape, self.b_shape = a.shape, b.shape
         if a.ndim == 2 and b.ndim == 2:  # the common case: no batch, no reshapes
+            if a.flags.c_contiguous and b.flags.c_contiguous:
+                self.saved, self.batch = (a, False, b, False), None
+                return self.backend.ops.matmul_forward(a, b, False, False)
             xp = self.backend.xp
             (a2, ta), (b2, tb) = _matrix(a, xp), _matrix(b, xp)
             self.saved, self.batch = (a2, ta, b2, tb), None
             return self.backend.ops.matmul_forward(a2, b2, ta, tb)
+        self.a_shape, self.b_shape = a.shape, b.shape
         a1 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
         b1 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
         batch = a1.shape[:-2] if a1.shape[:-2] == b1.shape[:-2] else np.broadcast_shapes(a1.shape[:-2], b1.shape[:-2])
@@ -88,10 +91,13 @@ def matmul(a, b):
     Example:
         y = ember.matmul(x, w)   # (B, M, K) @ (K, N) -> (B, M, N)
     """
+    if type(a) is Tensor and type(b) is Tensor and a._backend is b._backend:
+        # the common case, checked on the arrays: tiny products are overhead-bound
+        ad, bd = a._data, b._data
+        if ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0] and ad.dtype == bd.dtype \
+                and ad.dtype.kind == "f":
+            return MatMulBackward.apply(a, b)
     a, b = _operands(a, b)
-    ad, bd = a._data, b._data
-    if ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0] and ad.dtype.kind == "f":
-        return MatMulBackward.apply(a, b)  # the common case, checked on the arrays: tiny products are overhead-bound
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"[matmul] both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
     k1 = a.shape[-1]
@@ -114,21 +120,23 @@ class LinearBackward(Function):
 
     def forward(self, x, w, b=None):
         xp = self.backend.xp
-        rows = math.prod(x.shape[:-1])
-        self.x3 = xp.ascontiguousarray(x).reshape((1, rows, x.shape[-1]))
-        self.w3 = xp.ascontiguousarray(w).reshape((1,) + w.shape)
-        self.x_shape = x.shape
-        y = self.backend.ops.matmul_forward(self.x3, self.w3, False, True)
+        w = w if w.flags.c_contiguous else xp.ascontiguousarray(w)
+        x2 = x if x.ndim == 2 else x.reshape((math.prod(x.shape[:-1]), x.shape[-1]))
+        if not x2.flags.c_contiguous:
+            x2 = xp.ascontiguousarray(x2)
+        self.x2, self.w, self.x_shape = x2, w, x.shape
+        y = self.backend.ops.matmul_forward(x2, w, False, True)
         if b is not None:
             y += b
-        return y.reshape(x.shape[:-1] + w.shape[:1])
+        return y if x.ndim == 2 else y.reshape(x.shape[:-1] + w.shape[:1])
 
     def backward(self, g):
-        g3 = self.backend.xp.ascontiguousarray(g).reshape((1, -1, self.w3.shape[1])) if g.size else \
-            g.reshape((1, 0, self.w3.shape[1]))
-        gx, gw = self.backend.ops.matmul_backward(self.x3, self.w3, g3, self.needs[0], self.needs[1], False, True)
-        gb = g3.sum(axis=(0, 1)) if len(self.needs) > 2 and self.needs[2] else None
-        return (None if gx is None else gx.reshape(self.x_shape), None if gw is None else gw[0], gb)
+        g2 = g if g.ndim == 2 else g.reshape((self.x2.shape[0], self.w.shape[0]))
+        if not g2.flags.c_contiguous:
+            g2 = self.backend.xp.ascontiguousarray(g2)
+        gx, gw = self.backend.ops.matmul_backward(self.x2, self.w, g2, self.needs[0], self.needs[1], False, True)
+        gb = g2.sum(axis=0) if len(self.needs) > 2 and self.needs[2] else None
+        return (None if gx is None else gx.reshape(self.x_shape), gw, gb)
 
 
 def linear(x, weight, bias=None):
