@@ -5,7 +5,7 @@
     (x @ x.T).sum().backward()
 """
 from . import backends
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from .autograd import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad
 from .backends import available_devices, get_default_device, set_default_device
 from .creation import (arange, empty, eye, full, full_like, linspace, ones, ones_like, rand, randint, randn,
                        randperm, zeros, zeros_like)

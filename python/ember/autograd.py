@@ -34,6 +34,7 @@ def queue_callback(fn):
 
 class _GradState(threading.local):
     enabled = True  # every thread starts with grad mode on, as in PyTorch
+    inference = False
 
 
 _grad = _GradState()
@@ -73,6 +74,85 @@ class _GradMode:
         wrapper.__name__ = getattr(fn, "__name__", "wrapper")
         wrapper.__doc__ = fn.__doc__
         return wrapper
+
+
+# How many threads are in inference mode: while none is, a new tensor's counter is a plain list.
+_threads_in_inference = 0
+
+
+class _NoVersion:
+    """The version counter of a tensor made in inference mode: it has none, as PyTorch's inference
+    tensors. Inside inference mode writes are free; outside, no graph may save such a tensor and
+    no in-place write may touch it, because nothing would notice the write."""
+    __slots__ = ()
+
+    def __getitem__(self, i):
+        inference_only()
+        return 0
+
+    def __setitem__(self, i, value):
+        pass
+
+
+NO_VERSION = _NoVersion()
+
+
+def inference_only():
+    """RuntimeError unless this thread is in inference mode (an inference tensor is being saved or written)."""
+    if not _grad.inference:
+        raise RuntimeError("[inference_mode] a tensor created in inference mode cannot be saved for backward "
+                           "or written in place outside it; t.clone() outside inference mode makes a normal tensor")
+
+
+def new_version():
+    """The version counter of a tensor created now (a list shared by its views)."""
+    return NO_VERSION if _grad.inference else [0]
+
+
+class _InferenceMode:
+    def __init__(self, mode):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        global _threads_in_inference
+        self.prev, self.grad = _grad.inference, _GradMode(not self.mode and _grad.enabled)
+        self.grad.__enter__()
+        if self.mode != self.prev:
+            with _count_lock:
+                _threads_in_inference += 1 if self.mode else -1
+            _grad.inference = self.mode
+
+    def __exit__(self, *exc):
+        global _threads_in_inference
+        if _grad.inference != self.prev:
+            with _count_lock:
+                _threads_in_inference += 1 if self.prev else -1
+            _grad.inference = self.prev
+        self.grad.__exit__(*exc)
+
+    def __call__(self, fn):
+        def wrapper(*args, **kwargs):
+            with _InferenceMode(self.mode):
+                return fn(*args, **kwargs)
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+
+def inference_mode(mode=True):
+    """Context manager (or decorator) for inference, as PyTorch's: no graph is recorded and the
+    tensors created inside have no version counter (in-place writes to them cost nothing). Such a
+    tensor cannot be saved for backward or written in place outside inference mode: clone it.
+
+    Example:
+        with ember.inference_mode():
+            y = model(x)
+    """
+    return _InferenceMode(mode)
+
+
+def is_inference_mode_enabled():
+    return _grad.inference
 
 
 def no_grad():

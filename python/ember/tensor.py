@@ -114,7 +114,7 @@ class Tensor:
         self._data, self._backend = t._data, t._backend
         self.requires_grad, self.grad, self._ctx, self._retains_grad = requires_grad, None, None, False
         self._hooks = None
-        self._version = [0]
+        self._version = autograd.new_version()
 
     @staticmethod
     def _wrap(data, backend, requires_grad=False):
@@ -126,7 +126,8 @@ class Tensor:
         t._ctx = None
         t._retains_grad = False
         t._hooks = None
-        t._version = [0]  # one counter per storage: views share their base's list
+        # one counter per storage: views share their base's list
+        t._version = [0] if not autograd._threads_in_inference else autograd.new_version()
         return t
 
     # ---- properties ---------------------------------------------------------------
@@ -326,7 +327,13 @@ class Tensor:
         """Record an in-place write (shared by every view of this storage)."""
         self._version[0] += 1
 
+    def is_inference(self):
+        """Whether this tensor was created in inference mode (see ember.inference_mode)."""
+        return self._version is autograd.NO_VERSION
+
     def _check_inplace(self, leaf_only=False):
+        if self._version is autograd.NO_VERSION:
+            autograd.inference_only()
         if self.requires_grad and autograd.is_grad_enabled() and not (leaf_only and self._ctx is not None):
             raise RuntimeError("a leaf tensor that requires grad is being used in an in-place operation; "
                                "wrap it in ember.no_grad()" if self._ctx is None else

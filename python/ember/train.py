@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from . import optim
-from .autograd import no_grad
+from .autograd import inference_mode, no_grad
 from .serialization import save
 from .tensor import Tensor, tensor
 
@@ -275,7 +275,7 @@ def _run_epoch(model, x, y, batch_size, order, train, bar=None, callbacks=(), re
             loss.backward()
             model.optimizer.step()
         else:
-            with no_grad():
+            with inference_mode():
                 out = model(xb)
                 loss = model.loss_fn(out, yb)
         lv = loss.item()
@@ -300,7 +300,7 @@ def _run_epoch(model, x, y, batch_size, order, train, bar=None, callbacks=(), re
 
 def _dry_run(model, x, y, what):
     """Forward and loss on two samples, so wrong shapes or labels raise ValueError before any training."""
-    with no_grad():
+    with inference_mode():
         try:
             model.loss_fn(model(x[:2]), y[:2])
         except (ValueError, IndexError, TypeError) as e:
@@ -496,7 +496,7 @@ class Trainable:
         self.eval()
         outs = []
         try:
-            with no_grad():
+            with inference_mode():
                 for idx in _batches(len(x), batch_size):
                     outs.append(self(_take(x, idx, True)).numpy())
         finally:
