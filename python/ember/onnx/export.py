@@ -208,13 +208,14 @@ def _producers(nodes):
 def _needed(nodes, outputs):
     """Indices of the nodes the outputs depend on (the others are never converted)."""
     prod = _producers(nodes)
-    need, stack = set(), [id(t) for t in outputs]
+    need, stack = set(), [t for t in outputs]
     while stack:
-        k = prod.get(stack.pop())
+        t = stack.pop()
+        k = prod.get(id(t), prod.get(id(getattr(t, "_data", None))))
         if k is None or k in need:
             continue
         need.add(k)
-        stack += [id(t) for t in nodes[k].inputs] + [id(a) for a in kwarg_arrays(nodes[k])]
+        stack += nodes[k].inputs + kwarg_arrays(nodes[k])
     return need
 
 

@@ -55,8 +55,9 @@ class Graph:
         self.keep.append(tensor)
 
     def known(self, tensor):
-        """Whether tensor has (or cannot have) an ONNX value of its own: else it is a traced constant."""
-        return id(tensor) in self.names or id(tensor) in self.params or id(tensor) in self.missing
+        """Whether tensor has (or cannot have) an ONNX value: else it is a traced constant."""
+        return (id(tensor) in self.names or id(tensor) in self.params or id(tensor) in self.missing
+                or id(tensor._data) in self.by_data)
 
     def unavailable(self, tensor, why):
         self.missing[id(tensor)] = why
@@ -69,6 +70,9 @@ class Graph:
             return name
         if id(t) in self.missing:
             raise ExportError(f"[onnx.export] {what} is {self.missing[id(t)]}")
+        same = self.by_data.get(id(t._data))
+        if same is not None and same is not t:  # another tensor on the same array (detach(), .data, where's mask)
+            return self.value(same, None, what)
         if id(t) in self.params:
             pname, p = self.params[id(t)]
             if pname not in self._init_names:
@@ -128,7 +132,7 @@ class Graph:
     def _add_init(self, name, a):
         if a.dtype.kind == "f" and a.dtype.itemsize == 2 and a.dtype != np.float16:
             raise ExportError(f"[onnx.export] {name} has dtype {a.dtype}; export float32 or float64 models")
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(a), name))
+        self.initializers.append(numpy_helper.from_array(np.asarray(a, order="C"), name))  # keeps 0-d
         self._init_names.add(name)
 
     def fresh(self, stem):

@@ -3,16 +3,22 @@
 Function.apply calls `autograd._trace` (None when no trace runs) with each node, its input
 tensors, its keyword arguments and its output(s); a Tracer collects these as Nodes. Each
 module's forward is wrapped for the run so that a node knows the module it came from (its
-path names the ONNX node and finds BatchNorm's running statistics). Two helpers that build
-attention masks outside any Function are wrapped too, so that a mask made from a graph input
-stays tied to it: nn.activation.additive_mask (recorded as the op "AdditiveMask") and
-ops.attention._additive_mask (the array it hands the kernel is remembered as an alias of the
-mask tensor it came from).
+path names the ONNX node and finds BatchNorm's running statistics).
+
+A few ember functions make their result outside any Function; they are wrapped for the run and
+recorded as ops of their own, so that what they make from a graph input stays tied to it:
+comparisons ("Compare"), argmax/argmin ("ArgMaxMin"), nn.activation.additive_mask
+("AdditiveMask"), and ops.attention._additive_mask, whose array for the kernel is remembered
+as an alias of the mask tensor it came from.
 """
 from .. import autograd
 from ..nn import activation as _mha
+from ..ops import arith as _arith
 from ..ops import attention as _sdpa
+from ..ops import reduce as _reduce
 from ..tensor import Tensor
+
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 
 
 class Node:
@@ -28,8 +34,11 @@ class Node:
         return f"{self.op} in '{self.path}'"
 
 
-class _MaskOp:
-    """Stands in for a Function in a recorded "AdditiveMask" node."""
+class _Op:
+    """Stands in for a Function in the node of a wrapped function."""
+
+    def __init__(self, op):
+        self.op = op
 
 
 class Tracer:
@@ -40,7 +49,7 @@ class Tracer:
 
     def record(self, fn, inputs, kwargs, outs):
         outputs = outs if isinstance(outs, tuple) else (outs,)
-        op = "AdditiveMask" if isinstance(fn, _MaskOp) else type(fn).__name__
+        op = fn.op if isinstance(fn, _Op) else type(fn).__name__
         module, path = self._stack[-1]
         node = Node(op, inputs, kwargs, outputs, module, path)
         node.aliases = self.aliases
@@ -49,14 +58,19 @@ class Tracer:
     def run(self, model, args, kwargs):
         """model(*args, **kwargs) with every op recorded; returns its output."""
         wrapped = self._wrap_modules(model)
-        saved = autograd._trace, _mha.additive_mask, _sdpa._additive_mask
+        patches = [(_mha, "additive_mask", self._additive_mask), (_sdpa, "_additive_mask", self._kernel_mask),
+                   (_reduce, "argmax", self._argmax), (_reduce, "argmin", self._argmax)]
+        patches += [(_arith, name, self._compare) for name in COMPARISONS]
+        saved = [(mod, name, getattr(mod, name)) for mod, name, _ in patches]
         autograd._trace = self.record
-        _mha.additive_mask = self._additive_mask(saved[1])
-        _sdpa._additive_mask = self._kernel_mask(saved[2])
+        for (mod, name, wrap), (_, _, original) in zip(patches, saved):
+            setattr(mod, name, wrap(original, name))
         try:
             return model(*args, **kwargs)
         finally:
-            autograd._trace, _mha.additive_mask, _sdpa._additive_mask = saved
+            autograd._trace = None
+            for mod, name, original in saved:
+                setattr(mod, name, original)
             for m, prev in wrapped:
                 if prev is None:
                     del m.__dict__["forward"]
@@ -81,18 +95,34 @@ class Tracer:
                 self._stack.pop()
         return run
 
-    def _additive_mask(self, original):
+    def _additive_mask(self, original, _name):
         def wrapper(mask, like, name):
             out = original(mask, like, name)
             if out is not None:
                 inputs = (mask,) if isinstance(mask, Tensor) else ()
-                self.record(_MaskOp(), inputs, {"dtype": like.dtype, "source": mask}, out)
+                self.record(_Op("AdditiveMask"), inputs, {"dtype": like.dtype, "source": mask}, out)
             return out
         return wrapper
 
-    def _kernel_mask(self, original):
+    def _kernel_mask(self, original, _name):
         def wrapper(mask, q, *rest):
             out = original(mask, q, *rest)
             self.aliases[id(out[0])] = (out[0], mask)  # the array too: its id stays valid while traced
+            return out
+        return wrapper
+
+    def _compare(self, original, name):
+        def wrapper(a, b):
+            a, b = _arith._operands(a, b)  # what the comparison itself does first (a cast is traced)
+            out = original(a, b)
+            self.record(_Op("Compare"), (a, b), {"name": name}, out)
+            return out
+        return wrapper
+
+    def _argmax(self, original, name):
+        def wrapper(a, dim=None, keepdim=False, axis=None, keepdims=False):
+            out = original(a, dim, keepdim, axis, keepdims)
+            kw = {"mode": name[3:], "axes": _reduce.axes_arg(a.ndim, dim, axis), "keep": bool(keepdim or keepdims)}
+            self.record(_Op("ArgMaxMin"), (a,), kw, out)
             return out
         return wrapper

@@ -45,3 +45,25 @@ def reduce(g, node):
     op_type = REDUCE.get(node.op) or {"max": "ReduceMax", "min": "ReduceMin"}[node.kwargs["mode"]]
     axes = node.kwargs["axes"]
     g.output(node, g.reduce(op_type, g.input(node, 0), None if axes is None else list(axes), node.kwargs["keep"]))
+
+
+COMPARE = {"eq": "Equal", "lt": "Less", "le": "LessOrEqual", "gt": "Greater", "ge": "GreaterOrEqual"}
+
+
+@converter("Compare")
+def compare(g, node):
+    name = node.kwargs["name"]
+    a, b = g.input(node, 0), g.input(node, 1)
+    y = g.op("Equal", [a, b]) if name == "ne" else g.op(COMPARE[name], [a, b])
+    g.output(node, g.op("Not", [y]) if name == "ne" else y)
+
+
+@converter("ArgMaxMin")
+def argmax(g, node):
+    kw, x = node.kwargs, node.inputs[0]
+    op_type = "ArgMax" if kw["mode"] == "max" else "ArgMin"
+    if kw["axes"] is not None:
+        g.output(node, g.op(op_type, [g.input(node, 0)], axis=int(kw["axes"][0]), keepdims=int(kw["keep"])))
+        return
+    flat = g.op(op_type, [g.op("Reshape", [g.input(node, 0), g.ints([-1])])], axis=0, keepdims=0)
+    g.output(node, g.op("Reshape", [flat, g.ints([1] * x.ndim)]) if kw["keep"] else flat)
