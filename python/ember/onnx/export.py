@@ -55,7 +55,11 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     try:
         first, out_a = _trace(model, args, kwargs)
         alt_args, alt_kwargs = _alt_args(args, kwargs, inputs, [axes.get(n, {}) for n in in_names])
-        second, out_b = _trace(model, alt_args, alt_kwargs)
+        try:
+            second, out_b = _trace(model, alt_args, alt_kwargs)
+        except Exception as e:
+            raise ExportError(f"[onnx.export] the model failed on the second trace (the inputs' values rolled, one "
+                              f"longer along each dynamic axis {axes}), so its graph cannot be checked: {e}") from e
     finally:
         for m, mode in modes:
             object.__setattr__(m, "training", mode)
