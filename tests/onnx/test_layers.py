@@ -4,7 +4,6 @@ import pytest
 
 import ember as em
 from ember import nn
-from ember.nn import functional as F
 
 from .common import check_export, initializer_names, randn
 

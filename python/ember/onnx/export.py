@@ -45,6 +45,8 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     if opset_version not in OPSETS:
         raise ValueError(f"[onnx.export] opset_version must be in {OPSETS.start}..{OPSETS.stop - 1}, got "
                          f"{opset_version!r}")
+    if dynamic_axes is not None and not isinstance(dynamic_axes, dict):
+        raise TypeError(f"[onnx.export] dynamic_axes must be a dict, got {type(dynamic_axes).__name__}")
     args, kwargs = _split_args(args)
     inputs = _input_tensors(args, kwargs)
     in_names = _names(input_names, len(inputs), "input")
@@ -66,8 +68,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     outs_a, outs_b = _flat(out_a), _flat(out_b)
     _pair(first, second, outs_a, outs_b)
     out_names = _names(output_names, len(outs_a), "output")
-    unknown = set(axes) - set(in_names)
-    for name in unknown - set(out_names):
+    for name in set(dynamic_axes or {}) - set(in_names) - set(out_names):
         raise ValueError(f"[onnx.export] dynamic_axes names '{name}', which is not an input or output name "
                          f"(inputs {in_names}, outputs {out_names})")
     out_axes = _dynamic_axes({k: v for k, v in (dynamic_axes or {}).items() if k in out_names}, out_names, outs_a)
@@ -189,7 +190,8 @@ def _flat(out):
 def _pair(first, second, outs_a, outs_b):
     if len(first) != len(second) or any(a.op != b.op for a, b in zip(first, second)):
         k = next((i for i, (a, b) in enumerate(zip(first, second)) if a.op != b.op), min(len(first), len(second)))
-        what = f"op {k} is {first[k] if k < len(first) else 'missing'} then {second[k] if k < len(second) else 'missing'}"
+        at = [nodes[k] if k < len(nodes) else "nothing" for nodes in (first, second)]
+        what = f"op {k} is {at[0]}, then {at[1]}"
         raise ExportError(f"[onnx.export] the model ran different ops on other input values or sizes ({what}); "
                           f"a traced graph cannot hold control flow that depends on the data")
     if len(outs_a) != len(outs_b):

@@ -1,0 +1,124 @@
+"""Whole models: a CNN, an LSTM classifier and a Transformer encoder, exported with a dynamic
+batch and run in onnxruntime at other batch sizes; the file and its initializers."""
+import numpy as np
+
+import ember as em
+import ember.onnx
+from ember import nn
+
+from .common import check_export, initializer_names, randn, session
+
+
+class CNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.LeakyReLU(0.1), nn.AvgPool2d(2),
+            nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(16, 32), nn.GELU(), nn.Linear(32, 10),
+                                  nn.LogSoftmax(dim=1))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def _train_a_step(model, x, y, loss):
+    """One optimiser step in training mode, so BatchNorm's running statistics are not their defaults."""
+    opt = em.optim.SGD(model.parameters(), lr=0.1)
+    model.train()
+    out = model(*x)
+    loss(out[0] if isinstance(out, tuple) else out, y).backward()
+    opt.step()
+
+
+def test_cnn_dynamic_batch():
+    em.manual_seed(0)
+    model = CNN()
+    _train_a_step(model, (randn(4, 1, 16, 16),), em.tensor(np.arange(4)), nn.NLLLoss())
+    proto = check_export(model, (randn(2, 1, 16, 16),), input_names=["image"], output_names=["logp"],
+                         dynamic_axes={"image": {0: "batch"}, "logp": {0: "batch"}},
+                         others=[(randn(7, 1, 16, 16, seed=1),), (randn(1, 1, 16, 16, seed=2),)])
+    names = initializer_names(proto)
+    assert {"features.0.weight", "features.1.running_mean", "features.1.running_var", "head.4.bias"} <= names
+    assert not any("num_batches_tracked" in n for n in names)
+    dims = proto.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch" and [d.dim_value for d in dims[1:]] == [1, 16, 16]
+    assert proto.graph.output[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+
+
+class LSTMClassifier(nn.Module):
+    def __init__(self, vocab=20, dim=8, hidden=12, classes=3):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim, padding_idx=0)
+        self.lstm = nn.LSTM(dim, hidden, num_layers=2, batch_first=True, bidirectional=True, dropout=0.2)
+        self.out = nn.Linear(2 * hidden, classes)
+
+    def forward(self, tokens):
+        y, (h, c) = self.lstm(self.embed(tokens))
+        return self.out(y[:, -1]), h
+
+
+def _tokens(n, t, seed):
+    return em.tensor(np.random.default_rng(seed).integers(0, 20, (n, t)))
+
+
+def test_lstm_classifier_dynamic_batch_and_length():
+    em.manual_seed(1)
+    model = LSTMClassifier()
+    check_export(model, (_tokens(3, 7, 0),), input_names=["tokens"], output_names=["logits", "h_n"],
+                 dynamic_axes={"tokens": {0: "batch", 1: "time"}, "logits": {0: "batch"}, "h_n": {1: "batch"}},
+                 others=[(_tokens(5, 11, 1),), (_tokens(1, 2, 2),)])
+
+
+class Encoder(nn.Module):
+    def __init__(self, vocab=30, d=16, heads=4, layers=2, length=6):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d)
+        self.pos = nn.Parameter(randn(length, 1, d, seed=9))
+        layer = nn.TransformerEncoderLayer(d, heads, dim_feedforward=32, dropout=0.1, activation="gelu")
+        self.encoder = nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(d))
+        self.head = nn.Linear(d, 2)
+
+    def forward(self, tokens, pad):
+        x = self.embed(tokens) + self.pos  # tokens (S, N)
+        h = self.encoder(x, mask=nn.Transformer.generate_square_subsequent_mask(tokens.shape[0]),
+                         src_key_padding_mask=pad)
+        return self.head(h.mean(dim=0))
+
+
+def test_transformer_encoder_dynamic_batch():
+    em.manual_seed(2)
+    model = Encoder()
+    pad = np.zeros((3, 6), dtype=bool)
+    pad[1, 4:] = True
+    other = np.zeros((5, 6), dtype=bool)
+    other[4, 3:] = True
+    proto = check_export(model, (_tokens(6, 3, 3), em.tensor(pad)), input_names=["tokens", "pad"],
+                         dynamic_axes={"tokens": [1], "pad": [0]}, rtol=1e-4, atol=1e-5,
+                         others=[(_tokens(6, 5, 4), em.tensor(other))])
+    assert {"encoder.layers.0.self_attn.in_proj_weight", "encoder.layers.1.linear2.weight", "encoder.norm.weight",
+            "pos"} <= initializer_names(proto)
+
+
+def test_transformer_encoder_opset_20():
+    em.manual_seed(3)
+    model = Encoder()
+    pad = em.tensor(np.zeros((2, 6), dtype=bool))
+    proto = check_export(model, (_tokens(6, 2, 5), pad), opset_version=20, rtol=1e-4)
+    assert any(n.op_type == "Gelu" for n in proto.graph.node)
+
+
+def test_writes_a_path(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
+    x = randn(2, 3)
+    path = tmp_path / "model.onnx"
+    model.train()
+    ember.onnx.export(model, x, str(path), input_names=["x"], output_names=["y"])
+    assert all(m.training for m in model.modules())  # the mode is restored
+    onnx = __import__("onnx")
+    loaded = onnx.load(str(path))
+    onnx.checker.check_model(loaded)
+    got = session(str(path)).run(["y"], {"x": x.numpy()})[0]
+    np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-5, atol=1e-6)
+    assert [i.name for i in loaded.graph.input] == ["x"] and loaded.opset_import[0].version == 17
