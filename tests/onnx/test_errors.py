@@ -101,3 +101,35 @@ def test_model_that_fails_on_other_sizes():
     with pytest.raises(ValueError, match=r"failed on the second trace"):
         _export(Fn(lambda x: x.reshape(2, 6) @ w[:, :1].reshape(1, 4).expand(6, 4)), (randn(3, 4),),
                 dynamic_axes={"input": [0]})
+
+
+def _set_first(x):
+    y = x * 2
+    y[0] = 0.0
+    return y
+
+
+def _zero_after_use(x):
+    h = em.zeros(3, 4)
+    y = x + h
+    h += 1.0
+    return y + h
+
+
+@pytest.mark.parametrize("fn, match", [
+    (_set_first, r"an in-place write \(setitem"),
+    (lambda x: (x * 1).fill_(2.0), r"an in-place write"),
+    (_zero_after_use, r"an in-place update of a tensor of shape \(3, 4\) that the model made outside"),
+    (lambda x: _add_to_view(x), r"an in-place update .* shares its storage"),
+], ids=["setitem", "fill_", "update_after_use", "update_of_a_view"])
+def test_untraced_inplace_writes(fn, match):
+    with pytest.raises(ValueError, match=r"^\[onnx.export\] " + match):
+        _export(Fn(fn), (randn(3, 4),))
+    assert em.Tensor._bump.__name__ == "_bump"  # the tracer's wrappers are gone
+
+
+def _add_to_view(x):
+    y = x * 1
+    v = y.reshape(4, 3)
+    v += 1.0
+    return y

@@ -98,3 +98,20 @@ def test_float64():
     x = em.tensor(np.random.default_rng(0).standard_normal((4, 3)), dtype=em.float64)
     proto = check_export(Fn(lambda x: nn.functional.relu(x @ x.T) + x.sum()), (x,), rtol=1e-12, atol=1e-12)
     assert proto.graph.input[0].type.tensor_type.elem_type == 11  # DOUBLE
+
+
+class Residual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        y = self.fc(x)
+        before = y * 2  # uses y before the update
+        y += x
+        y *= 0.5
+        return y - before
+
+
+def test_inplace_update_is_traced():
+    check_export(Residual(), (randn(3, 4),), input_names=["x"], dynamic_axes={"x": [0]}, others=[(randn(6, 4),)])

@@ -203,25 +203,27 @@ def _pair(first, second, outs_a, outs_b):
 
 # ---- conversion --------------------------------------------------------------------------------
 def _producers(nodes):
+    """id(tensor) and id(its array) -> the indices of the nodes that made it (more than one after x += ...)."""
     prod = {}
     for k, node in enumerate(nodes):
         for out in node.outputs:
-            prod[id(out)] = k
-            prod[id(out._data)] = k
+            prod.setdefault(id(out), []).append(k)
+            prod.setdefault(id(out._data), []).append(k)
     return prod
 
 
 def _needed(nodes, outputs):
     """Indices of the nodes the outputs depend on (the others are never converted)."""
     prod = _producers(nodes)
-    need, stack = set(), [t for t in outputs]
+    need, stack = set(), [(t, len(nodes)) for t in outputs]
     while stack:
-        t = stack.pop()
-        k = prod.get(id(t), prod.get(id(getattr(t, "_data", None))))
+        t, before = stack.pop()
+        made = prod.get(id(t)) or prod.get(id(getattr(t, "_data", None))) or ()
+        k = max((i for i in made if i < before), default=None)  # the last write before this use
         if k is None or k in need:
             continue
         need.add(k)
-        stack += nodes[k].inputs + kwarg_arrays(nodes[k])
+        stack += [(x, k) for x in nodes[k].inputs + kwarg_arrays(nodes[k])]
     return need
 
 

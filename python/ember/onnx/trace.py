@@ -10,6 +10,11 @@ recorded as ops of their own, so that what they make from a graph input stays ti
 comparisons ("Compare"), argmax/argmin ("ArgMaxMin"), nn.activation.additive_mask
 ("AdditiveMask"), and ops.attention._additive_mask, whose array for the kernel is remembered
 as an alias of the mask tensor it came from.
+
+In-place writes: x += y (and -=, *=, /=) is recorded as an "Alias" op that renames x to the
+result from then on; any other write into a tensor the trace has seen (setitem, zero_, fill_,
+copy_, or += on a tensor that shares its storage with another) raises, since the graph would not
+see it.
 """
 from .. import autograd
 from ..nn import activation as _mha
@@ -17,6 +22,7 @@ from ..ops import arith as _arith
 from ..ops import attention as _sdpa
 from ..ops import reduce as _reduce
 from ..tensor import Tensor
+from .graph import ExportError
 
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 
@@ -46,6 +52,7 @@ class Tracer:
         self.nodes = []
         self.aliases = {}     # id(array handed to a kernel) -> the mask Tensor it was made from
         self._stack = [(None, "")]
+        self._inputs, self._writing = set(), False
 
     def record(self, fn, inputs, kwargs, outs):
         outputs = outs if isinstance(outs, tuple) else (outs,)
@@ -57,8 +64,10 @@ class Tracer:
 
     def run(self, model, args, kwargs):
         """model(*args, **kwargs) with every op recorded; returns its output."""
+        self._inputs = {id(a) for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)}
         wrapped = self._wrap_modules(model)
-        patches = [(_mha, "additive_mask", self._additive_mask), (_sdpa, "_additive_mask", self._kernel_mask),
+        patches = [(Tensor, "_inplace", self._inplace), (Tensor, "_bump", self._bump),
+                   (_mha, "additive_mask", self._additive_mask), (_sdpa, "_additive_mask", self._kernel_mask),
                    (_reduce, "argmax", self._argmax), (_reduce, "argmin", self._argmax)]
         patches += [(_arith, name, self._compare) for name in COMPARISONS]
         saved = [(mod, name, getattr(mod, name)) for mod, name, _ in patches]
@@ -94,6 +103,43 @@ class Tracer:
             finally:
                 self._stack.pop()
         return run
+
+    def _seen(self, version):
+        """The recorded tensors on the storage whose version counter is `version`."""
+        return [t for n in self.nodes for t in n.inputs + n.outputs if t._version is version]
+
+    def _write(self, t, what, why):
+        path = self._stack[-1][1]
+        return f"[onnx.export] {what} of a tensor of shape {tuple(t.shape)}{f' in {path!r}' if path else ''} that {why}"
+
+    def _inplace(self, original, _name):
+        def wrapper(t, op, other):
+            made = any(t is o for n in self.nodes for o in n.outputs) or id(t) in self._inputs
+            if not made and self._seen(t._version):
+                raise ExportError(self._write(t, "an in-place update", "the model made outside ember's ops and "
+                                              "already used; write t = t + ... instead"))
+            count = len(self.nodes)
+            self._writing = True
+            try:
+                out = original(t, op, other)
+            finally:
+                self._writing = False
+            views = {id(u) for u in self._seen(t._version) if u._data is not t._data} - {id(t)}
+            if len(self.nodes) == count or views:
+                raise ExportError(self._write(t, "an in-place update", "shares its storage with another traced "
+                                              "tensor; write t = t + ... instead"))
+            self.record(_Op("Alias"), (self.nodes[-1].outputs[0],), {}, out)
+            return out
+        return wrapper
+
+    def _bump(self, original, _name):
+        def wrapper(t):
+            if not self._writing and self._seen(t._version):
+                raise ExportError(self._write(t, "an in-place write (setitem, zero_, fill_, copy_)", "the traced ops "
+                                              "use or made; the exported graph would not see it: build the value "
+                                              "with ember's ops (where, cat, ...) instead"))
+            return original(t)
+        return wrapper
 
     def _additive_mask(self, original, _name):
         def wrapper(mask, like, name):

@@ -152,3 +152,9 @@ def _slice(k, kb, na, nb, node):
     start = first if k.start is None else _same(k.start, kb.start, na, nb, node, "the slice start")
     stop = last if k.stop is None else _same(k.stop, kb.stop, na, nb, node, "the slice stop")
     return start, stop, step
+
+
+@converter("Alias")
+def alias(g, node):
+    """x += y: from here on x is the sum's value."""
+    g.output(node, g.input(node, 0))
