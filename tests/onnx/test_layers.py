@@ -70,6 +70,8 @@ CONVT = [
     ("stride", dict(in_channels=3, out_channels=2, kernel_size=4, stride=2, padding=1)),
     ("output_padding", dict(in_channels=3, out_channels=4, kernel_size=3, stride=2, padding=1, output_padding=1)),
     ("groups_dilation", dict(in_channels=4, out_channels=6, kernel_size=3, groups=2, dilation=2, bias=False)),
+    ("rect", dict(in_channels=4, out_channels=6, kernel_size=(3, 2), stride=(3, 2), padding=(1, 0),
+                  output_padding=(2, 1), groups=2)),
 ]
 
 
@@ -77,7 +79,8 @@ CONVT = [
 @pytest.mark.parametrize("name, kw", CONVT, ids=[c[0] for c in CONVT])
 def test_conv_transpose2d(name, kw):
     model = nn.ConvTranspose2d(**kw)
-    check_export(model, (_image(c=kw["in_channels"], h=5, w=6),))
+    check_export(model, (_image(c=kw["in_channels"], h=5, w=6),), input_names=["x"], dynamic_axes={"x": [0]},
+                 others=[(_image(n=3, c=kw["in_channels"], h=5, w=6),)])
 
 
 POOLS = [

@@ -53,3 +53,28 @@ def test_initial_state_as_input(kind):
 
 def test_unbatched_sequence():
     check_export(nn.GRU(3, 4), (randn(5, 3),))
+
+
+@pytest.mark.parametrize("cell", [nn.RNNCell, nn.LSTMCell, nn.GRUCell,
+                                  lambda i, h: nn.RNNCell(i, h, nonlinearity="relu"),
+                                  lambda i, h: nn.GRUCell(i, h, bias=False)],
+                         ids=["RNNCell", "LSTMCell", "GRUCell", "RNNCell_relu", "GRUCell_no_bias"])
+def test_cells_unrolled_over_time(cell):
+    """A cell stepped over a short sequence in forward (each step traced, the loop unrolled)."""
+    em.manual_seed(2)
+
+    class Loop(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = cell(3, 4)
+
+        def forward(self, x, h):
+            state = (h, h * 0.5) if isinstance(self.cell, nn.LSTMCell) else h
+            outs = []
+            for t in range(x.shape[0]):
+                state = self.cell(x[t], state)
+                outs.append(state[0] if isinstance(state, tuple) else state)
+            return em.stack(outs)
+
+    check_export(Loop(), (randn(4, 2, 3), randn(2, 4, seed=1)), input_names=["x", "h"],
+                 dynamic_axes={"x": [1], "h": [0]}, others=[(randn(4, 5, 3, seed=2), randn(5, 4, seed=3))])

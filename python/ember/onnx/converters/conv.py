@@ -36,7 +36,7 @@ def conv_transpose2d(g, node):
     kw, x, w = node.kwargs, node.inputs[0], node.inputs[1]
     stride, pad, dil = _pair(kw.get("stride", 1)), _pair(kw.get("padding", 0)), _pair(kw.get("dilation", 1))
     out = node.outputs[0].shape
-    groups = out[1] // w.shape[1]
+    groups = kw.get("groups", out[1] // w.shape[1])
     extra = [o - ((n - 1) * s - 2 * p + d * (k - 1) + 1)
              for o, n, s, p, d, k in zip(out[2:], x.shape[2:], stride, pad, dil, w.shape[2:])]
     inputs = [g.input(node, i) for i in range(len(node.inputs))]

@@ -42,3 +42,34 @@ def rnn_layer(g, node):
     g.output(node, g.op("Squeeze", [y, g.ints([1])]))  # (T, 1, N, H) -> (T, N, H)
     if lstm:
         g.output(node, g.op("Squeeze", [outs[2], first]), 1)  # c_n (1, N, H) -> (N, H)
+
+
+@converter("RNNCellBackward")
+def rnn_cell(g, node):
+    """One step of RNNCell / LSTMCell / GRUCell from the two projections gx, gh ember records: the
+    cell's formula, elementwise (PyTorch's gate orders)."""
+    kw = node.kwargs
+    mode, k = kw["mode"], 4 if kw["has_bias"] else 2
+    hidden = node.inputs[k].shape[1]
+    gx, gh = g.input(node, 0), g.input(node, 1)
+    if kw["has_bias"]:
+        gx, gh = g.op("Add", [gx, g.input(node, 2)]), g.op("Add", [gh, g.input(node, 3)])
+    h = g.input(node, k)
+    if mode in ("rnn_tanh", "rnn_relu"):
+        g.output(node, g.op("Tanh" if mode == "rnn_tanh" else "Relu", [g.op("Add", [gx, gh])]))
+    elif mode == "lstm":
+        i, f, c_in, o = _split(g, g.op("Add", [gx, gh]), hidden, 4)
+        c = g.op("Add", [g.op("Mul", [g.op("Sigmoid", [f]), g.input(node, k + 1)]),
+                         g.op("Mul", [g.op("Sigmoid", [i]), g.op("Tanh", [c_in])])])
+        g.output(node, g.op("Mul", [g.op("Sigmoid", [o]), g.op("Tanh", [c])]), 0)
+        g.output(node, c, 1)
+    else:  # r, z, n = sigma(x_r + h_r), sigma(x_z + h_z), tanh(x_n + r * h_n); h' = n + z * (h - n)
+        xr, xz, xn = _split(g, gx, hidden, 3)
+        hr, hz, hn = _split(g, gh, hidden, 3)
+        r, z = (g.op("Sigmoid", [g.op("Add", [a, b])]) for a, b in ((xr, hr), (xz, hz)))
+        n = g.op("Tanh", [g.op("Add", [xn, g.op("Mul", [r, hn])])])
+        g.output(node, g.op("Add", [n, g.op("Mul", [z, g.op("Sub", [h, n])])]))
+
+
+def _split(g, x, hidden, parts):
+    return g.op("Split", [x, g.ints([hidden] * parts)], n_out=parts, axis=1)
