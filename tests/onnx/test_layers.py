@@ -39,7 +39,7 @@ def test_dense_layers(name, make, shape):
     assert initializer_names(proto) >= {n for n, _ in model.named_parameters()}
 
 
-@pytest.mark.parametrize("opset", [17, 20])
+@pytest.mark.parametrize("opset", [17, 20, 21])
 @pytest.mark.parametrize("act", ACTIVATIONS, ids=lambda a: f"{type(a).__name__}{getattr(a, 'approximate', '')}")
 def test_activations(act, opset):
     check_export(act, (randn(3, 7) * 3,), opset_version=opset)

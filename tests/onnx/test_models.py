@@ -122,3 +122,28 @@ def test_writes_a_path(tmp_path):
     got = session(str(path)).run(["y"], {"x": x.numpy()})[0]
     np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-5, atol=1e-6)
     assert [i.name for i in loaded.graph.input] == ["x"] and loaded.opset_import[0].version == 17
+
+
+def test_shared_module_and_numpy_device():
+    """A module reached by two paths (its forward wrapped twice while traced), on the numpy device."""
+    em.manual_seed(4)
+    block = nn.Sequential(nn.Linear(4, 4), nn.Tanh())
+    model = nn.Sequential(block, block, nn.Linear(4, 2)).to("numpy")
+    x = em.tensor(np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32), device="numpy")
+    proto = check_export(model, (x,))
+    assert not any("forward" in m.__dict__ for m in model.modules())
+    assert initializer_names(proto) == {"0.0.weight", "0.0.bias", "2.weight", "2.bias"}
+
+
+def test_keyword_arguments_in_args():
+    """args' trailing dict holds keyword arguments; its tensors are graph inputs after the positional ones."""
+    em.manual_seed(5)
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
+    pad = np.zeros((2, 5), dtype=bool)
+    pad[1, 3:] = True
+    x = randn(2, 5, 8)
+    buf = __import__("io").BytesIO()
+    ember.onnx.export(layer, (x, {"src_key_padding_mask": em.tensor(pad)}), buf, input_names=["x", "pad"])
+    got = session(buf.getvalue()).run(None, {"x": x.numpy(), "pad": pad})[0]
+    layer.eval()
+    np.testing.assert_allclose(got, layer(x, src_key_padding_mask=em.tensor(pad)).numpy(), rtol=1e-5, atol=1e-5)

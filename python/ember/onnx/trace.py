@@ -80,7 +80,7 @@ class Tracer:
             autograd._trace = None
             for mod, name, original in saved:
                 setattr(mod, name, original)
-            for m, prev in wrapped:
+            for m, prev in reversed(wrapped):  # a module reached by two paths was wrapped twice
                 if prev is None:
                     del m.__dict__["forward"]
                 else:
