@@ -51,31 +51,16 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     inputs = _input_tensors(args, kwargs)
     in_names = _names(input_names, len(inputs), "input")
     axes = _dynamic_axes(dynamic_axes, in_names, inputs)
-    modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
-    if hasattr(model, "eval"):
-        model.eval()
-    try:
-        first, out_a = _trace(model, args, kwargs)
-        alt_args, alt_kwargs = _alt_args(args, kwargs, inputs, [axes.get(n, {}) for n in in_names])
-        try:
-            second, out_b = _trace(model, alt_args, alt_kwargs)
-        except Exception as e:
-            raise ExportError(f"[onnx.export] the model failed on the second trace (the inputs' values rolled, one "
-                              f"longer along each dynamic axis {axes}), so its graph cannot be checked: {e}") from e
-    finally:
-        for m, mode in modes:
-            object.__setattr__(m, "training", mode)
-    outs_a, outs_b = _flat(out_a), _flat(out_b)
-    _pair(first, second, outs_a, outs_b)
+    first, outs_a, outs_b = _trace_twice(model, args, kwargs, inputs, [axes.get(n, {}) for n in in_names])
     out_names = _names(output_names, len(outs_a), "output")
     for name in set(dynamic_axes or {}) - set(in_names) - set(out_names):
         raise ValueError(f"[onnx.export] dynamic_axes names '{name}', which is not an input or output name "
                          f"(inputs {in_names}, outputs {out_names})")
     out_axes = _dynamic_axes({k: v for k, v in (dynamic_axes or {}).items() if k in out_names}, out_names, outs_a)
-    graph = Graph(opset_version, _params(model), bool(axes))
+    graph = Graph(opset_version, _params(model))
     for t, name in zip(inputs, in_names):
         graph.bind(t, name)
-    _convert(graph, first, outs_a, outs_b)
+    _convert(graph, first, outs_a)
     proto = _model(graph, inputs, in_names, axes, outs_a, outs_b, out_names, out_axes)
     onnx.checker.check_model(proto)
     onnx.save_model(proto, f)
@@ -169,6 +154,27 @@ def _params(model):
 
 
 # ---- tracing -----------------------------------------------------------------------------------
+def _trace_twice(model, args, kwargs, inputs, axes):
+    """The first trace's nodes (each paired with the second's) and both traces' flattened outputs."""
+    modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        first, out_a = _trace(model, args, kwargs)
+        alt_args, alt_kwargs = _alt_args(args, kwargs, inputs, axes)
+        try:
+            second, out_b = _trace(model, alt_args, alt_kwargs)
+        except Exception as e:
+            raise ExportError(f"[onnx.export] the model failed on the second trace (the inputs' values rolled, one "
+                              f"longer along the dynamic axes), so its graph cannot be checked: {e}") from e
+    finally:
+        for m, mode in modes:
+            object.__setattr__(m, "training", mode)
+    outs_a, outs_b = _flat(out_a), _flat(out_b)
+    _pair(first, second, outs_a, outs_b)
+    return first, outs_a, outs_b
+
+
 def _trace(model, args, kwargs):
     tracer = Tracer()
     out = tracer.run(model, args, kwargs)
@@ -247,8 +253,8 @@ def _folds(graph, node):
     return not any(id(a) in graph.by_data or (isinstance(a, Tensor) and graph.known(a)) for a in kwarg_arrays(node))
 
 
-def _convert(graph, nodes, outs_a, outs_b):
-    need = _needed(nodes, outs_a)
+def _convert(graph, nodes, outputs):
+    need = _needed(nodes, outputs)
     for k, node in enumerate(nodes):
         if k not in need or _folds(graph, node):
             continue

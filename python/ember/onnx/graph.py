@@ -35,9 +35,8 @@ def host(a):
 
 
 class Graph:
-    def __init__(self, opset, params, dynamic):
+    def __init__(self, opset, params):
         self.opset = opset
-        self.dynamic = dynamic          # whether some axis is dynamic (the second trace has other sizes)
         self.params = params            # id(tensor) -> (state_dict name, tensor)
         self.names = {}                 # id(tensor) -> ONNX value name
         self.keep = []                  # tensors named by id: kept alive so that no id is reused
