@@ -102,3 +102,7 @@ def test_key_padding_mask_input(need_weights):
 def test_cross_attention_kdim_vdim():
     mha = nn.MultiheadAttention(D, 2, kdim=6, vdim=5)
     check_export(Fn(lambda q, k, v: mha(q, k, v)), (randn(L, B, D), randn(S, B, 6), randn(S, B, 5)))
+
+
+def test_unbatched_multihead_attention():
+    check_export(SelfAttention(need_weights=True), (randn(L, D),))

@@ -147,3 +147,28 @@ def test_keyword_arguments_in_args():
     got = session(buf.getvalue()).run(None, {"x": x.numpy(), "pad": pad})[0]
     layer.eval()
     np.testing.assert_allclose(got, layer(x, src_key_padding_mask=em.tensor(pad)).numpy(), rtol=1e-5, atol=1e-5)
+
+
+class CausalEncoder(nn.Module):
+    def __init__(self, d=16):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(d, 2, dim_feedforward=24, batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2)
+
+    def forward(self, x):
+        mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1])
+        return self.encoder(x, mask=mask, is_causal=True)
+
+
+def test_causal_encoder_dynamic_batch_and_length():
+    """The causal mask is a hint the layers turn into is_causal: the graph builds it at run time."""
+    em.manual_seed(6)
+    check_export(CausalEncoder(), (randn(2, 5, 16),), input_names=["x"], dynamic_axes={"x": [0, 1]},
+                 others=[(randn(3, 9, 16, seed=1),)], rtol=1e-4)
+
+
+def test_export_under_no_grad():
+    from .test_ops import Residual
+    model = Residual()
+    with em.no_grad():
+        check_export(model, (randn(3, 4),))
