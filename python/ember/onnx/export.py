@@ -62,7 +62,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         graph.bind(t, name)
     _convert(graph, first, outs_a)
     proto = _model(graph, inputs, in_names, axes, outs_a, outs_b, out_names, out_axes)
-    onnx.checker.check_model(proto)
+    onnx.checker.check_model(proto, full_check=True)
     onnx.save_model(proto, f)
     return proto
 
