@@ -140,3 +140,20 @@ def test_embedding():
     proto = check_export(emb, (tokens,), input_names=["tokens"], dynamic_axes={"tokens": [0, 1]},
                          others=[(em.tensor(np.array([[4, 5, 6, 7, 0]] * 4)),)])
     assert initializer_names(proto) == {"weight"}
+
+
+GEOMETRIES = [(3, 2, 1), (2, 2, 1), (3, 3, 1), (4, 3, 2), (3, 2, 0), (3, 1, 1)]
+
+
+@pytest.mark.parametrize("kind", ["max", "avg_include_pad", "avg_exclude_pad"])
+@pytest.mark.parametrize("k, s, p", GEOMETRIES)
+def test_pool_ceil_mode_sizes(kind, k, s, p):
+    """PyTorch's ceil_mode (the last window starts inside the input or its padding) on sizes where one
+    dim rounds up and the other does not, and where the rule drops a window."""
+    for ceil in (False, True):
+        if kind == "max":
+            model = nn.MaxPool2d(k, s, p, ceil_mode=ceil)
+        else:
+            model = nn.AvgPool2d(k, s, p, ceil_mode=ceil, count_include_pad=kind == "avg_include_pad")
+        for h, w in [(9, 8), (7, 11), (5, 9)]:
+            check_export(model, (_image(h=h, w=w),))

@@ -2,7 +2,6 @@
 
 ember records the top/left padding and the output size; the bottom/right padding is what makes
 that output size (padding='same' pads one more at the bottom/right, as PyTorch)."""
-from ..graph import ExportError
 from . import converter
 
 
@@ -44,28 +43,36 @@ def conv_transpose2d(g, node):
                         pads=list(pad) * 2, dilations=list(dil), group=int(groups), output_padding=extra))
 
 
-def _ceil_mode(node, kernel, stride, pad, dil):
+def _extra(node, kernel, stride, pad, dil):
+    """Padding past the bottom/right padding that makes the floor formula give the recorded output size
+    (PyTorch's ceil_mode, whose last window must start inside the input or its padding; ONNX's own
+    ceil_mode lacks that rule, so the graph uses floor mode and this padding, never counted)."""
     x, out = node.inputs[0], tuple(node.kwargs["out_size"])
-    floor = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
-                  for n, k, s, p, d in zip(x.shape[2:], kernel, stride, pad, dil))
-    return int(floor != out)
+    return [max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p))
+            for n, o, k, s, p, d in zip(x.shape[2:], out, kernel, stride, pad, dil)]
 
 
 @converter("MaxPool2dBackward")
 def max_pool2d(g, node):
     kw = node.kwargs
     k, s, p, d = (_pair(kw[a]) for a in ("kernel", "stride", "padding", "dilation"))
-    g.output(node, g.op("MaxPool", [g.input(node, 0)], kernel_shape=list(k), strides=list(s), pads=list(p) * 2,
-                        dilations=list(d), ceil_mode=_ceil_mode(node, k, s, p, d)))
+    far = [a + b for a, b in zip(p, _extra(node, k, s, p, d))]
+    g.output(node, g.op("MaxPool", [g.input(node, 0)], kernel_shape=list(k), strides=list(s), pads=list(p) + far,
+                        dilations=list(d)))
 
 
 @converter("AvgPool2dBackward")
 def avg_pool2d(g, node):
+    """count_include_pad counts the padding but not the extra windows' overhang (PyTorch's divisor): the
+    padding is then made explicit and the pool counts only what it is given."""
     kw = node.kwargs
     k, s, p = (_pair(kw[a]) for a in ("kernel", "stride", "padding"))
-    ceil = _ceil_mode(node, k, s, p, (1, 1))
-    if ceil and p != (0, 0) and kw["count_include_pad"]:
-        raise ExportError(f"[onnx.export] avg_pool2d in '{node.path}' with ceil_mode, padding and "
-                          f"count_include_pad: ONNX's AveragePool divides the last windows differently")
-    g.output(node, g.op("AveragePool", [g.input(node, 0)], kernel_shape=list(k), strides=list(s), pads=list(p) * 2,
-                        count_include_pad=int(kw["count_include_pad"]), ceil_mode=ceil))
+    extra = _extra(node, k, s, p, (1, 1))
+    x = g.input(node, 0)
+    if kw["count_include_pad"] and any(extra) and any(p):
+        x = g.op("Pad", [x, g.ints([0, 0, p[0], p[1], 0, 0, p[0], p[1]])])
+        p = (0, 0)
+    include = int(kw["count_include_pad"] and not any(extra))
+    far = [a + b for a, b in zip(p, extra)]
+    g.output(node, g.op("AveragePool", [x], kernel_shape=list(k), strides=list(s), pads=list(p) + far,
+                        count_include_pad=include))
