@@ -19,6 +19,19 @@ def flat(out):
     return []
 
 
+def ort_opset():
+    """The newest opset this onnxruntime runs (1.16: 19, 1.17: 20, 1.18 and later: 21 and beyond)."""
+    major, minor = (int(v) for v in ort.__version__.split(".")[:2])
+    return 21 if (major, minor) >= (1, 18) else 20 if (major, minor) == (1, 17) else 19
+
+
+def opsets(*wanted):
+    """pytest params for the opsets, skipped where the installed onnx or onnxruntime lacks one."""
+    top = min(ort_opset(), ember.onnx.OPSETS.stop - 1)
+    return [pytest.param(o, marks=pytest.mark.skipif(o > top, reason=f"opset {o} is newer than onnx/onnxruntime here"))
+            for o in wanted]
+
+
 def session(data):
     return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
 

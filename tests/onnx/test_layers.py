@@ -5,7 +5,7 @@ import pytest
 import ember as em
 from ember import nn
 
-from .common import check_export, initializer_names, randn
+from .common import check_export, initializer_names, opsets, randn
 
 em.manual_seed(0)
 
@@ -39,7 +39,7 @@ def test_dense_layers(name, make, shape):
     assert initializer_names(proto) >= {n for n, _ in model.named_parameters()}
 
 
-@pytest.mark.parametrize("opset", [17, 20, 21])
+@pytest.mark.parametrize("opset", opsets(17, 20, 21))
 @pytest.mark.parametrize("act", ACTIVATIONS, ids=lambda a: f"{type(a).__name__}{getattr(a, 'approximate', '')}")
 def test_activations(act, opset):
     check_export(act, (randn(3, 7) * 3,), opset_version=opset)
@@ -123,7 +123,7 @@ BATCH_NORMS = [
 ]
 
 
-@pytest.mark.parametrize("opset", [17, 18])
+@pytest.mark.parametrize("opset", opsets(17, 18))
 @pytest.mark.parametrize("name, make, shape", BATCH_NORMS, ids=[b[0] for b in BATCH_NORMS])
 def test_batch_norm(name, make, shape, opset):
     bn = make()

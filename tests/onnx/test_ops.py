@@ -6,7 +6,7 @@ import pytest
 import ember as em
 from ember import nn
 
-from .common import check_export, randn
+from .common import check_export, opsets, randn
 
 
 class Fn(nn.Module):
@@ -49,7 +49,7 @@ ONE = {
 }
 
 
-@pytest.mark.parametrize("opset", [17, 18])
+@pytest.mark.parametrize("opset", opsets(17, 18))
 @pytest.mark.parametrize("name", sorted(ONE))
 def test_one_input(name, opset):
     fn = ONE[name]

@@ -18,7 +18,7 @@ from .converters import CONVERTERS
 from .graph import ExportError, Graph, host, onnx_dtype
 from .trace import Tracer
 
-OPSETS = range(17, 22)
+OPSETS = range(17, min(21, onnx.defs.onnx_opset_version()) + 1)  # 17 to 21, as far as this onnx knows
 
 
 def export(model, args, f, input_names=None, output_names=None, dynamic_axes=None, opset_version=17):
@@ -32,7 +32,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
             are "input"/"output" (one) or "input_<i>"/"output_<i>".
         dynamic_axes: {name: [axis, ...]} or {name: {axis: "dim_name"}}: those dims are symbolic, so the
             exported model runs at other sizes there (a batch size, a sequence length).
-        opset_version: the ONNX opset, 17 to 21.
+        opset_version: the ONNX opset, 17 to 21 (the installed onnx may know fewer).
     Returns:
         the onnx.ModelProto that was written.
     Raises:
