@@ -6,7 +6,9 @@ import pytest
 import ember as em
 import ember.onnx
 from ember import nn
+from ember.nn import functional as F
 
+from ..devices import DEVICES
 from .common import check_export, initializer_names, opsets, randn, session
 
 
@@ -174,3 +176,29 @@ def test_export_under_no_grad():
     model = Residual()
     with em.no_grad():
         check_export(model, (randn(3, 4),))
+
+
+class Small(nn.Module):
+    """A conv, batch norm, pooling, a GRU over the columns and a head: every kind of parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn = nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4)
+        self.gru, self.fc = nn.GRU(8, 5, batch_first=True), nn.Linear(5, 3)
+
+    def forward(self, x):
+        y = F.max_pool2d(F.relu(self.bn(self.conv(x))), 2)           # (N, 4, 2, T)
+        seq = y.reshape(y.shape[0], 8, -1).transpose(1, 2)            # (N, T, 8)
+        return self.fc(self.gru(seq)[0][:, -1])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_on_every_device(device):
+    """The export reads parameters and traced constants off any device (a CuPy array included)."""
+    em.manual_seed(7)
+    model = Small()
+    _train_a_step(model, (randn(4, 2, 4, 10),), randn(4, 3), nn.MSELoss())
+    model.to(device)
+    x = em.tensor(randn(3, 2, 4, 10).numpy(), device=device)
+    other = em.tensor(randn(6, 2, 4, 14, seed=1).numpy(), device=device)
+    check_export(model, (x,), input_names=["x"], dynamic_axes={"x": [0, 3]}, others=[(other,)])

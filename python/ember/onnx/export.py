@@ -2,7 +2,8 @@
 arguments).
 
 The model runs twice in eval mode with every op recorded (trace.py): once on `args`, once on
-the same values rolled by one place and, along each dynamic axis, one longer. The two records
+the same values rolled by one place and, along each dynamic axis, 2n + 1 long instead of n (not
+n + 1: a pooling's floor division could map both to one size and hide the axis). The two records
 must agree op for op; where they differ (a reshape's target, an index, an output's size) the
 converters learn which sizes follow a dynamic axis, and a constant the model made outside
 ember's ops must be the same in both, else the export refuses rather than freeze it. Then each
@@ -129,7 +130,8 @@ def _dynamic_axes(dynamic_axes, names, tensors):
 
 
 def _alt_args(args, kwargs, inputs, axes):
-    """The second trace's inputs: each tensor's values rolled by one place, one longer on its dynamic axes."""
+    """The second trace's inputs: each tensor's values rolled by one place, 2n + 1 long on its dynamic axes
+    (the values repeated, so indices stay in range)."""
     swap = {}
     for t, dims in zip(inputs, axes):
         a = host(t._data)
@@ -138,7 +140,7 @@ def _alt_args(args, kwargs, inputs, axes):
             n = a.shape[ax]
             if n == 0:
                 raise ValueError(f"[onnx.export] dynamic axis {ax} of an input of shape {tuple(t.shape)} has size 0")
-            a = np.take(a, np.arange(n + 1) % n, axis=ax)
+            a = np.take(a, np.arange(2 * n + 1) % n, axis=ax)
         swap[id(t)] = Tensor._wrap(t._backend.from_host(np.ascontiguousarray(a)), t._backend)
     pick = lambda a: swap.get(id(a), a) if isinstance(a, Tensor) else a  # noqa: E731
     return tuple(pick(a) for a in args), {k: pick(v) for k, v in kwargs.items()}
@@ -165,8 +167,8 @@ def _trace_twice(model, args, kwargs, inputs, axes):
         try:
             second, out_b = _trace(model, alt_args, alt_kwargs)
         except Exception as e:
-            raise ExportError(f"[onnx.export] the model failed on the second trace (the inputs' values rolled, one "
-                              f"longer along the dynamic axes), so its graph cannot be checked: {e}") from e
+            raise ExportError(f"[onnx.export] the model failed on the second trace (the inputs' values rolled, sizes "
+                              f"n -> 2n + 1 along the dynamic axes), so its graph cannot be checked: {e}") from e
     finally:
         for m, mode in modes:
             object.__setattr__(m, "training", mode)

@@ -115,7 +115,7 @@ class Graph:
         """An initializer holding a traced constant a, after checking the second trace saw the same."""
         if alt is not None and (a.shape != alt.shape or a.dtype != alt.dtype or
                                 not np.array_equal(a, alt, equal_nan=a.dtype.kind == "f")):
-            change = "the dynamic axes" if a.shape != alt.shape else "the input values"
+            change = "the dynamic axes" if a.shape != alt.shape else "the input values (or is random)"
             raise ExportError(
                 f"[onnx.export] {what} is a tensor of shape {a.shape} that ember did not trace (made outside "
                 f"ember's ops: a comparison, argmax, .numpy(), a new tensor sized from an input, ...) and it "
