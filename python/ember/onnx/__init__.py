@@ -15,6 +15,11 @@ Example:
     ember.onnx.export(model, x, "model.onnx", input_names=["x"], output_names=["y"],
                       dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
 """
+try:
+    import onnx  # the writer: an optional dependency (ember[onnx])
+except ImportError as e:
+    raise ImportError("ember.onnx needs the onnx package: pip install 'ember[onnx]' (or pip install onnx)") from e
+
 from .export import OPSETS, export
 from .graph import ExportError
 
