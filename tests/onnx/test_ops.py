@@ -46,6 +46,11 @@ ONE = {
     "max_min": lambda x: x.max(dim=2) - x.min(dim=-1, keepdim=True).squeeze(-1),
     "var_std": lambda x: x.var(dim=1) + x.std(dim=1),
     "float_cast": lambda x: (x * 10).long().float() / 10,
+    "comparisons": lambda x: ((x > 0).float() + (x >= 0.5).float() + (x < -1).float() + (x <= 0.25).float()
+                              + (x == x).float() - (x != 0).float()),
+    "argmax": lambda x: x.argmax(dim=1),
+    "argmin_keep": lambda x: x.argmin(dim=-1, keepdim=True),
+    "argmax_all": lambda x: x[0].argmax() + x.argmax(keepdim=True) * 0,
 }
 
 
