@@ -94,6 +94,29 @@ def test_dynamic_reshape_of_heads():
                  others=[(randn(7, 5, 8),)])
 
 
+def _time_major(x):
+    """(N, T, C) -> (N * T, C) -> (T, N, C) by reshapes alone: two sizes follow the dynamic axes."""
+    n, t, c = x.shape
+    return x.reshape(n * t, c).reshape(n, t, c).transpose(0, 1).reshape(t * n, c).reshape(t, n, c)
+
+
+FILLED = {
+    "zeros_like_batch": lambda x: x + em.zeros(x.shape[0], 1, 6),
+    "ones_times_time": lambda x: x * em.ones(1, x.shape[1], 1) * 2,
+    "full_flat": lambda x: x.reshape(-1) + em.full((x.shape[0] * x.shape[1] * 6,), 0.5),
+    "expand_to_batch": lambda x: em.ones(1, 1, 6).expand(x.shape[0], x.shape[1], 6) + x,
+    "unflatten": _time_major,
+    "swap_sizes": lambda x: x.reshape(x.shape[1], x.shape[0], 6),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FILLED))
+def test_sizes_from_two_dynamic_axes(name):
+    """Constants filled with one value and reshape/expand targets sized by N, T, N * T: read off the input."""
+    check_export(Fn(FILLED[name]), (randn(2, 3, 6),), input_names=["x"], dynamic_axes={"x": [0, 1]},
+                 others=[(randn(4, 7, 6, seed=1),), (randn(1, 1, 6, seed=2),)])
+
+
 def test_output_is_input_and_constant():
     """A model may hand back its input (an Identity) and a tensor it made (a constant)."""
     check_export(Fn(lambda x: (x, em.ones(3) * 2, x + 1)), (randn(2, 3),))

@@ -61,6 +61,8 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     graph = Graph(opset_version, _params(model))
     for t, name in zip(inputs, in_names):
         graph.bind(t, name)
+        for ax in axes.get(name, {}):
+            graph.sizes.add(name, ax, t.shape[ax], 2 * t.shape[ax] + 1)  # the second trace's size (_alt_args)
     _convert(graph, first, outs_a)
     proto = _model(graph, inputs, in_names, axes, outs_a, outs_b, out_names, out_axes)
     onnx.checker.check_model(proto, full_check=True)

@@ -5,10 +5,13 @@ state_dict name (an initializer), a node's output by what its converter bound it
 none of these made (created outside ember's ops: zeros for an RNN's initial state, a causal
 mask) becomes an anonymous initializer, but only if the second trace (other input values, and
 other sizes along the dynamic axes) saw the same value there: otherwise it came from the inputs
-through an untraced operation and freezing it would answer wrong.
+through an untraced operation and freezing it would answer wrong. One exception: a tensor
+filled with one value whose sizes follow the dynamic axes (sizes.py) is made at run time.
 """
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
+
+from .sizes import Sizes
 
 ONNX_DTYPES = {
     np.dtype("float32"): TensorProto.FLOAT, np.dtype("float64"): TensorProto.DOUBLE,
@@ -37,6 +40,7 @@ def host(a):
 class Graph:
     def __init__(self, opset, params):
         self.opset = opset
+        self.sizes = Sizes(self)        # sizes that follow the dynamic axes, read off the inputs
         self.params = params            # id(tensor) -> (state_dict name, tensor)
         self.names = {}                 # id(tensor) -> ONNX value name
         self.keep = []                  # tensors named by id: kept alive so that no id is reused
@@ -112,7 +116,13 @@ class Graph:
         return not host(t._data).any() and not host(alt._data).any()
 
     def constant_of(self, a, alt, what):
-        """An initializer holding a traced constant a, after checking the second trace saw the same."""
+        """An initializer holding a traced constant a, after checking the second trace saw the same; a
+        constant filled with one value and sized by the dynamic axes (zeros(x.shape[0], 4)) is made at run
+        time."""
+        if alt is not None and a.shape != alt.shape:
+            filled = self._filled(a, alt)
+            if filled is not None:
+                return filled
         if alt is not None and (a.shape != alt.shape or a.dtype != alt.dtype or
                                 not np.array_equal(a, alt, equal_nan=a.dtype.kind == "f")):
             change = "the dynamic axes" if a.shape != alt.shape else "the input values (or is random)"
@@ -121,6 +131,19 @@ class Graph:
                 f"ember's ops: a comparison, argmax, .numpy(), a new tensor sized from an input, ...) and it "
                 f"changes with {change}, so it cannot be a constant of the exported graph")
         return self.const(a)
+
+    def _filled(self, a, alt):
+        """Expand(value, shape at run time) for a and alt filled with one value, else None."""
+        if a.ndim != alt.ndim or a.dtype != alt.dtype or not a.size or not alt.size:
+            return None
+        v = a.reshape(-1)[0]
+        if not (np.array_equal(a, np.full_like(a, v), equal_nan=True)
+                and np.array_equal(alt, np.full_like(alt, v), equal_nan=True)):
+            return None
+        dims = [p if p == q else self.sizes.value(p, q) for p, q in zip(a.shape, alt.shape)]
+        if any(d is None for d in dims):
+            return None
+        return self.op("Expand", [self.const(np.asarray(v, dtype=a.dtype)), self.sizes.shape(dims)])
 
     def const(self, a, dtype=None):
         a = np.asarray(a, dtype=dtype)

@@ -2,7 +2,8 @@
 
 Shapes an op recorded hold the traced sizes; where a size differs between the two traces it
 follows a dynamic axis, and is written as what ONNX computes at run time: 0 (copy the input's
-dim) or -1 (infer) in a Reshape, 1 in an Expand, an index counted from the end.
+dim) or -1 (infer) in a Reshape, 1 in an Expand, an index counted from the end, or a multiple
+of the dynamic input sizes read off the inputs (sizes.py).
 """
 import numpy as np
 
@@ -14,27 +15,33 @@ BIG = np.iinfo(np.int64).max
 
 @converter("ReshapeBackward")
 def reshape(g, node):
-    g.output(node, g.op("Reshape", [g.input(node, 0), g.ints(_reshape_target(node))]))
+    g.output(node, g.op("Reshape", [g.input(node, 0), g.sizes.shape(_reshape_target(g, node))]))
 
 
-def _reshape_target(node):
+def _reshape_target(g, node):
+    """The target: literal sizes, 0 (the input's size there), one -1, and sizes read off the inputs."""
     ia, ib = node.inputs[0].shape, node.alt.inputs[0].shape
     oa, ob = node.outputs[0].shape, node.alt.outputs[0].shape
     dims = []
     for i, (a, b) in enumerate(zip(oa, ob)):
-        copies = i < len(ia) and ia[i] == a and ib[i] == b
         if a == b and a != 0:
             dims.append(a)
-        elif copies:
+        elif i < len(ia) and ia[i] == a and ib[i] == b:
             dims.append(0)
         elif a == b:
             raise ExportError(f"[onnx.export] reshape of {tuple(ia)} to {tuple(oa)} in '{node.path}': a size 0 that "
                               f"is not the input's at the same place does not export")
         else:
-            dims.append(-1)
-    if dims.count(-1) > 1:
-        raise ExportError(f"[onnx.export] reshape of {tuple(ia)} to {tuple(oa)} in '{node.path}': more than one "
-                          f"size follows the dynamic axes ({tuple(ib)} to {tuple(ob)} in the second trace)")
+            dims.append((a, b))
+    dynamic = [i for i, d in enumerate(dims) if isinstance(d, tuple)]
+    for i in dynamic[1:] if len(dynamic) > 1 else ():  # one -1 is inferred; the others are computed
+        dims[i] = g.sizes.value(*dims[i])
+        if dims[i] is None:
+            raise ExportError(f"[onnx.export] reshape of {tuple(ia)} to {tuple(oa)} in '{node.path}': size {oa[i]} "
+                              f"follows the dynamic axes ({tuple(ib)} to {tuple(ob)} in the second trace) in a way "
+                              f"that is not a multiple of them, and another size does too")
+    if dynamic:
+        dims[dynamic[0]] = -1
     return dims
 
 
@@ -54,10 +61,12 @@ def expand(g, node):
             dims.append(a)
         elif i >= lead and ia[i - lead] == a and ib[i - lead] == b:
             dims.append(1)  # the input's own (dynamic) size
+        elif g.sizes.value(a, b) is not None:
+            dims.append(g.sizes.value(a, b))
         else:
             raise ExportError(f"[onnx.export] expand of {tuple(ia)} to {tuple(oa)} in '{node.path}': the target size "
-                              f"{a} follows a dynamic axis")
-    g.output(node, g.op("Expand", [g.input(node, 0), g.ints(dims)]))
+                              f"{a} follows the dynamic axes, but not as a multiple of them")
+    g.output(node, g.op("Expand", [g.input(node, 0), g.sizes.shape(dims)]))
 
 
 @converter("CatBackward")
