@@ -97,3 +97,15 @@ def test_predict_and_evaluate_run_in_inference_mode():
     assert model.seen and all(model.seen)
     with em.no_grad():
         np.testing.assert_allclose(p, model.eval()(em.tensor(x)).numpy(), rtol=1e-6)
+
+
+def test_fit_and_evaluate_checks_leave_the_model_alone():
+    """The shape check before fit/evaluate runs in eval mode: batch-norm statistics stay put."""
+    em.manual_seed(0)
+    model = _Probe()
+    model.compile(optimizer="sgd", loss="cross_entropy")
+    x = np.random.default_rng(1).standard_normal((6, 4)).astype(np.float32) * 5 + 3
+    before = model.net[1].running_mean.numpy().copy()
+    model.evaluate(x, np.arange(6) % 2)
+    np.testing.assert_array_equal(model.net[1].running_mean.numpy(), before)
+    assert model.training

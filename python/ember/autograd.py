@@ -25,6 +25,8 @@ import weakref
 
 _wrap = None      # Tensor._wrap, set by tensor.py (which imports this module)
 _final_callbacks = []  # run once when the current backward() ends (DDP waits for its all-reduces there)
+# ember.onnx sets this while it traces a model: called as _trace(node, inputs, kwargs, outputs) by apply
+_trace = None
 
 
 def queue_callback(fn):
@@ -213,7 +215,10 @@ class Function:
             data = fn.forward(*[t._data for t in inputs])
         if type(data) is not be.array_type:
             if type(data) is tuple:
-                return _apply_multi(fn, inputs, data)
+                outs = _apply_multi(fn, inputs, data)
+                if _trace is not None:
+                    _trace(fn, inputs, kwargs, outs)
+                return outs
             data = be.xp.asarray(data)  # NumPy turns 0-d results into scalars
         out = _wrap(data, be)
         if record:
@@ -229,6 +234,8 @@ class Function:
                     _record_output_versions(fn, (out,))
             out.requires_grad = True
             out._ctx = fn
+        if _trace is not None:
+            _trace(fn, inputs, kwargs, out)
         return out
 
     def forward(self, *arrays, **kwargs):

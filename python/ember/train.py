@@ -299,12 +299,17 @@ def _run_epoch(model, x, y, batch_size, order, train, bar=None, callbacks=(), re
 
 
 def _dry_run(model, x, y, what):
-    """Forward and loss on two samples, so wrong shapes or labels raise ValueError before any training."""
-    with inference_mode():
-        try:
+    """Forward and loss on two samples, so wrong shapes or labels raise ValueError before any training.
+    In eval mode: the check must not move batch-norm statistics or draw dropout masks."""
+    was_training = model.training
+    model.eval()
+    try:
+        with inference_mode():
             model.loss_fn(model(x[:2]), y[:2])
-        except (ValueError, IndexError, TypeError) as e:
-            raise ValueError(f"[{what}] the model's output and y do not fit the loss: {e}") from None
+    except (ValueError, IndexError, TypeError) as e:
+        raise ValueError(f"[{what}] the model's output and y do not fit the loss: {e}") from None
+    finally:
+        model.train(was_training)
 
 
 def _parallel_plan(model, n, shuffle, seed):

@@ -5,6 +5,7 @@ broadcasting by summing over the broadcast axes.
 """
 import operator
 
+from .. import autograd
 from ..autograd import Function
 from ..tensor import Tensor, as_tensor, float32, float64, int64
 
@@ -46,9 +47,10 @@ def _operands(a, b):
 def _binary(cls, a, b):
     """a (op) b for the elementwise classes with a `direct` forward: the operands checked and
     promoted, and a node only when one is recorded. Tiny tensors are overhead-bound, so the common
-    case (two tensors of one device and dtype, no grad) takes one test and no node."""
+    case (two tensors of one device and dtype, no grad) takes one test and no node (unless ember.onnx
+    is tracing: it records ops through apply)."""
     if type(a) is Tensor and type(b) is Tensor and a._backend is b._backend and a._data.dtype == b._data.dtype:
-        if not (a.requires_grad or b.requires_grad):
+        if not (a.requires_grad or b.requires_grad or autograd._trace):
             data, be = cls.direct(a._data, b._data), a._backend
             return Tensor._wrap(data if type(data) is be.array_type else be.xp.asarray(data), be)
         return cls.apply(a, b)
