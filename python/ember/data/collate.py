@@ -35,7 +35,11 @@ def default_collate(batch):
     if isinstance(elem, np.ndarray) or (isinstance(elem, np.generic) and not isinstance(elem, (np.str_, np.bytes_))):
         if isinstance(elem, np.ndarray) and elem.dtype.kind in "SaUOV":
             raise TypeError(_ERR.format(elem.dtype))
-        return _array_tensor(np.stack([np.asarray(b) for b in batch]))
+        arrays = [np.asarray(b) for b in batch]
+        if any(a.shape != arrays[0].shape for a in arrays):
+            raise ValueError(f"[default_collate] arrays of different shapes cannot be stacked: "
+                             f"{sorted({a.shape for a in arrays})}")
+        return _array_tensor(np.stack(arrays))
     if isinstance(elem, bool):
         return tensor(list(batch))
     if isinstance(elem, float):

@@ -25,9 +25,9 @@ def _positive_int(value, name, op):
     return int(value)
 
 
-def _bool(value, name, op):
+def _bool(value, name, op, error=ValueError):
     if not isinstance(value, bool):
-        raise ValueError(f"[{op}] {name} should be a boolean value, but got {name}={value!r}")
+        raise error(f"[{op}] {name} should be a boolean value, but got {name}={value!r}")
     return value
 
 
@@ -64,7 +64,7 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         self.data_source, self.generator = data_source, generator
-        self.replacement = _bool(replacement, "replacement", "RandomSampler")
+        self.replacement = _bool(replacement, "replacement", "RandomSampler", TypeError)  # as PyTorch
         self._num_samples = None if num_samples is None else _positive_int(num_samples, "num_samples",
                                                                            "RandomSampler")
         as_rng(generator, "RandomSampler")
