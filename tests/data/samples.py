@@ -93,3 +93,34 @@ class Stream(IterableDataset):
         if info is None or not self.shard:
             return iter(range(self.n))
         return iter(range(info.id, self.n, info.num_workers))
+
+
+def failing_init(worker_id):
+    raise OSError(f"worker {worker_id} cannot open its shard")
+
+
+def keep(batch):
+    """A collate_fn that returns the samples as they are."""
+    return batch
+
+
+class Raises(Dataset):
+    """Raises `kind` (a name in this module or builtins) for every sample."""
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        if self.kind == "KeyError":
+            raise KeyError(f"no key {i}")
+        if self.kind == "TwoArgs":
+            raise TwoArgs(i, "two")
+        return lambda: i  # unpicklable: the batch cannot be sent back
+
+
+class TwoArgs(Exception):
+    def __init__(self, a, b):
+        super().__init__(f"{a} {b}")

@@ -139,3 +139,68 @@ def test_iterable_dataset_as_torch(shard):
     for drop_last in (False, True):
         want = flat(torch_data.DataLoader(TorchStream(), batch_size=2, num_workers=2, drop_last=drop_last))
         assert flat(DataLoader(ds, batch_size=2, num_workers=2, drop_last=drop_last)) == want
+
+
+@pytest.mark.parametrize("kind, exc, text", [
+    ("KeyError", KeyError, "Caught KeyError in DataLoader worker process 0.\nOriginal Traceback"),
+    ("TwoArgs", RuntimeError, "Caught TwoArgs"),  # an exception type that one message cannot build
+    ("lambda", Exception, "in DataLoader worker process 0"),  # a batch that cannot be pickled
+])
+def test_every_kind_of_worker_failure_is_raised(kind, exc, text):
+    with pytest.raises(exc) as e:
+        next(iter(DataLoader(samples.Raises(kind), batch_size=2, num_workers=2, collate_fn=samples.keep)))
+    assert text in (e.value.args[0] if kind == "KeyError" else str(e.value))
+
+
+def test_worker_init_fn_failure_is_raised():
+    with pytest.raises(OSError, match="(?s)Original Traceback.*failing_init.*worker 0 cannot open its shard"):
+        list(DataLoader(samples.Items(), num_workers=2, worker_init_fn=samples.failing_init))
+
+
+def test_persistent_workers_restart_an_iterable_dataset():
+    loader = DataLoader(samples.Stream(n=5), batch_size=2, num_workers=2, persistent_workers=True)
+    first, second = flat(loader), flat(loader)
+    assert first == second == flat(DataLoader(samples.Stream(n=5), batch_size=2, num_workers=2))
+    del loader
+
+
+_ORPHAN = """
+import os, sys, time
+import ember as em
+from ember.data import DataLoader, TensorDataset
+if __name__ == "__main__":
+    it = iter(DataLoader(TensorDataset(em.arange(100)), batch_size=2, num_workers=2))
+    next(it)
+    print(" ".join(str(p.pid) for p in it.workers.procs), flush=True)
+    time.sleep(600)
+"""
+
+
+def test_workers_leave_when_the_parent_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    script = tmp_path / "orphan.py"
+    script.write_text(_ORPHAN)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=os.path.join(root, "python"))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    assert len(pids) == 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+
+    def running(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    deadline = time.monotonic() + 60
+    while any(running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(running(p) for p in pids), "orphaned DataLoader workers are still running"

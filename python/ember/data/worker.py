@@ -9,7 +9,7 @@ Messages: the parent sends (task, indices), ("resume", seed) or None (stop); the
 the worker itself, so an unpicklable batch is an error the parent hears about, not one lost in
 a queue's feeder thread.
 """
-import os
+import multiprocessing
 import queue
 import random
 import traceback
@@ -132,7 +132,7 @@ def _start(fetcher, worker_id, num_workers, seed, device):
 
 
 def _run(fetcher, index_queue, result_queue, worker_id, num_workers, seed, worker_init_fn, device):
-    parent = os.getppid()
+    parent = multiprocessing.parent_process()  # its sentinel closes when the DataLoader's process dies
     error, exhausted = None, False
     try:
         _start(fetcher, worker_id, num_workers, seed, device)
@@ -144,7 +144,7 @@ def _run(fetcher, index_queue, result_queue, worker_id, num_workers, seed, worke
         try:
             msg = index_queue.get(timeout=_POLL_S)
         except queue.Empty:
-            if os.getppid() != parent:  # the parent (or the forkserver, which dies with it) is gone
+            if parent is not None and not parent.is_alive():
                 return
             continue
         if msg is None:
