@@ -345,6 +345,8 @@ def test_file_objects(tmp_path):
     assert (tmp_path / "f.safetensors").read_bytes() == buf.getvalue()
     with open(tmp_path / "f.safetensors", "r", encoding="latin-1") as f, pytest.raises(TypeError, match="binary"):
         em.load(f)
+    with open(tmp_path / "text.safetensors", "w") as f, pytest.raises(TypeError, match=r"\[save\].*binary"):
+        em.save(obj, f)
     with pytest.raises(TypeError, match=r"\[save\].*path"):
         em.save(obj, 3)
     with pytest.raises(TypeError, match=r"\[load\].*path"):
@@ -414,7 +416,8 @@ def _with_structure(structure, arrays):
 
 def test_corrupt_structure_names_the_file(tmp_path):
     f = tmp_path / "s.safetensors"
-    for structure in ('{"__dict__": [["w", {"__array__": "missing"}]]}', "{not json", '{"__dict__": 3}'):
+    for structure in ('{"__dict__": [["w", {"__array__": "missing"}]]}', "{not json", '{"__dict__": 3}',
+                      '{"__dict__": [["w", 1, 2]]}', '{"__dict__": [[["unhashable"], 1]]}'):
         from safetensors.numpy import save as dumps
         f.write_bytes(dumps({"w": np.zeros(1)}, metadata={"ember.structure": structure}))
         with pytest.raises(ValueError, match="s.safetensors.*corrupt"):

@@ -230,8 +230,11 @@ def save(obj, f):
     blob = _serialize(arrays, metadata)
     if isinstance(target, str):
         _write_atomic(blob, target)
-    else:
+        return
+    try:
         target.write(blob)
+    except TypeError:
+        raise TypeError("[save] the file object must be opened in binary mode ('wb')") from None
 
 
 def _target(f, op, method):
@@ -285,6 +288,8 @@ def load(f, map_location=None):
     if map_location is not None and (callable(map_location) or isinstance(map_location, dict)):
         raise TypeError(f"[load] map_location must be None, a device name or an ember device, got "
                         f"{type(map_location).__name__} (ember takes no callables or dicts here)")
+    if map_location is not None:
+        _as_tensor(np.zeros(0, np.float32), map_location)  # a bad device fails here, before reading
     source = _target(f, "load", "read")
     name = source if isinstance(source, str) else getattr(source, "name", repr(source))
     blob = _read(source)
@@ -299,7 +304,7 @@ def load(f, map_location=None):
             raise ValueError(f"[load] '{name}' has a corrupt ember structure ({e})") from None
         try:
             return _unflatten(structure, arrays, map_location)
-        except (KeyError, TypeError, IndexError, AttributeError) as e:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
             raise ValueError(f"[load] '{name}' has a corrupt ember structure ({type(e).__name__}: {e})") from None
     return {k: _as_tensor(v, map_location) for k, v in arrays.items()}
 

@@ -124,3 +124,20 @@ class Raises(Dataset):
 class TwoArgs(Exception):
     def __init__(self, a, b):
         super().__init__(f"{a} {b}")
+
+
+class Span(IterableDataset):
+    """range(start, end); split between workers by split_span (PyTorch's worker_init_fn example)."""
+
+    def __init__(self, start, end):
+        self.start, self.end = start, end
+
+    def __iter__(self):
+        return iter(range(self.start, self.end))
+
+
+def split_span(worker_id):
+    info = get_worker_info()
+    ds = info.dataset  # this worker's copy
+    per = -(-(ds.end - ds.start) // info.num_workers)
+    ds.start, ds.end = ds.start + worker_id * per, min(ds.end, ds.start + (worker_id + 1) * per)

@@ -204,3 +204,8 @@ def test_workers_leave_when_the_parent_is_killed(tmp_path):
     while any(running(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(running(p) for p in pids), "orphaned DataLoader workers are still running"
+
+
+def test_worker_init_fn_configures_the_dataset_copy_before_iteration():
+    loader = DataLoader(samples.Span(3, 10), batch_size=2, num_workers=2, worker_init_fn=samples.split_span)
+    assert [b.tolist() for b in loader] == [[3, 4], [7, 8], [5, 6], [9]]  # worker 0: 3..6, worker 1: 7..9

@@ -120,24 +120,25 @@ def worker_loop(fetcher, index_queue, result_queue, worker_id, num_workers, seed
         pass
 
 
-def _start(fetcher, worker_id, num_workers, seed, device):
+def _seed(fetcher, worker_id, num_workers, seed):
     global _info
     import ember
-    ember.set_num_threads(1)
-    ember.set_default_device(device)
     random.seed(seed)
     ember.manual_seed(seed)
     _info = WorkerInfo(worker_id, num_workers, seed, fetcher.dataset)
-    fetcher.start()
 
 
 def _run(fetcher, index_queue, result_queue, worker_id, num_workers, seed, worker_init_fn, device):
     parent = multiprocessing.parent_process()  # its sentinel closes when the DataLoader's process dies
     error, exhausted = None, False
     try:
-        _start(fetcher, worker_id, num_workers, seed, device)
+        import ember
+        ember.set_num_threads(1)
+        ember.set_default_device(device)
+        _seed(fetcher, worker_id, num_workers, seed)
         if worker_init_fn is not None:
             worker_init_fn(worker_id)
+        fetcher.start()  # after worker_init_fn, which may configure this worker's copy of the dataset
     except Exception as e:
         error = failure_payload(worker_id, e)
     while True:
@@ -154,7 +155,8 @@ def _run(fetcher, index_queue, result_queue, worker_id, num_workers, seed, worke
             exhausted = False
             if error is None:
                 try:
-                    _start(fetcher, worker_id, num_workers, arg + worker_id, device)
+                    _seed(fetcher, worker_id, num_workers, arg + worker_id)
+                    fetcher.start()
                 except Exception as e:
                     error = failure_payload(worker_id, e)
             result_queue.put(("resume", worker_id))
