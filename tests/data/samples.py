@@ -141,3 +141,15 @@ def split_span(worker_id):
     ds = info.dataset  # this worker's copy
     per = -(-(ds.end - ds.start) // info.num_workers)
     ds.start, ds.end = ds.start + worker_id * per, min(ds.end, ds.start + (worker_id + 1) * per)
+
+
+class Stops(Dataset):
+    """A map-style dataset whose item 1 raises StopIteration: an error, not the end of the data."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        if i == 1:
+            raise StopIteration
+        return i

@@ -209,3 +209,9 @@ def test_workers_leave_when_the_parent_is_killed(tmp_path):
 def test_worker_init_fn_configures_the_dataset_copy_before_iteration():
     loader = DataLoader(samples.Span(3, 10), batch_size=2, num_workers=2, worker_init_fn=samples.split_span)
     assert [b.tolist() for b in loader] == [[3, 4], [7, 8], [5, 6], [9]]  # worker 0: 3..6, worker 1: 7..9
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_stop_iteration_from_a_map_style_dataset_is_an_error(num_workers):
+    with pytest.raises(RuntimeError, match="StopIteration"):
+        list(DataLoader(samples.Stops(), batch_size=2, num_workers=num_workers))

@@ -17,6 +17,7 @@ def _tensor_rows(dataset):
 class MapFetcher:
     """dataset[i] for each index, then collate_fn; a TensorDataset (or a Subset of one) under
     default_collate is indexed once per tensor instead (the same batch, without a stack)."""
+    iterable = False
 
     def __init__(self, dataset, auto_collation, collate_fn, drop_last):
         self.dataset, self.auto_collation, self.collate_fn = dataset, auto_collation, collate_fn
@@ -38,7 +39,9 @@ class MapFetcher:
 
 
 class IterFetcher:
-    """The next batch_size samples of iter(dataset) (the indices are placeholders), then collate_fn."""
+    """The next batch_size samples of iter(dataset) (the indices are placeholders), then collate_fn;
+    StopIteration at the end."""
+    iterable = True
 
     def __init__(self, dataset, auto_collation, collate_fn, drop_last):
         self.dataset, self.auto_collation, self.collate_fn = dataset, auto_collation, collate_fn

@@ -147,6 +147,8 @@ def _single_process(loader):
     for indices in loader._index_sampler:
         try:
             batch = fetcher.fetch(indices)
-        except StopIteration:  # an IterableDataset ended
-            return
+        except StopIteration:
+            if fetcher.iterable:  # the dataset ended
+                return
+            raise RuntimeError(f"[DataLoader] the dataset raised StopIteration for the indices {indices}") from None
         yield batch

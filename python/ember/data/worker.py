@@ -83,6 +83,8 @@ class _Failure:
         msg = f"Caught {self.exc_type.__name__} {self.where}.\nOriginal {self.text}"
         if self.exc_type is KeyError:  # KeyError shows its message with repr, which would mangle the text
             msg = KeyErrorMessage(msg)
+        if issubclass(self.exc_type, StopIteration):  # raised from __next__ it would end the loop quietly
+            raise RuntimeError(msg)
         try:
             exc = self.exc_type(msg)
         except Exception:  # a type whose constructor takes other arguments
@@ -130,6 +132,9 @@ def _seed(fetcher, worker_id, num_workers, seed):
 
 def _run(fetcher, index_queue, result_queue, worker_id, num_workers, seed, worker_init_fn, device):
     parent = multiprocessing.parent_process()  # its sentinel closes when the DataLoader's process dies
+    # Told to stop, the worker leaves at once, even with answers unread in a full pipe: the parent
+    # asks no more of them.
+    result_queue.cancel_join_thread()
     error, exhausted = None, False
     try:
         import ember
@@ -168,9 +173,9 @@ def _run(fetcher, index_queue, result_queue, worker_id, num_workers, seed, worke
             continue
         try:
             payload = dumps(fetcher.fetch(arg))
-        except StopIteration:
-            exhausted = True
-            payload = dumps(Exhausted(worker_id))
+        except StopIteration as e:  # the end of an IterableDataset; from a map-style one, an error
+            exhausted = fetcher.iterable
+            payload = dumps(Exhausted(worker_id)) if exhausted else failure_payload(worker_id, e)
         except Exception as e:
             payload = failure_payload(worker_id, e)
         result_queue.put((task, payload))
