@@ -417,7 +417,8 @@ def _with_structure(structure, arrays):
 def test_corrupt_structure_names_the_file(tmp_path):
     f = tmp_path / "s.safetensors"
     for structure in ('{"__dict__": [["w", {"__array__": "missing"}]]}', "{not json", '{"__dict__": 3}',
-                      '{"__dict__": [["w", 1, 2]]}', '{"__dict__": [[["unhashable"], 1]]}'):
+                      '{"__dict__": [["w", 1, 2]]}', '{"__dict__": [[["unhashable"], 1]]}',
+                      "[" * 100000 + "]" * 100000):
         from safetensors.numpy import save as dumps
         f.write_bytes(dumps({"w": np.zeros(1)}, metadata={"ember.structure": structure}))
         with pytest.raises(ValueError, match="s.safetensors.*corrupt"):

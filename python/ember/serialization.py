@@ -300,11 +300,11 @@ def load(f, map_location=None):
     if metadata and _STRUCTURE in metadata:
         try:
             structure = json.loads(metadata[_STRUCTURE])
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise ValueError(f"[load] '{name}' has a corrupt ember structure ({e})") from None
         try:
             return _unflatten(structure, arrays, map_location)
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as e:
             raise ValueError(f"[load] '{name}' has a corrupt ember structure ({type(e).__name__}: {e})") from None
     return {k: _as_tensor(v, map_location) for k, v in arrays.items()}
 
