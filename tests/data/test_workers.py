@@ -215,3 +215,10 @@ def test_worker_init_fn_configures_the_dataset_copy_before_iteration():
 def test_stop_iteration_from_a_map_style_dataset_is_an_error(num_workers):
     with pytest.raises(RuntimeError, match="StopIteration"):
         list(DataLoader(samples.Stops(), batch_size=2, num_workers=num_workers))
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_other_start_methods(method):
+    ds = samples.Items(n=5)
+    want = flat(DataLoader(ds, batch_size=2))
+    assert flat(DataLoader(ds, batch_size=2, num_workers=2, multiprocessing_context=method)) == want
