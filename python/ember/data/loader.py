@@ -124,7 +124,7 @@ class DataLoader:
     def __iter__(self):
         if self.num_workers == 0:
             return _single_process(self)
-        from .workers import MultiProcessIter, Workers
+        from .pool import MultiProcessIter, Workers
         seed = int(as_rng(self.generator, "DataLoader").integers(0, 2 ** 62))
         if not self.persistent_workers:
             return MultiProcessIter(self, Workers(self, self._fetcher(), seed), persistent=False)
