@@ -3,6 +3,7 @@ non-contiguous, low-precision entries); colliding keys and unstorable values are
 the key named; the file gets the umask's mode; a writer killed mid-save leaves the old file or
 the new one, whole, and the next save removes its temporary file."""
 import inspect
+import json
 import os
 import signal
 import subprocess
@@ -56,7 +57,7 @@ def _assert_same_state(got, want):
     assert set(got) == set(want)
     for k, v in want.items():
         v = v.numpy() if isinstance(v, em.Tensor) else np.asarray(v)
-        g = got[k].numpy()
+        g = got[k].numpy() if isinstance(got[k], em.Tensor) else got[k]
         assert (g.shape, g.dtype) == (v.shape, v.dtype), k
         np.testing.assert_array_equal(g, v, err_msg=k)
 
@@ -108,10 +109,13 @@ def test_odd_entries_round_trip(tmp_path, nested):
     if nested:
         assert back["step"] == 3
         back = back["model"]
+    for k, v in entries.items():  # tensors come back as tensors, arrays as arrays (as torch.load)
+        assert type(back[k]) is type(v), k
     want = {k: (v.numpy() if isinstance(v, em.Tensor) else v) for k, v in entries.items()}
     want["big_endian"] = want["big_endian"].astype("<f4")
     _assert_same_state(back, want)
-    back["transposed"].numpy()[0, 0] = -1.0  # loaded arrays are writable, not views of the file bytes
+    back["transposed"][0, 0] = -1.0
+    back["tensor_t"].numpy()[0, 0] = -1.0  # loaded arrays are writable, not views of the file bytes
 
 
 @pytest.mark.parametrize("obj, key", [
@@ -213,7 +217,7 @@ def _start_writer(tmp_path, mode):
 
 
 def _assert_whole(path, allowed):
-    w = em.load(path)["w"].numpy()
+    w = np.asarray(em.load(path)["w"])
     assert w.shape == (1 << 20,) and float(w[0]) in allowed and (w == w[0]).all()
 
 
@@ -239,7 +243,208 @@ def test_sigkill_at_any_moment_leaves_a_whole_file(tmp_path):
         time.sleep(float(rng.uniform(0.05, 0.4)))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        w = em.load(target)["w"].numpy()
+        w = np.asarray(em.load(target)["w"])
         assert w.shape == (1 << 20,) and (w == w[0]).all()
     em.save({"w": np.zeros(1 << 20, np.float32)}, target)
     assert _temps(tmp_path) == []
+
+
+# ---- nests of any supported type, file objects, map_location, refusals, old files -----------------------
+
+def _nest():
+    return {
+        "model": {"w": em.randn(3, 2), "b": em.zeros(2)},
+        "optimizer": {"state": {0: {"step": 4, "exp_avg": np.ones(3, np.float32)}, 1: {}},
+                      "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "params": [0, 1], "nesterov": False}]},
+        "epoch": 7, "loss": float("nan"), "best": float("inf"), "name": "run-1", "note": None,
+        "scalars": (np.float32(1.5), np.int64(-3), np.bool_(True)),
+        "list": [em.tensor(2.0), [], (), {}, [em.tensor([True, False])]],
+        -1: "negative int key", 10 ** 30: "an int wider than int64",
+    }
+
+
+def _same(got, want, where="obj"):
+    """Types exactly as saved (tuple stays tuple, int keys int, arrays arrays); values equal."""
+    assert type(got) is type(want), f"{where}: {type(got).__name__} != {type(want).__name__}"
+    if isinstance(want, dict):
+        assert list(got) == list(want), where
+        for k in want:
+            _same(got[k], want[k], f"{where}[{k!r}]")
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want)):
+            _same(g, w, f"{where}[{i}]")
+    elif isinstance(want, (em.Tensor, np.ndarray, np.generic)):
+        g, w = (np.asarray(x.numpy() if isinstance(x, em.Tensor) else x) for x in (got, want))
+        assert (g.shape, g.dtype) == (w.shape, w.dtype), where
+        np.testing.assert_array_equal(g, w, err_msg=where)
+    elif isinstance(want, float) and want != want:
+        assert got != got, where
+    else:
+        assert got == want, where
+
+
+@pytest.mark.parametrize("obj", [
+    _nest(), em.randn(2, 3), em.tensor(5), em.tensor(np.zeros((0, 4), np.int64)), np.arange(6).reshape(2, 3).T,
+    [em.ones(2), "x", 3], (em.ones(1), (None, 2.5)), {}, {"w": em.randn(2, requires_grad=True)}, 3, "text", None,
+], ids=["nest", "tensor", "0d", "empty_int", "array_T", "list", "tuple", "empty_dict", "requires_grad", "int",
+        "str", "none"])
+def test_any_nest_round_trips_with_its_types(tmp_path, obj):
+    em.save(obj, tmp_path / "n.safetensors")
+    back = em.load(tmp_path / "n.safetensors")
+    _same(back, obj)
+    for t in (back,) if isinstance(back, em.Tensor) else ():
+        assert t.device == "cpu"
+
+
+def test_requires_grad_and_tensor_types_are_kept(tmp_path):
+    obj = {"w": em.randn(2, requires_grad=True), "b": em.zeros(2), "a": np.zeros(2)}
+    em.save(obj, tmp_path / "g.safetensors")
+    back = em.load(tmp_path / "g.safetensors")
+    assert back["w"].requires_grad and not back["b"].requires_grad and isinstance(back["a"], np.ndarray)
+
+
+def test_structure_matches_torch_load(tmp_path):
+    torch = pytest.importorskip("torch")
+    import io
+    def to_torch(o):
+        if isinstance(o, dict):
+            return {k: to_torch(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return type(o)(to_torch(v) for v in o)
+        return torch.from_numpy(o.numpy()) if isinstance(o, em.Tensor) else o
+
+    mine = _nest()
+    buf = io.BytesIO()
+    torch.save(to_torch(mine), buf)
+    buf.seek(0)
+    ref = torch.load(buf, weights_only=False)
+    em.save(mine, tmp_path / "t.safetensors")
+    back = em.load(tmp_path / "t.safetensors")
+
+    def skeleton(o):
+        if isinstance(o, dict):
+            return {(type(k).__name__, k): skeleton(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return (type(o).__name__, [skeleton(v) for v in o])
+        return "tensor" if isinstance(o, (em.Tensor, torch.Tensor)) else type(o).__name__
+
+    assert skeleton(back) == skeleton(ref)
+
+
+def test_file_objects(tmp_path):
+    import io
+    obj = _nest()
+    buf = io.BytesIO()
+    em.save(obj, buf)
+    _same(em.load(io.BytesIO(buf.getvalue())), obj)
+    with open(tmp_path / "f.safetensors", "wb") as f:
+        em.save(obj, f)
+    with open(tmp_path / "f.safetensors", "rb") as f:
+        _same(em.load(f), obj)
+    assert (tmp_path / "f.safetensors").read_bytes() == buf.getvalue()
+    with open(tmp_path / "f.safetensors", "r", encoding="latin-1") as f, pytest.raises(TypeError, match="binary"):
+        em.load(f)
+    with open(tmp_path / "text.safetensors", "w") as f, pytest.raises(TypeError, match=r"\[save\].*binary"):
+        em.save(obj, f)
+    with pytest.raises(TypeError, match=r"\[save\].*path"):
+        em.save(obj, 3)
+    with pytest.raises(TypeError, match=r"\[load\].*path"):
+        em.load(object())
+
+
+def test_a_failed_save_writes_nothing_to_a_file_object():
+    import io
+    buf = io.BytesIO()
+    with pytest.raises(TypeError, match="'bad'"):
+        em.save({"ok": np.zeros(2), "bad": np.array(["s"])}, buf)
+    assert buf.getvalue() == b""
+
+
+@pytest.mark.parametrize("device", ["numpy", "cpu", "cuda-emu"])
+def test_map_location_moves_tensors_only(tmp_path, device):
+    em.save({"w": em.ones(2), "a": np.ones(2)}, tmp_path / "m.safetensors")
+    em.save({"w": em.ones(2)}, tmp_path / "flat.safetensors")
+    back = em.load(tmp_path / "m.safetensors", map_location=device)
+    assert back["w"].device == device and isinstance(back["a"], np.ndarray)
+    assert em.load(tmp_path / "flat.safetensors", map_location=device)["w"].device == device
+
+
+def test_bad_map_location_is_refused(tmp_path):
+    em.save({"w": em.ones(2)}, tmp_path / "m.safetensors")
+    with pytest.raises(ValueError, match=r"\[load\] map_location='tpu'"):
+        em.load(tmp_path / "m.safetensors", map_location="tpu")
+    with pytest.raises(TypeError, match=r"\[load\] map_location"):
+        em.load(tmp_path / "m.safetensors", map_location=lambda storage, loc: storage)
+    with pytest.raises(TypeError, match=r"\[load\] map_location"):
+        em.load(tmp_path / "m.safetensors", map_location={"cuda": "cpu"})
+
+
+@pytest.mark.parametrize("obj, what", [
+    (nn.Linear(2, 2), "Linear"), ({"model": nn.Linear(2, 2)}, "Linear"),
+    (None, "SGD"), ({"fn": len}, "builtin_function_or_method"), ({"s": {1, 2}}, "set"),
+])
+def test_objects_are_refused_pointing_at_state_dict(tmp_path, obj, what):
+    if obj is None:
+        obj = em.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=r"\[save\].*" + what):
+        em.save(obj, tmp_path / "o.safetensors")
+    if what in ("Linear", "SGD"):
+        with pytest.raises(TypeError, match=r"state_dict\(\)"):
+            em.save(obj, tmp_path / "o.safetensors")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("cut", [0, 5, 8, 40, -1])
+def test_truncated_file_names_the_file(tmp_path, cut):
+    import io
+    em.save(_nest(), tmp_path / "whole.safetensors")
+    blob = (tmp_path / "whole.safetensors").read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(blob[:cut])
+    with pytest.raises(ValueError, match=r"\[load\] '.*cut.safetensors'"):
+        em.load(tmp_path / "cut.safetensors")
+    f = io.BytesIO(blob[:cut])
+    f.name = "in-memory.safetensors"
+    with pytest.raises(ValueError, match="in-memory.safetensors"):
+        em.load(f)
+
+
+def _with_structure(structure, arrays):
+    from safetensors.numpy import save as dumps
+    return dumps(arrays, metadata={"ember.structure": json.dumps(structure)})
+
+
+def test_corrupt_structure_names_the_file(tmp_path):
+    f = tmp_path / "s.safetensors"
+    for structure in ('{"__dict__": [["w", {"__array__": "missing"}]]}', "{not json", '{"__dict__": 3}',
+                      '{"__dict__": [["w", 1, 2]]}', '{"__dict__": [[["unhashable"], 1]]}',
+                      "[" * 100000 + "]" * 100000):
+        from safetensors.numpy import save as dumps
+        f.write_bytes(dumps({"w": np.zeros(1)}, metadata={"ember.structure": structure}))
+        with pytest.raises(ValueError, match="s.safetensors.*corrupt"):
+            em.load(f)
+
+
+def test_files_of_the_previous_writer_still_load(tmp_path):
+    # The earlier writer tagged every array {"__array__": key} and loaded it as a tensor, and wrote flat
+    # {str: array} dicts as plain safetensors.
+    structure = {"__dict__": [["state", {"__dict__": [[0, {"__dict__": [["m", {"__array__": "state.0.m"}],
+                                                                     ["step", 2]]}]]}],
+                              ["groups", [{"__dict__": [["betas", {"__tuple__": [0.9, 0.99]}]]}]]]}
+    (tmp_path / "old.safetensors").write_bytes(_with_structure(structure, {"state.0.m": np.arange(3.0)}))
+    back = em.load(tmp_path / "old.safetensors")
+    assert isinstance(back["state"][0]["m"], em.Tensor) and back["state"][0]["step"] == 2
+    assert back["groups"][0]["betas"] == (0.9, 0.99)
+    from safetensors.numpy import save_file
+    save_file({"w": np.ones(2, np.float32)}, str(tmp_path / "plain.safetensors"))
+    assert isinstance(em.load(tmp_path / "plain.safetensors")["w"], em.Tensor)
+
+
+def test_plain_state_dicts_stay_plain_safetensors(tmp_path):
+    from safetensors.numpy import load_file
+    sd = nn.Linear(3, 2).state_dict()
+    em.save(sd, tmp_path / "p.safetensors")
+    raw = load_file(str(tmp_path / "p.safetensors"))
+    assert set(raw) == set(sd)
+    from ember.serialization import _metadata
+    assert _metadata((tmp_path / "p.safetensors").read_bytes()) is None

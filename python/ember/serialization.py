@@ -1,9 +1,11 @@
-"""save / load in the safetensors format, atomically.
+"""save / load in the safetensors format, atomically, to a path or a binary file object.
 
-A flat {name: tensor or array} (a model's state_dict) is written as plain safetensors, which
-any safetensors reader opens. Anything nested (an optimizer's state_dict, a checkpoint dict
-holding both) is flattened: its arrays become tensors named by their path ("state.0.exp_avg")
-and the rest (numbers, strings, tuples, key types) goes into the file's metadata as JSON.
+A flat {name: tensor} (a model's state_dict) is written as plain safetensors, which any
+safetensors reader opens. Anything else (a single tensor, NumPy arrays, an optimizer's
+state_dict, a checkpoint dict holding both, lists, tuples, numbers, strings, None) is
+flattened: its arrays become safetensors entries named by their path ("state.0.exp_avg") and
+the rest (numbers, strings, tuples, key types, which entries were tensors and which NumPy
+arrays) goes into the file's metadata as JSON. Nothing is pickled, so loading runs no code.
 
 Writing goes to a temporary file next to the target (named after the target, the host and
 the writer's pid), fsynced, then renamed over the target: a reader sees the old file or the
@@ -49,10 +51,19 @@ def _put(arrays, path, value):
 
 
 def _flatten(obj, path, arrays):
-    """obj as JSON-able structure; arrays go into `arrays` under their path."""
+    """obj as JSON-able structure; arrays go into `arrays` under their path.
+
+    Tags: {"__array__": key} a tensor (with "requires_grad": true when it did), {"__ndarray__": key}
+    a NumPy (or CuPy) array, {"__npscalar__": key} a NumPy scalar, stored as a 0-d array."""
+    if isinstance(obj, Tensor):
+        _put(arrays, path, obj)
+        return {"__array__": path, "requires_grad": True} if obj.requires_grad else {"__array__": path}
     if _is_array(obj):
         _put(arrays, path, obj)
-        return {"__array__": path}
+        return {"__ndarray__": path}
+    if isinstance(obj, np.generic):
+        _put(arrays, path, np.asarray(obj))
+        return {"__npscalar__": path}
     if isinstance(obj, dict):
         items = []
         for k, v in obj.items():
@@ -63,24 +74,42 @@ def _flatten(obj, path, arrays):
     if isinstance(obj, (list, tuple)):
         out = [_flatten(v, f"{path}.{i}" if path else str(i), arrays) for i, v in enumerate(obj)]
         return {"__tuple__": out} if isinstance(obj, tuple) else out
-    if isinstance(obj, np.generic):
-        return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
+    if callable(getattr(obj, "state_dict", None)):
+        raise TypeError(f"[save] cannot store a {type(obj).__name__} object (at '{path or 'the top'}'): ember never "
+                        "pickles objects; save its state_dict() instead, e.g. em.save(model.state_dict(), f), and "
+                        "restore with load_state_dict(em.load(f))")
     raise TypeError(f"[save] cannot store a {type(obj).__name__} (at '{path}'); use tensors, arrays, numbers, "
                     "strings, lists, tuples and dicts")
 
 
-def _unflatten(obj, arrays):
+def _unflatten(obj, arrays, device):
     if isinstance(obj, dict):
         if "__array__" in obj:
-            return arrays[obj["__array__"]]
+            return _as_tensor(arrays[obj["__array__"]], device, obj.get("requires_grad", False))
+        if "__ndarray__" in obj:
+            return arrays[obj["__ndarray__"]]
+        if "__npscalar__" in obj:
+            return arrays[obj["__npscalar__"]][()]
         if "__tuple__" in obj:
-            return tuple(_unflatten(v, arrays) for v in obj["__tuple__"])
-        return {k: _unflatten(v, arrays) for k, v in obj["__dict__"]}
+            return tuple(_unflatten(v, arrays, device) for v in obj["__tuple__"])
+        return {k: _unflatten(v, arrays, device) for k, v in obj["__dict__"]}
     if isinstance(obj, list):
-        return [_unflatten(v, arrays) for v in obj]
+        return [_unflatten(v, arrays, device) for v in obj]
     return obj
+
+
+def _as_tensor(a, device, requires_grad=False):
+    t = from_numpy(a)
+    if device is not None:
+        try:
+            t = t.to(device)
+        except (TypeError, ValueError, RuntimeError) as e:
+            raise type(e)(f"[load] map_location={device!r}: {e}") from None
+    if requires_grad:
+        t.requires_grad = True
+    return t
 
 
 def _serialize(arrays, metadata):
@@ -173,26 +202,49 @@ def _fsync_folder(folder):
         os.close(fd)
 
 
-def save(obj, path):
-    """Write a state dict (or any nest of dicts, lists, tensors and numbers) to `path` as safetensors.
+def save(obj, f):
+    """Write obj to f in the safetensors format.
 
-    The file is written to a temporary name and renamed, so a crash mid-write leaves no partial file.
+    Args:
+        obj: a tensor, a state dict, or any nest of dicts (str or int keys), lists, tuples, tensors,
+            NumPy arrays, numbers, strings and None. Modules and optimizers are refused: save their
+            state_dict().
+        f: a path (str or os.PathLike), written atomically (a temporary file renamed over the target,
+            so a crash mid-write leaves the old file or the new one, whole), or a binary file object
+            (anything with write()), which gets the whole file in one write.
     Raises ValueError for keys that collide once nested keys are joined with '.', TypeError for
     values safetensors cannot store, FileNotFoundError for a missing folder.
 
     Example:
         em.save(model.state_dict(), "model.safetensors")
-        em.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, "ckpt.safetensors")
+        em.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, "ckpt.safetensors")
     """
-    if not isinstance(obj, dict):
-        raise TypeError(f"[save] expected a dict, got {type(obj).__name__}")
+    target = _target(f, "save", "write")
     arrays, metadata = {}, None
-    if all(isinstance(k, str) for k in obj) and all(_is_array(v) for v in obj.values()):
+    if (isinstance(obj, dict) and obj and all(isinstance(k, str) for k in obj)
+            and all(isinstance(v, Tensor) and not v.requires_grad for v in obj.values())):
         arrays = {k: _host(v) for k, v in obj.items()}
     else:
         structure = _flatten(obj, "", arrays)
-        metadata = {_STRUCTURE: json.dumps(structure)}
-    _write_atomic(_serialize(arrays, metadata), path)
+        metadata = {_STRUCTURE: json.dumps(structure, allow_nan=True)}
+    blob = _serialize(arrays, metadata)
+    if isinstance(target, str):
+        _write_atomic(blob, target)
+        return
+    try:
+        target.write(blob)
+    except TypeError:
+        raise TypeError("[save] the file object must be opened in binary mode ('wb')") from None
+
+
+def _target(f, op, method):
+    """f as a path string, or the file object itself when it has `method`."""
+    if isinstance(f, (str, os.PathLike)):
+        return os.fspath(f)
+    if callable(getattr(f, method, None)):
+        return f
+    raise TypeError(f"[{op}] expected a path (str or os.PathLike) or a binary file object with {method}(), "
+                    f"got {type(f).__name__}")
 
 
 def _dtype(name):
@@ -219,26 +271,55 @@ def _decode(blob):
     return arrays, _metadata(blob)
 
 
-def load(path):
-    """Read a file written by save (or any safetensors file): {name: tensor}, or the saved nest.
+def load(f, map_location=None):
+    """Read what save wrote (or any safetensors file): the saved object, or {name: tensor}.
 
-    Raises FileNotFoundError for a missing file and ValueError for a corrupt one.
+    Tensors come back as tensors (on the cpu, or on map_location), NumPy arrays as NumPy arrays,
+    tuples as tuples and int keys as ints; every array is a fresh writable copy.
+
+    Args:
+        f: a path (str or os.PathLike) or a binary file object (anything with read()).
+        map_location: None, a device name such as "cpu" or "cuda", or an ember device: where tensors go.
+    Raises FileNotFoundError for a missing file and ValueError naming the file for a corrupt or truncated one.
+
+    Example:
+        model.load_state_dict(em.load("model.safetensors"))
     """
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"[load] no such file: '{path}'")
-    with open(path, "rb") as f:
-        blob = f.read()
+    if map_location is not None and (callable(map_location) or isinstance(map_location, dict)):
+        raise TypeError(f"[load] map_location must be None, a device name or an ember device, got "
+                        f"{type(map_location).__name__} (ember takes no callables or dicts here)")
+    if map_location is not None:
+        _as_tensor(np.zeros(0, np.float32), map_location)  # a bad device fails here, before reading
+    source = _target(f, "load", "read")
+    name = source if isinstance(source, str) else getattr(source, "name", repr(source))
+    blob = _read(source)
     try:
         arrays, metadata = _decode(blob)
     except Exception as e:
-        raise ValueError(f"[load] '{path}' is not a valid safetensors file ({e})") from None
-    tensors = {k: from_numpy(v) for k, v in arrays.items()}
+        raise ValueError(f"[load] '{name}' is not a valid safetensors file ({e})") from None
     if metadata and _STRUCTURE in metadata:
         try:
-            return _unflatten(json.loads(metadata[_STRUCTURE]), tensors)
-        except (ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"[load] '{path}' has a corrupt ember structure ({e})") from None
-    return tensors
+            structure = json.loads(metadata[_STRUCTURE])
+        except (ValueError, RecursionError) as e:
+            raise ValueError(f"[load] '{name}' has a corrupt ember structure ({e})") from None
+        try:
+            return _unflatten(structure, arrays, map_location)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as e:
+            raise ValueError(f"[load] '{name}' has a corrupt ember structure ({type(e).__name__}: {e})") from None
+    return {k: _as_tensor(v, map_location) for k, v in arrays.items()}
+
+
+def _read(source):
+    if isinstance(source, str):
+        if not os.path.exists(source):
+            raise FileNotFoundError(f"[load] no such file: '{source}'")
+        with open(source, "rb") as fh:
+            return fh.read()
+    blob = source.read()
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
+        raise TypeError(f"[load] the file object must be opened in binary mode ('rb'), its read() gave "
+                        f"{type(blob).__name__}")
+    return bytes(blob)
 
 
 def _metadata(blob):

@@ -92,6 +92,22 @@ def _find(directory, stem):
     raise FileNotFoundError(f"[load_mnist] no '{stem}' or '{stem}.gz' in '{directory}'")
 
 
+def read_mnist_split(path, split):
+    """(images, labels) of the 'train' or 'test' IDX files in directory `path`, as stored (uint8 for
+    MNIST), checked: images (N, H, W), N non-negative integer labels."""
+    img_file, lbl_file = (_find(path, s) for s in _MNIST_FILES[split])
+    images, labels = read_idx(img_file), read_idx(lbl_file)
+    if images.ndim != 3:
+        raise ValueError(f"[load_mnist] '{img_file}' holds an array of shape {images.shape}, expected (N, H, W)")
+    if labels.dtype.kind not in "iu" or (labels.size and int(labels.min()) < 0):
+        raise ValueError(f"[load_mnist] '{lbl_file}' must hold non-negative integer labels, got {labels.dtype}"
+                         + (f" with minimum {labels.min()}" if labels.size and labels.dtype.kind in "iu" else ""))
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise ValueError(f"[load_mnist] '{lbl_file}' holds {labels.shape} labels for {len(images)} images "
+                         f"in '{img_file}'")
+    return images, labels
+
+
 def load_mnist(path):
     """MNIST (or Fashion-MNIST) from the four standard IDX files in a directory, .gz or not.
 
@@ -102,22 +118,17 @@ def load_mnist(path):
         (x_train, y_train, x_test, y_test): float32 images (N, 28, 28) in [0, 1], int64 labels (N,).
     Example:
         x_train, y_train, x_test, y_test = load_mnist("~/data/mnist")
+    See also load_mnist_arrays (downloads, uint8) and the MNIST dataset.
     """
     path = os.path.expanduser(str(path))
     if not os.path.isdir(path):
         raise FileNotFoundError(f"[load_mnist] '{path}' is not a directory")
     out = []
     for split in ("train", "test"):
-        img_file, lbl_file = (_find(path, s) for s in _MNIST_FILES[split])
-        images, labels = read_idx(img_file), read_idx(lbl_file)
-        if images.ndim != 3:
-            raise ValueError(f"[load_mnist] '{img_file}' holds an array of shape {images.shape}, expected (N, H, W)")
-        if labels.dtype.kind not in "iu" or (labels.size and int(labels.min()) < 0):
-            raise ValueError(f"[load_mnist] '{lbl_file}' must hold non-negative integer labels, got {labels.dtype}"
-                             + (f" with minimum {labels.min()}" if labels.size and labels.dtype.kind in "iu" else ""))
-        if labels.ndim != 1 or len(labels) != len(images):
-            raise ValueError(f"[load_mnist] '{lbl_file}' holds {labels.shape} labels for {len(images)} images "
-                             f"in '{img_file}'")
+        images, labels = read_mnist_split(path, split)
         scale = 255.0 if images.dtype == np.uint8 else 1.0
         out += [images.astype(np.float32) / np.float32(scale), labels.astype(np.int64)]
     return tuple(out)
+
+
+from .mnist import MNIST, load_mnist_arrays  # noqa: E402,F401  (they read files with the functions above)
