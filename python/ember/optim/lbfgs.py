@@ -5,6 +5,7 @@ The vectors are the device's arrays (numpy or cupy) and the scalars Python float
 over flat vectors, as torch.optim.LBFGS is Python over tensors.
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -156,7 +157,9 @@ class LBFGS(Optimizer):
         n = "LBFGS"
         check_hyper(n, group["lr"], group["lr"] >= 0, "learning rate")
         for k in ("max_iter", "max_eval", "history_size"):
-            check_hyper(n, group[k], isinstance(group[k], int) and group[k] >= 1, f"{k} (an int >= 1)")
+            v = group[k]
+            ok = isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
+            check_hyper(n, v, ok, f"{k} (an int >= 1)")
         check_hyper(n, group["tolerance_grad"], group["tolerance_grad"] >= 0, "tolerance_grad")
         check_hyper(n, group["tolerance_change"], group["tolerance_change"] >= 0, "tolerance_change")
         ls = group["line_search_fn"]
