@@ -1,11 +1,13 @@
 """nn.utils.rnn (PackedSequence, pad_sequence, pack_padded_sequence, pad_packed_sequence,
-pack_sequence) and nn.RNN / LSTM / GRU on packed input, against PyTorch in float64: values,
-shapes, indices, every gradient (weights copied by state_dict), and torch's errors."""
+pack_sequence, unpad_sequence, unpack_sequence) and nn.RNN / LSTM / GRU on packed input, against
+PyTorch in float64: values, shapes, indices, every gradient (weights copied by state_dict), and
+torch's errors."""
 import numpy as np
 import pytest
 
 import ember as em
-from ember.nn.utils.rnn import PackedSequence, pack_padded_sequence, pack_sequence, pad_packed_sequence, pad_sequence
+from ember.nn.utils.rnn import (PackedSequence, pack_padded_sequence, pack_sequence, pad_packed_sequence, pad_sequence,
+                                unpack_sequence, unpad_sequence)
 
 from ..devices import DEVICES
 
@@ -91,6 +93,24 @@ def test_pack_sequence_matches_torch(enforce_sorted):
     _close(p.data, tp.data, "packed")
     np.testing.assert_array_equal(p.batch_sizes.numpy(), tp.batch_sizes.numpy())
     _backward_both([p.data], [tp.data])
+    for s, t in seqs:
+        _close(s.grad, t.grad, "grad")
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_unpad_and_unpack_give_the_sequences_back(batch_first):
+    rng = np.random.default_rng(5)
+    seqs = [_pair(rng.standard_normal((k, 2)), "cpu") for k in (2, 4, 1)]
+    padded = pad_sequence([s for s, _ in seqs], batch_first=batch_first)
+    tpadded = R.pad_sequence([t for _, t in seqs], batch_first=batch_first)
+    got = unpad_sequence(padded, [2, 4, 1], batch_first=batch_first)
+    want = R.unpad_sequence(tpadded, torch.tensor([2, 4, 1]), batch_first=batch_first)
+    got += unpack_sequence(pack_sequence([s for s, _ in seqs], enforce_sorted=False))
+    want += R.unpack_sequence(R.pack_sequence([t for _, t in seqs], enforce_sorted=False))
+    assert [tuple(g.shape) for g in got] == [tuple(w.shape) for w in want]
+    for g, w in zip(got, want):
+        _close(g, w, "sequence")
+    _backward_both(got, want)
     for s, t in seqs:
         _close(s.grad, t.grad, "grad")
 
@@ -191,6 +211,7 @@ def test_padded_output_equals_each_sequence_run_alone():
     (lambda x: pad_sequence([x[0], x[0, :, :1]]), "trailing shape"),
     (lambda x: pad_sequence([x[0]], padding_side="middle"), "padding_side"),
     (lambda x: pad_sequence([]), "empty"),
+    (lambda x: unpad_sequence(x, [3, 6, 1]), "do not fit"),
     (lambda x: em.nn.GRU(3, 4)(pack_padded_sequence(x[:, :, :2], [3, 2, 2])), "input_size=3"),
     (lambda x: em.nn.GRU(2, 4)(pack_padded_sequence(x[:, :, :2], [3, 2, 2]), em.zeros(1, 2, 4)), "hx of shape"),
     (lambda x: em.nn.LSTM(2, 4)(pack_padded_sequence(x[:, :, :2], [3, 2, 2]), em.zeros(1, 3, 4)), "pair"),

@@ -17,7 +17,8 @@ from ...creation import full
 from ...ops import cat
 from ...tensor import Tensor, tensor
 
-__all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence"]
+__all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence",
+           "unpad_sequence", "unpack_sequence"]
 
 
 def host_ints(v, op, name):
@@ -199,3 +200,29 @@ def pack_sequence(sequences, enforce_sorted=True):
     sequences = _check_sequences(sequences, "pack_sequence")
     lengths = [s.shape[0] for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first=False):
+    """Undo pad_sequence: the list of sequences padded[:lengths[i], i] (padded[i, :lengths[i]] when batch_first).
+
+    Example:
+        seqs = unpad_sequence(pad_sequence([a, b]), [len(a), len(b)])
+    """
+    op = "unpad_sequence"
+    lens = host_ints(lengths, op, "lengths")
+    x = padded_sequences
+    n, steps = (x.shape[0], x.shape[1]) if batch_first else (x.shape[1], x.shape[0])
+    if lens.size != n or (lens.size and (lens.min() < 0 or lens.max() > steps)):
+        raise ValueError(f"[{op}] lengths {lens.tolist()} do not fit a padded batch of {n} sequences of at most "
+                         f"{steps} steps (shape {x.shape}, batch_first={batch_first})")
+    return [x[i, :k] if batch_first else x[:k, i] for i, k in enumerate(lens.tolist())]
+
+
+def unpack_sequence(packed_sequences):
+    """Undo pack_sequence: the list of sequences, in the original order.
+
+    Example:
+        seqs = unpack_sequence(pack_sequence([a, b], enforce_sorted=False))
+    """
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
