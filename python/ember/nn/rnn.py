@@ -20,7 +20,7 @@ from ..tensor import Tensor
 from . import init
 from .module import Module
 from .parameter import Parameter
-from .utils.rnn import PackedSequence, batch_lengths, host_ints, step_offsets
+from .utils.rnn import PackedSequence, batch_lengths, check_batch_sizes, host_ints, step_offsets
 
 
 def _mode(name, nonlinearity):
@@ -36,6 +36,20 @@ def _check_sizes(name, input_size, hidden_size):
         int64(v, arg, name)
     if int(input_size) < 1 or int(hidden_size) < 1:
         raise ValueError(f"[{name}] input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
+
+
+def _length_groups(batch_sizes):
+    """The sorted batch's runs of sequences of one length: [(start, end, length, their rows of the
+    packed data, step-major)], and perm: packed row -> row of the runs' outputs concatenated."""
+    lens, offsets = batch_lengths(batch_sizes), step_offsets(batch_sizes)
+    starts = np.flatnonzero(np.diff(lens, prepend=-1))
+    groups, perm, base = [], np.empty(int(batch_sizes.sum()), dtype=np.int64), 0
+    for s, e in zip(starts.tolist(), [*starts[1:].tolist(), lens.size]):
+        rows = (offsets[:lens[s], None] + np.arange(s, e)[None, :]).reshape(-1)
+        perm[rows] = base + np.arange(rows.size)
+        base += rows.size
+        groups.append((s, e, int(lens[s]), rows))
+    return groups, perm
 
 
 class _CellBase(Module):
@@ -235,6 +249,19 @@ class _RNNBase(Module):
                 x = self._dropout(x)
         return x, stack(hs, dim=0), stack(cs, dim=0) if lstm else None
 
+    def _packed_state(self, packed, hx, data, batch):
+        """h_0 (and c_0) for a packed batch, in its sorted order (the caller gives them in the batch's order)."""
+        name, lstm, dirs = self._name, self.mode == "lstm", 2 if self.bidirectional else 1
+        if lstm and hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError(f"[{name}] hx must be a pair (h_0, c_0)")
+        h0, c0 = (hx if hx is not None else (None, None)) if lstm else (hx, None)
+        h0 = self._state(h0, data, "h_0" if lstm else "hx", dirs, batch=batch)
+        c0 = self._state(c0, data, "c_0", dirs, batch=batch) if lstm else None
+        if packed.sorted_indices is not None and hx is not None:
+            order = host_ints(packed.sorted_indices, name, "sorted_indices")
+            h0, c0 = h0[:, order], c0[:, order] if lstm else None
+        return h0, c0
+
     def _forward_packed(self, packed, hx):
         """The layers over a PackedSequence: one dense run per group of equal-length sequences
         (exact: every sequence stops at its own last step, both directions), the outputs
@@ -246,26 +273,13 @@ class _RNNBase(Module):
                              f"{self.input_size}), got {getattr(data, 'shape', type(data).__name__)}")
         if data.dtype.kind != "f":
             raise TypeError(f"[{name}] input must be float32 or float64, got {data.dtype}")
-        bs = host_ints(packed.batch_sizes, name, "batch_sizes")
-        lens, offsets, dirs = batch_lengths(bs), step_offsets(bs), 2 if self.bidirectional else 1
-        if lstm and hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-            raise TypeError(f"[{name}] hx must be a pair (h_0, c_0)")
-        h0, c0 = (hx if hx is not None else (None, None)) if lstm else (hx, None)
-        h0 = self._state(h0, data, "h_0" if lstm else "hx", dirs, batch=int(bs[0]))
-        c0 = self._state(c0, data, "c_0", dirs, batch=int(bs[0])) if lstm else None
-        if packed.sorted_indices is not None and hx is not None:  # the caller's order -> sorted order
-            order = host_ints(packed.sorted_indices, name, "sorted_indices")
-            h0, c0 = h0[:, order], c0[:, order] if lstm else None
+        bs = check_batch_sizes(packed.batch_sizes, data, name)
+        h0, c0 = self._packed_state(packed, hx, data, int(bs[0]))
+        groups, perm = _length_groups(bs)
         ys, hs, cs = [], [], []
-        perm = np.empty(data.shape[0], dtype=np.int64)  # packed row -> row of cat(ys)
-        starts = np.flatnonzero(np.diff(lens, prepend=-1))
-        base = 0
-        for s, e in zip(starts, [*starts[1:], lens.size]):
-            rows = (offsets[:lens[s], None] + np.arange(s, e)[None, :]).reshape(-1)
-            perm[rows] = base + np.arange(rows.size)
-            base += rows.size
-            x = data if starts.size == 1 else data[rows]  # one group: data is already its (L, N) steps
-            y, h_n, c_n = self._layers(x.reshape(int(lens[s]), int(e - s), self.input_size), h0[:, s:e],
+        for s, e, steps, rows in groups:
+            x = data if len(groups) == 1 else data[rows]  # one group: data is already its (L, N) steps
+            y, h_n, c_n = self._layers(x.reshape(steps, e - s, self.input_size), h0[:, s:e],
                                        c0[:, s:e] if lstm else None)
             ys.append(y.reshape(rows.size, y.shape[2]))
             hs.append(h_n)

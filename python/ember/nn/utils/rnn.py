@@ -38,6 +38,16 @@ def _index_tensor(a, like):
     return tensor(a, dtype="int64", device=like.device if like._backend.host else "cpu")
 
 
+def check_batch_sizes(batch_sizes, data, op):
+    """batch_sizes as a host int64 array, checked against data: positive, non-increasing, summing to
+    data's rows (what packing makes; anything else would index outside data)."""
+    bs = host_ints(batch_sizes, op, "batch_sizes")
+    if not bs.size or bs.min() < 1 or np.any(bs[1:] > bs[:-1]) or int(bs.sum()) != data.shape[0]:
+        raise ValueError(f"[{op}] batch_sizes {bs.tolist()} must be positive, non-increasing and sum to the "
+                         f"{data.shape[0]} rows of data (shape {data.shape})")
+    return bs
+
+
 def batch_lengths(batch_sizes):
     """The sorted sequences' lengths: sequence k has a step t while batch_sizes[t] > k."""
     return (batch_sizes[None, :] > np.arange(batch_sizes[0])[:, None]).sum(axis=1)
@@ -61,6 +71,9 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
     def __new__(cls, data, batch_sizes, sorted_indices=None, unsorted_indices=None):
         if unsorted_indices is None and sorted_indices is not None:
             order = host_ints(sorted_indices, "PackedSequence", "sorted_indices")
+            if not np.array_equal(np.sort(order), np.arange(order.size)):
+                raise ValueError(f"[PackedSequence] sorted_indices {order.tolist()} is not a permutation of "
+                                 f"0..{order.size - 1}")
             inverse = np.empty_like(order)
             inverse[order] = np.arange(order.size)
             unsorted_indices = tensor(inverse, dtype="int64", device=sorted_indices.device)
@@ -171,7 +184,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     if not isinstance(sequence, PackedSequence):
         raise TypeError(f"[{op}] sequence must be a PackedSequence, got {type(sequence).__name__}")
     data = sequence.data
-    bs = host_ints(sequence.batch_sizes, op, "batch_sizes")
+    bs = check_batch_sizes(sequence.batch_sizes, data, op)
     lens = batch_lengths(bs)
     steps = bs.size
     if total_length is not None:
