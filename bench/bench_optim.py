@@ -16,7 +16,8 @@ CASES = {"MLP 784-128-64-10 (6 tensors)": [(128, 784), (128,), (64, 128), (64,),
          "one 4M tensor": [(1 << 22,)]}
 OPTS = [("SGD momentum", "SGD", dict(lr=0.01, momentum=0.9), 3),
         ("Adam", "Adam", dict(lr=1e-3), 4), ("AdamW", "AdamW", dict(lr=1e-3), 4),
-        ("RMSprop", "RMSprop", dict(lr=1e-3), 3), ("Adagrad", "Adagrad", dict(lr=1e-2), 3)]
+        ("RMSprop", "RMSprop", dict(lr=1e-3), 3), ("Adagrad", "Adagrad", dict(lr=1e-2), 3),
+        ("Adadelta", "Adadelta", dict(lr=1.0), 4)]
 
 
 def setup(lib, name, kw, shapes, rng_seed=0, **extra):

@@ -330,12 +330,17 @@ void rmsprop_step(T* p, const T* g, T* square_avg, T* momentum_buffer, T* grad_a
 template <typename T>
 void adagrad_step(T* p, const T* g, T* sum, int64_t n, int64_t step, double lr, double lr_decay,
                   double weight_decay, double eps, bool maximize);
+// square_avg and acc_delta: both required (Adadelta keeps both from the first step).
+template <typename T>
+void adadelta_step(T* p, const T* g, T* square_avg, T* acc_delta, int64_t n, double lr, double rho, double eps,
+                   double weight_decay, bool maximize);
 
 #define EMBER_INSTANTIATE_OPTIM(T)       \
   EMBER_INSTANTIATE_ONE(sgd_step, T)     \
   EMBER_INSTANTIATE_ONE(adam_step, T)    \
   EMBER_INSTANTIATE_ONE(rmsprop_step, T) \
-  EMBER_INSTANTIATE_ONE(adagrad_step, T)
+  EMBER_INSTANTIATE_ONE(adagrad_step, T) \
+  EMBER_INSTANTIATE_ONE(adadelta_step, T)
 
 // ---- attention (scaled dot-product, FlashAttention style) --------------------------------
 // Per slice bh: S = scale * Q K^T + M (additive mask, -inf = masked; causal adds -inf where

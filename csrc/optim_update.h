@@ -10,6 +10,8 @@
 //   rmsprop  s = alpha s + (1 - alpha) d^2;  centered: a = lerp(a, d, 1 - alpha), s' = s - a^2
 //            r = sqrt(s') + eps;  momentum: buf = momentum buf + d / r, p += -lr buf;  else p += -lr d / r
 //   adagrad  sum += d^2;  p += -(lr / (1 + (t - 1) lr_decay)) d / (sqrt(sum) + eps)
+//   adadelta s = rho s + (1 - rho) d^2;  delta = sqrt(acc + eps) / sqrt(s + eps) d
+//            acc = rho acc + (1 - rho) delta^2;  p += -lr delta
 //
 // The constants are cast to T on the host, with the bias corrections computed in double as
 // PyTorch does, so float64 results match torch to rounding. Optional state (momentum,
@@ -64,6 +66,15 @@ struct Adagrad {
   bool use_wd, maximize;
   Adagrad(int64_t step, double lr, double lr_decay, double weight_decay, double eps_, bool maximize_)
       : neg_clr(T(-(lr / (1 + double(step - 1) * lr_decay)))), wd(T(weight_decay)), eps(T(eps_)),
+        use_wd(weight_decay != 0), maximize(maximize_) {}
+};
+
+template <typename T>
+struct Adadelta {
+  T neg_lr, rho, w, eps, wd;  // w = 1 - rho
+  bool use_wd, maximize;
+  Adadelta(double lr, double rho_, double eps_, double weight_decay, bool maximize_)
+      : neg_lr(T(-lr)), rho(T(rho_)), w(T(1 - rho_)), eps(T(eps_)), wd(T(weight_decay)),
         use_wd(weight_decay != 0), maximize(maximize_) {}
 };
 
@@ -143,6 +154,17 @@ EMBER_HD void adagrad_item(T& p, T g, T& sum, const Adagrad<T>& s) {
   const T si = sum + d * d;
   sum = si;
   p = p + s.neg_clr * (d / (root(si) + s.eps));
+}
+
+template <typename T>
+EMBER_HD void adadelta_item(T& p, T g, T& square_avg, T& acc_delta, const Adadelta<T>& s) {
+  T d = s.maximize ? -g : g;
+  if (s.use_wd) d = d + s.wd * p;
+  const T sq = square_avg * s.rho + s.w * d * d;
+  square_avg = sq;
+  const T delta = root(acc_delta + s.eps) / root(sq + s.eps) * d;
+  acc_delta = acc_delta * s.rho + s.w * delta * delta;
+  p = p + s.neg_lr * delta;
 }
 
 }  // namespace ember::optim

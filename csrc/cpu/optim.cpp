@@ -54,6 +54,15 @@ void adagrad_step(T* p, const T* g, T* sum, int64_t n, int64_t step, double lr, 
   parallel_for(n, kGrain, [&](int64_t b, int64_t e) { EMBER_ISA_CALL(adagrad_chunk, p + b, g + b, sum + b, e - b, s); });
 }
 
+template <typename T>
+void adadelta_step(T* p, const T* g, T* square_avg, T* acc_delta, int64_t n, double lr, double rho, double eps,
+                   double weight_decay, bool maximize) {
+  const optim::Adadelta<T> s(lr, rho, eps, weight_decay, maximize);
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    EMBER_ISA_CALL(adadelta_chunk, p + b, g + b, square_avg + b, acc_delta + b, e - b, s);
+  });
+}
+
 EMBER_INSTANTIATE_OPTIM(float)
 EMBER_INSTANTIATE_OPTIM(double)
 

@@ -13,7 +13,9 @@
                                     const ::ember::optim::Adam<T>& s))                                         \
   EMBER_ISA_DECLARE(void rmsprop_chunk(T* p, const T* g, T* square_avg, T* momentum_buffer, T* grad_avg,        \
                                        int64_t n, const ::ember::optim::Rmsprop<T>& s))                        \
-  EMBER_ISA_DECLARE(void adagrad_chunk(T* p, const T* g, T* sum, int64_t n, const ::ember::optim::Adagrad<T>& s))
+  EMBER_ISA_DECLARE(void adagrad_chunk(T* p, const T* g, T* sum, int64_t n, const ::ember::optim::Adagrad<T>& s)) \
+  EMBER_ISA_DECLARE(void adadelta_chunk(T* p, const T* g, T* square_avg, T* acc_delta, int64_t n,               \
+                                        const ::ember::optim::Adadelta<T>& s))
 EMBER_OPTIM_DECLARE(float)
 EMBER_OPTIM_DECLARE(double)
 #undef EMBER_OPTIM_DECLARE

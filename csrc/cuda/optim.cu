@@ -48,6 +48,10 @@ template <typename T>
 __global__ void adagrad_kernel(T* p, const T* g, T* sum, int64_t n, Adagrad<T> s) {
   EMBER_FOR_EACH_ITEM(i) adagrad_item(p[i], g[i], sum[i], s);
 }
+template <typename T>
+__global__ void adadelta_kernel(T* p, const T* g, T* sq, T* acc, int64_t n, Adadelta<T> s) {
+  EMBER_FOR_EACH_ITEM(i) adadelta_item(p[i], g[i], sq[i], acc[i], s);
+}
 #undef EMBER_FOR_EACH_ITEM
 
 // ---- launchers ----------------------------------------------------------------------
@@ -102,6 +106,15 @@ void adagrad_step(T* p, const T* g, T* sum, int64_t n, int64_t step, double lr, 
   const Adagrad<T> s(step, lr, lr_decay, weight_decay, eps, maximize);
   constexpr auto adagrad = adagrad_kernel<T>;
   EMBER_LAUNCH(adagrad, grid_for(n), kThreads, 0, p, g, sum, n, s);
+}
+
+template <typename T>
+void adadelta_step(T* p, const T* g, T* square_avg, T* acc_delta, int64_t n, double lr, double rho, double eps,
+                   double weight_decay, bool maximize) {
+  if (n == 0) return;
+  const Adadelta<T> s(lr, rho, eps, weight_decay, maximize);
+  constexpr auto adadelta = adadelta_kernel<T>;
+  EMBER_LAUNCH(adadelta, grid_for(n), kThreads, 0, p, g, square_avg, acc_delta, n, s);
 }
 
 EMBER_INSTANTIATE_OPTIM(float)

@@ -114,6 +114,23 @@ void bind_optim(py::module_& m) {
                          maximize);
     });
   });
+  m.def("adadelta_step", [](py::handle p_, py::handle g_, py::handle sq_, py::handle acc_, double lr, double rho,
+                            double eps, double weight_decay, bool maximize) {
+    const char* op = "adadelta_step";
+    Params a = params(p_, g_, op);
+    check_hyper(lr >= 0, op, "lr", lr);
+    check_hyper(rho >= 0 && rho <= 1, op, "rho", rho);
+    check_hyper(eps >= 0, op, "eps", eps);
+    check_hyper(weight_decay >= 0, op, "weight_decay", weight_decay);
+    dispatch_float(a.p, op, [&](auto t) {
+      using T = decltype(t);
+      T* sq = optional_state<T>(sq_, a.p, op, "square_avg");
+      T* acc = optional_state<T>(acc_, a.p, op, "acc_delta");
+      check(!sq_.is_none() && !acc_.is_none(), op, "square_avg and acc_delta are required");
+      py::gil_scoped_release nogil;
+      kern::adadelta_step(a.p.data<T>(), a.g.data<T>(), sq, acc, a.p.numel(), lr, rho, eps, weight_decay, maximize);
+    });
+  });
 }
 
 }  // namespace ember

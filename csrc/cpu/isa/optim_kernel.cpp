@@ -1,5 +1,5 @@
 // The fused optimizer updates' loops over one chunk, compiled once per ISA so that the
-// square roots and divisions of Adam, RMSprop and Adagrad run as vectors (cmake/isa.cmake
+// square roots and divisions of Adam, RMSprop, Adagrad and Adadelta run as vectors (cmake/isa.cmake
 // builds these files with -fno-math-errno). The per-item formulas are csrc/optim_update.h's,
 // shared with the CUDA kernels; the optional state arrays pick the item function's
 // instantiation once per chunk, so each loop is branch-free and vectorizes. One pass: each
@@ -38,6 +38,12 @@ void adagrad(T* __restrict p, const T* __restrict g, T* __restrict sum, int64_t 
   for (int64_t i = 0; i < n; ++i) adagrad_item(p[i], g[i], sum[i], s);
 }
 
+template <typename T>
+void adadelta(T* __restrict p, const T* __restrict g, T* __restrict sq, T* __restrict acc, int64_t n,
+              const Adadelta<T> s) {
+  for (int64_t i = 0; i < n; ++i) adadelta_item(p[i], g[i], sq[i], acc[i], s);
+}
+
 }  // namespace
 
 #define EMBER_OPTIM_ISA(T)                                                                                     \
@@ -55,7 +61,10 @@ void adagrad(T* __restrict p, const T* __restrict g, T* __restrict sum, int64_t 
     else if (buf) rmsprop<T, false, true>(p, g, sq, buf, nullptr, n, s);                                       \
     else rmsprop<T, false, false>(p, g, sq, nullptr, nullptr, n, s);                                           \
   }                                                                                                            \
-  void adagrad_chunk(T* p, const T* g, T* sum, int64_t n, const Adagrad<T>& s) { adagrad(p, g, sum, n, s); }
+  void adagrad_chunk(T* p, const T* g, T* sum, int64_t n, const Adagrad<T>& s) { adagrad(p, g, sum, n, s); }  \
+  void adadelta_chunk(T* p, const T* g, T* sq, T* acc, int64_t n, const Adadelta<T>& s) {                      \
+    adadelta(p, g, sq, acc, n, s);                                                                             \
+  }
 EMBER_OPTIM_ISA(float)
 EMBER_OPTIM_ISA(double)
 #undef EMBER_OPTIM_ISA

@@ -157,6 +157,9 @@ class KernelOps:
     def adagrad_step(self, p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize):
         self.module.adagrad_step(p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize)
 
+    def adadelta_step(self, p, g, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
+        self.module.adadelta_step(p, g, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize)
+
     # ---- layer_norm: x (rows, cols), weight / bias (cols,) or None ------------------
     def layer_norm_forward(self, x, weight, bias, eps):
         y = self.xp.empty_like(x)

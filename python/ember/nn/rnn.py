@@ -1,7 +1,8 @@
 """Recurrent layers with PyTorch's names, shapes, defaults and initialisation.
 
 Cells (RNNCell, LSTMCell, GRUCell): one step; sequence layers (RNN, LSTM, GRU): num_layers,
-batch_first, bidirectional, dropout between layers, bias, optional initial state. Every
+batch_first, bidirectional, dropout between layers, bias, optional initial state, and a
+PackedSequence input (nn.utils.rnn), answered with a PackedSequence. Every
 parameter is drawn from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch does, and
 named as PyTorch names it (weight_ih_l0 (gates * hidden, input), ..., *_reverse), so a
 state_dict copies across by name.
@@ -19,6 +20,7 @@ from ..tensor import Tensor
 from . import init
 from .module import Module
 from .parameter import Parameter
+from .utils.rnn import PackedSequence, batch_lengths, check_batch_sizes, host_ints, step_offsets
 
 
 def _mode(name, nonlinearity):
@@ -34,6 +36,20 @@ def _check_sizes(name, input_size, hidden_size):
         int64(v, arg, name)
     if int(input_size) < 1 or int(hidden_size) < 1:
         raise ValueError(f"[{name}] input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
+
+
+def _length_groups(batch_sizes):
+    """The sorted batch's runs of sequences of one length: [(start, end, length, their rows of the
+    packed data, step-major)], and perm: packed row -> row of the runs' outputs concatenated."""
+    lens, offsets = batch_lengths(batch_sizes), step_offsets(batch_sizes)
+    starts = np.flatnonzero(np.diff(lens, prepend=-1))
+    groups, perm, base = [], np.empty(int(batch_sizes.sum()), dtype=np.int64), 0
+    for s, e in zip(starts.tolist(), [*starts[1:].tolist(), lens.size]):
+        rows = (offsets[:lens[s], None] + np.arange(s, e)[None, :]).reshape(-1)
+        perm[rows] = base + np.arange(rows.size)
+        base += rows.size
+        groups.append((s, e, int(lens[s]), rows))
+    return groups, perm
 
 
 class _CellBase(Module):
@@ -156,8 +172,8 @@ class _RNNBase(Module):
         for p in self.parameters():
             init.uniform_(p, -k, k)
 
-    def _state(self, hx, x, name, dirs):
-        want = (self.num_layers * dirs, x.shape[1], self.hidden_size)
+    def _state(self, hx, x, name, dirs, batch=None):
+        want = (self.num_layers * dirs, x.shape[1] if batch is None else batch, self.hidden_size)
         if hx is None:
             return zeros(*want, dtype=x.dtype, device=x.device)
         if not isinstance(hx, Tensor):
@@ -179,6 +195,8 @@ class _RNNBase(Module):
 
     def forward(self, input, hx=None):
         name, lstm = self._name, self.mode == "lstm"
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         if not isinstance(input, Tensor):
             raise TypeError(f"[{name}] input must be a Tensor, got {type(input).__name__}")
         if input.ndim not in (2, 3):
@@ -202,6 +220,17 @@ class _RNNBase(Module):
         dirs = 2 if self.bidirectional else 1
         h0 = self._state(h0, x, "h_0" if lstm else "hx", dirs)
         c0 = self._state(c0, x, "c_0", dirs) if lstm else None
+        x, h_n, c_n = self._layers(x, h0, c0)
+        out = x.squeeze(1) if unbatched else (x.transpose(0, 1) if self.batch_first else x)
+        if unbatched:
+            h_n = h_n.squeeze(1)
+            c_n = c_n.squeeze(1) if lstm else None
+        return (out, (h_n, c_n)) if lstm else (out, h_n)
+
+    def _layers(self, x, h0, c0):
+        """Every layer and direction over x (T, N, I) from h0 (and c0) (L*D, N, H).
+        Returns (y (T, N, D*H), h_n, c_n or None)."""
+        lstm, dirs = self.mode == "lstm", 2 if self.bidirectional else 1
         hs, cs = [], []
         for layer in range(self.num_layers):
             ys = []
@@ -218,12 +247,50 @@ class _RNNBase(Module):
             x = ys[0] if dirs == 1 else cat(ys, dim=2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = self._dropout(x)
-        out = x.squeeze(1) if unbatched else (x.transpose(0, 1) if self.batch_first else x)
-        h_n = stack(hs, dim=0)
-        c_n = stack(cs, dim=0) if lstm else None
-        if unbatched:
-            h_n = h_n.squeeze(1)
-            c_n = c_n.squeeze(1) if lstm else None
+        return x, stack(hs, dim=0), stack(cs, dim=0) if lstm else None
+
+    def _packed_state(self, packed, hx, data, batch):
+        """h_0 (and c_0) for a packed batch, in its sorted order (the caller gives them in the batch's order)."""
+        name, lstm, dirs = self._name, self.mode == "lstm", 2 if self.bidirectional else 1
+        if lstm and hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError(f"[{name}] hx must be a pair (h_0, c_0)")
+        h0, c0 = (hx if hx is not None else (None, None)) if lstm else (hx, None)
+        h0 = self._state(h0, data, "h_0" if lstm else "hx", dirs, batch=batch)
+        c0 = self._state(c0, data, "c_0", dirs, batch=batch) if lstm else None
+        if packed.sorted_indices is not None and hx is not None:
+            order = host_ints(packed.sorted_indices, name, "sorted_indices")
+            h0, c0 = h0[:, order], c0[:, order] if lstm else None
+        return h0, c0
+
+    def _forward_packed(self, packed, hx):
+        """The layers over a PackedSequence: one dense run per group of equal-length sequences
+        (exact: every sequence stops at its own last step, both directions), the outputs
+        scattered back into packed order and h_n / c_n into the caller's batch order."""
+        name, lstm = self._name, self.mode == "lstm"
+        data = packed.data
+        if not isinstance(data, Tensor) or data.ndim != 2 or data.shape[1] != self.input_size:
+            raise ValueError(f"[{name}] a PackedSequence's data must be (sum of lengths, input_size="
+                             f"{self.input_size}), got {getattr(data, 'shape', type(data).__name__)}")
+        if data.dtype.kind != "f":
+            raise TypeError(f"[{name}] input must be float32 or float64, got {data.dtype}")
+        bs = check_batch_sizes(packed.batch_sizes, data, name)
+        h0, c0 = self._packed_state(packed, hx, data, int(bs[0]))
+        groups, perm = _length_groups(bs)
+        ys, hs, cs = [], [], []
+        for s, e, steps, rows in groups:
+            x = data if len(groups) == 1 else data[rows]  # one group: data is already its (L, N) steps
+            y, h_n, c_n = self._layers(x.reshape(steps, e - s, self.input_size), h0[:, s:e],
+                                       c0[:, s:e] if lstm else None)
+            ys.append(y.reshape(rows.size, y.shape[2]))
+            hs.append(h_n)
+            cs.append(c_n)
+        out = cat(ys, dim=0)[perm] if len(ys) > 1 else ys[0]
+        h_n = cat(hs, dim=1) if len(hs) > 1 else hs[0]
+        c_n = (cat(cs, dim=1) if len(cs) > 1 else cs[0]) if lstm else None
+        if packed.unsorted_indices is not None:
+            back = host_ints(packed.unsorted_indices, name, "unsorted_indices")
+            h_n, c_n = h_n[:, back], c_n[:, back] if lstm else None
+        out = PackedSequence(out, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
         return (out, (h_n, c_n)) if lstm else (out, h_n)
 
     def extra_repr(self):

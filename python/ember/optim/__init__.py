@@ -4,3 +4,7 @@ from .adam import Adam, AdamW
 from .optimizer import Optimizer
 from .rmsprop import Adagrad, RMSprop
 from .sgd import SGD
+
+# ---- Adadelta, LBFGS ----
+from .adadelta import Adadelta
+from .lbfgs import LBFGS

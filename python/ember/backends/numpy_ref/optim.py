@@ -6,7 +6,7 @@ None when its option is off. Scalars are cast to p's dtype, as the kernels do.
 """
 import numpy as np
 
-__all__ = ["sgd_step", "adam_step", "rmsprop_step", "adagrad_step"]
+__all__ = ["sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step"]
 
 
 def _lerp(a, b, w):
@@ -70,3 +70,12 @@ def adagrad_step(p, g, sum, step, lr, lr_decay, weight_decay, eps, maximize):  #
     d = _direction(p, g, weight_decay, maximize)
     sum += d * d
     p += t(-(lr / (1 + (step - 1) * lr_decay))) * (d / (np.sqrt(sum) + t(eps)))
+
+
+def adadelta_step(p, g, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
+    t = p.dtype.type
+    d = _direction(p, g, weight_decay, maximize)
+    square_avg[...] = square_avg * t(rho) + t(1 - rho) * d * d
+    delta = np.sqrt(acc_delta + t(eps)) / np.sqrt(square_avg + t(eps)) * d
+    acc_delta[...] = acc_delta * t(rho) + t(1 - rho) * delta * delta
+    p += t(-lr) * delta

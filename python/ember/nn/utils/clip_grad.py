@@ -1,7 +1,7 @@
 """Gradient clipping, in place on the parameters' .grad, as torch.nn.utils."""
 import math
 
-from ..tensor import Tensor, tensor
+from ...tensor import Tensor, tensor
 
 
 def _grads(parameters):
@@ -55,5 +55,5 @@ def clip_grad_value_(parameters, clip_value):
 
 def parameters_to_vector(parameters):
     """All parameters flattened into one 1-D tensor (a copy)."""
-    from ..ops import cat
+    from ...ops import cat
     return cat([p.reshape(-1) for p in parameters])
