@@ -346,10 +346,11 @@ class Tensor:
         """self <- op(self, other) in place (+=, ...); the graph is rebased onto the new node."""
         self._check_inplace(leaf_only=True)
         src = self
-        if autograd.is_grad_enabled():
-            # an alias keeps the old value's node (and storage and counter) for the graph so far
-            src = Tensor._wrap(self._data, self._backend, self.requires_grad)
-            src._ctx, src._version = self._ctx, self._version
+        if autograd.is_grad_enabled() and (self.requires_grad or getattr(other, "requires_grad", False)):
+            # an alias keeps the old value's node for the graph so far, and a copy of the old value: the
+            # new node may save it (x *= y needs x for y's gradient), and self is about to be overwritten
+            src = Tensor._wrap(self._data.copy(), self._backend, self.requires_grad)
+            src._ctx = self._ctx
         r = op(src, other)
         if r.dtype != self.dtype or r.shape != self.shape:
             raise RuntimeError(f"in-place result of dtype {r.dtype} and shape {r.shape} cannot be stored in a "
