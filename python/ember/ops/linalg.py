@@ -90,7 +90,7 @@ class NormBackward(Function):
         if p == 2:
             return (xp.where(out == 0, 0, g * a / safe),)
         ab = xp.abs(a)
-        r = g * a * xp.where(a == 0, 0, ab ** (p - 2)) / safe ** (p - 1)
+        r = g * a * xp.where(a == 0, 0, xp.where(a == 0, 1, ab) ** (p - 2)) / safe ** (p - 1)
         return (xp.where(out == 0, 0, r),)
 
 
@@ -188,10 +188,10 @@ class EinsumBackward(Function):
         kept = "".join(c for c in labels if c in seen)
         grad = xp.einsum(",".join([self.out] + others) + "->" + kept, g,
                          *[x for j, x in enumerate(self.arrays) if j != i])
-        # labels only this operand had were summed: their gradient is the same all along them
+        # labels only this operand had (or had at full size) were summed: the gradient is the same along them
         shape_of = dict(zip(sub, a.shape))
         grad = grad.reshape([grad.shape[kept.index(c)] if c in kept else 1 for c in labels])
-        grad = xp.broadcast_to(grad, [grad.shape[k] if c in kept else shape_of[c] for k, c in enumerate(labels)])
+        grad = xp.broadcast_to(grad, [max(grad.shape[k], shape_of[c]) for k, c in enumerate(labels)])
         summed = tuple(k for k, c in enumerate(labels) if shape_of[c] == 1 and grad.shape[k] != 1)
         if summed:
             grad = grad.sum(axis=summed, keepdims=True)
