@@ -75,7 +75,24 @@ def test_accelerator_and_cudnn_flags():
     import ember.backends.cudnn as cudnn
     assert cudnn.benchmark and cudnn.deterministic and not cudnn.is_available()
     em.backends.cudnn.benchmark = em.backends.cudnn.deterministic = False
+    assert not em.backends.mps.is_available() and not em.backends.mps.is_built()
     assert em.backends.get_backend("numpy").name == "numpy"  # the package of backends still works
+
+
+def test_to_takes_torch_arguments():
+    x = em.zeros(2, 3, device="numpy")
+    like = em.ones(1, dtype=em.float64, device=em.available_devices()[-1])
+    y = x.to(like)
+    assert y.dtype == em.float64 and y.device == like.device
+    assert x.to("numpy", non_blocking=True) is x and x.to(em.device("numpy"), em.float32) is x
+    c = x.to("numpy", copy=True)
+    assert c is not x and not np.shares_memory(c.numpy(), x.numpy())
+    before = em.get_default_device()
+    try:
+        em.set_default_device(em.device("numpy"))
+        assert em.zeros(1).device == "numpy" and em.get_default_device() == "numpy"
+    finally:
+        em.set_default_device(before)
 
 
 def test_repr_names_the_device_as_torch():

@@ -362,11 +362,16 @@ class Tensor:
         return self
 
     # ---- device and dtype -------------------------------------------------------
-    def to(self, device=None, dtype=None):
-        """A tensor on `device` and/or of `dtype` (self when nothing changes); differentiable."""
+    def to(self, device=None, dtype=None, non_blocking=False, copy=False):
+        """A tensor on `device` and/or of `dtype` (self when nothing changes, unless copy); differentiable.
+
+        device may also be a tensor (its device and dtype, as PyTorch); non_blocking is accepted and
+        changes nothing (host-device copies run on CuPy's current stream)."""
+        if isinstance(device, Tensor):
+            device, dtype = device._backend, device.dtype
         if isinstance(device, (np.dtype, type)) or (isinstance(device, str) and device in _DTYPES):
             device, dtype = None, device
-        out = self
+        out = self if not copy else _views.clone(self)
         if dtype is not None and as_dtype(dtype) != self.dtype:
             out = _arith.CastBackward.apply(out, dtype=as_dtype(dtype))
         if device is not None and get_backend(device) is not self._backend:
@@ -376,8 +381,8 @@ class Tensor:
     def cpu(self):
         return self.to("cpu")
 
-    def cuda(self):
-        return self.to("cuda")
+    def cuda(self, device=None, non_blocking=False):
+        return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(device, int) else device)
 
     def float(self):
         return self.to(dtype=float32)

@@ -175,4 +175,4 @@ def get_default_device():
     return default_backend().name
 
 
-from . import cudnn  # noqa: E402  (torch.backends.cudnn's flags)
+from . import cudnn, mps  # noqa: E402  (torch.backends.cudnn's flags, torch.backends.mps's questions)
