@@ -361,3 +361,20 @@ def test_random_fills_and_copy(device):
     with em.no_grad():
         buf.copy_(em.ones(3, device=device))
     assert buf.numpy().min() == 1.0 and buf._version_count == 2
+
+
+@pytest.mark.parametrize("write", [lambda x: x.zero_(), lambda x: x.fill_(2.0), lambda x: x.copy_(em.ones(3)),
+                                   lambda x: x.masked_fill_(x > 0, 0.0), lambda x: x.uniform_(),
+                                   lambda x: x.scatter_(0, em.tensor([1]), 5.0)],
+                         ids=["zero_", "fill_", "copy_", "masked_fill_", "uniform_", "scatter_"])
+def test_every_inplace_write_refuses_a_leaf_that_requires_grad_outside_no_grad(write):
+    w = em.randn(3, requires_grad=True)
+    t = torch.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        t.zero_()
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad is being used in an in-place operation"):
+        write(w)
+    assert w._version_count == 0
+    with em.no_grad():
+        assert write(w) is w
+    assert w._version_count == 1 and w.requires_grad and w.grad_fn is None
