@@ -378,3 +378,40 @@ def test_every_inplace_write_refuses_a_leaf_that_requires_grad_outside_no_grad(w
     with em.no_grad():
         assert write(w) is w
     assert w._version_count == 1 and w.requires_grad and w.grad_fn is None
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_item_assignment_and_fills_in_a_graph_as_torch(device, rng):
+    a = rng.standard_normal((5, 3))
+    (w, tw), (b, tb) = _pair(a, device), _pair(rng.standard_normal(3), device)
+    out, tout = em.zeros(5, 3, dtype=em.float64, device=device), torch.zeros(5, 3, dtype=torch.float64)
+    for t in range(3):                          # a preallocated output filled step by step (an RNN loop)
+        out[:, t] = w[:, t] * (t + 1)
+        tout[:, t] = tw[:, t] * (t + 1)
+    out[0] = 5.0
+    tout[0] = 5.0
+    out[em.tensor([1, 3], device=device)] = b   # fancy index, value broadcast
+    tout[torch.tensor([1, 3])] = tb
+    out[out > 4] = 0.5
+    tout[tout > 4] = 0.5
+    y, ty = w * 2, tw * 2
+    y.zero_()
+    ty.zero_()
+    z, tz = w * 3, tw * 3
+    z.fill_(1.5)
+    tz.fill_(1.5)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy())
+    ((out * out).sum() + (y * w).sum() + (z * w).sum()).backward()
+    ((tout * tout).sum() + (ty * tw).sum() + (tz * tw).sum()).backward()
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-12)
+    assert type(y.grad_fn).__name__ == "FillBackward" and out._version_count == 6
+
+
+def test_item_assignment_into_a_saved_tensor_raises():
+    w = em.randn(3, requires_grad=True)
+    x = em.randn(3)
+    y = (w * x).sum()
+    x[0] = w[1]                # x is saved by the product: the write is seen
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()

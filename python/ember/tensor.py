@@ -311,12 +311,16 @@ class Tensor:
 
     # ---- in-place writes: each bumps the version counter ----------------------------
     def zero_(self):
+        if self._ctx is not None and autograd.is_grad_enabled():
+            return _inplace_ops.fill_(self, 0)  # recorded: the old value gets a zero gradient
         self._check_inplace()
         self._data[...] = 0
         self._bump()
         return self
 
     def fill_(self, value):
+        if self._ctx is not None and autograd.is_grad_enabled():
+            return _inplace_ops.fill_(self, value)
         self._check_inplace()
         self._data[...] = value
         self._bump()
@@ -476,7 +480,10 @@ class Tensor:
         return _shape.getitem(self, key)
 
     def __setitem__(self, key, value):
-        _shape.setitem(self, key, value)
+        if autograd.is_grad_enabled() and (self._ctx is not None or getattr(value, "requires_grad", False)):
+            _inplace_ops.setitem(self, key, value)  # recorded, so the value's gradient flows (out[:, t] = h)
+        else:
+            _shape.setitem(self, key, value)
 
     def add(self, other):
         return _arith.add(self, other)
