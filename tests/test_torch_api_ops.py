@@ -88,6 +88,11 @@ def test_scatter_in_place(device, rng):
     e.scatter_add_(1, em.tensor(idx, device=device), em.ones(2, 2, device=device))
     t.scatter_add_(1, torch.tensor(idx), torch.ones(2, 2))
     np.testing.assert_array_equal(e.numpy(), t.numpy())
+    ii = np.array([[0, 1, 1, 0, 1]])
+    e_int = em.zeros(1, 2, dtype=em.int64, device=device).scatter_add(1, em.tensor(ii, device=device),
+                                                                      em.tensor(ii + 3, device=device))
+    t_int = torch.zeros(1, 2, dtype=torch.int64).scatter_add(1, torch.tensor(ii), torch.tensor(ii + 3))
+    assert e_int.dtype == em.int64 and e_int.numpy().tolist() == t_int.tolist()
     a, b = _pair(rng.standard_normal((2, 3)), device)
     w, tw = _pair(rng.standard_normal((2, 2)), device)
     y, ty = a * 1, b * 1

@@ -29,9 +29,13 @@ def _key(xp, index, dim):
 
 
 def _add_at(xp, out, key, values):
-    """out[key] += values, accumulating repeated positions."""
-    if xp.__name__ == "numpy":
-        xp.add.at(out, key, values)
+    """out[key] += values, accumulating repeated positions (values shaped like the key's broadcast)."""
+    if xp is np and out.dtype.kind == "f":
+        # a histogram of the flat positions: about twice as fast as np.add.at, and summed in float64
+        flat = np.ravel_multi_index(np.broadcast_arrays(*key), out.shape).ravel()
+        out += np.bincount(flat, weights=values.ravel(), minlength=out.size).reshape(out.shape).astype(out.dtype)
+    elif xp is np:
+        np.add.at(out, key, values)
     else:
         import cupyx
         cupyx.scatter_add(out, key, values)
