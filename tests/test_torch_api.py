@@ -38,6 +38,9 @@ def test_device_equality_and_hash():
 def test_device_bad_strings(bad, err):
     with pytest.raises(err, match=r"^\[device\] "):
         em.device(bad)
+
+
+def test_device_bad_index():
     with pytest.raises(ValueError, match="negative"):
         em.device("cuda", -1)
     with pytest.raises(TypeError, match="already has an index"):
