@@ -378,3 +378,31 @@ def test_identity_and_flatten_parameters():
         before = {k: v.numpy().copy() for k, v in m.state_dict().items()}
         assert m.flatten_parameters() is None
         assert all(np.array_equal(v.numpy(), before[k]) for k, v in m.state_dict().items())
+
+
+def test_view_agrees_with_torch_on_random_layouts():
+    torch = _torch()
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        shape = tuple(int(n) for n in rng.integers(1, 4, rng.integers(1, 5)))
+        a = np.arange(math.prod(shape), dtype=np.float32).reshape(shape)
+        perm = tuple(int(p) for p in rng.permutation(len(shape)))
+        step = int(rng.integers(1, 3))
+        t, x = torch.tensor(a).permute(*perm)[..., ::step], em.tensor(a).permute(*perm)[..., ::step]
+        sizes = list(t.shape)
+        new = []
+        while sizes:                      # regroup the sizes into a random new shape of the same numel
+            k = int(rng.integers(1, len(sizes) + 1))
+            new.append(math.prod(sizes[:k]))
+            sizes = sizes[k:]
+            if rng.random() < 0.3:
+                new.append(1)
+        try:
+            want = t.view(*new).numpy()
+        except RuntimeError:
+            with pytest.raises(RuntimeError, match="view size is not compatible"):
+                x.view(*new)
+            continue
+        got = x.view(*new)
+        np.testing.assert_array_equal(got.numpy(), want)
+        assert got.numel() == 0 or np.shares_memory(got.numpy(), x.numpy())
