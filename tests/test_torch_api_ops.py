@@ -363,6 +363,8 @@ def test_random_fills_and_copy(device):
     (buf * 2).sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), np.full(3, 4.0))
     assert buf._version_count == 1
+    with pytest.raises(ValueError, match=r"^\[copy_\] src of shape \(4,\) does not broadcast"):
+        buf.copy_(em.ones(4, device=device, requires_grad=True))
     with em.no_grad():
         buf.copy_(em.ones(3, device=device))
     assert buf.numpy().min() == 1.0 and buf._version_count == 2

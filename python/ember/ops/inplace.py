@@ -4,6 +4,8 @@ forms of copy_, fill_/zero_ and item assignment (t[key] = value).
 Each writes into the tensor's own memory and bumps its version counter, so a node that saved the
 old value raises in backward. On a leaf that requires grad they raise outside no_grad (as PyTorch);
 on a tensor inside a graph the arithmetic ones rebase its node (Tensor._inplace)."""
+import numpy as np
+
 from ..autograd import Function
 from ..random import generator
 from ..tensor import Tensor, as_tensor
@@ -50,6 +52,12 @@ class CopyBackward(Function):
 
 def copy_(t, src):
     """t <- src, recorded in the graph so src's gradient flows through t."""
+    try:
+        ok = np.broadcast_shapes(src.shape, t.shape) == t.shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"[copy_] src of shape {src.shape} does not broadcast to the tensor's shape {t.shape}")
     if src._backend is not t._backend:
         src = src.to(t._backend)
     return t._inplace(CopyBackward.apply, src)
