@@ -4,8 +4,10 @@ einsum, gather, scatter_add, sort, topk, cumsum, norm, each forward + backward i
 Columns: ember and torch (CPU) in microseconds for one forward and its backward; ember/torch time is
 the time ratio (< 1: ember is faster). Every value and gradient is checked against torch first.
 
-Run:  PYTHONPATH=python python bench/bench_torch_api.py
+Run:  PYTHONPATH=python python bench/bench_torch_api.py   (OMP_NUM_THREADS=1 for one thread)
 """
+import os
+
 import numpy as np
 
 from common import RATIO_NOTE, check_close, ratio, ratio_col, report, timeit, torch_or_none
@@ -13,6 +15,8 @@ from common import RATIO_NOTE, check_close, ratio, ratio_col, report, timeit, to
 import ember as em
 
 torch = torch_or_none()
+if torch is not None and os.environ.get("OMP_NUM_THREADS"):
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 R = np.random.default_rng(0)
 IDX = R.integers(0, 512, (256, 512))
 

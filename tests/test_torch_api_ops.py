@@ -177,6 +177,9 @@ def test_sort_ties_nan_and_ints_as_torch():
         e, t = em.tensor(a).sort(descending=desc, stable=True), torch.tensor(a).sort(descending=desc, stable=True)
         np.testing.assert_array_equal(e.values.numpy(), t.values.numpy())
         np.testing.assert_array_equal(e.indices.numpy(), t.indices.numpy())
+    for k, largest in [(3, True), (3, False), (6, True)]:
+        e, t = em.tensor(a).topk(k, largest=largest), torch.tensor(a).topk(k, largest=largest)
+        np.testing.assert_array_equal(e.values.numpy(), t.values.numpy())
     i = np.array([[4, 1, 4, 0], [2, 2, 9, -1]])
     e, t = em.tensor(i).topk(2), torch.tensor(i).topk(2)
     np.testing.assert_array_equal(e.values.numpy(), t.values.numpy())

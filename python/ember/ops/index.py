@@ -96,13 +96,17 @@ class SortBackward(Function):
     non_differentiable = (1,)
 
     def forward(self, a, dim, descending, k):
-        xp = self.backend.xp
-        if descending:  # stable descending: sort the reversed axis ascending, reverse, map the indices back
-            idx = a.shape[dim] - 1 - xp.flip(xp.argsort(xp.flip(a, dim), axis=dim, kind="stable"), dim)
+        xp, n = self.backend.xp, a.shape[dim]
+        if k is not None and 0 < k < n:
+            # topk: partition out the k first (NaN counts as the largest), then sort only those
+            part = xp.argpartition(a, n - k if descending else k - 1, axis=dim)
+            part = part[(slice(None),) * dim + (slice(n - k, n) if descending else slice(0, k),)]
+            idx = xp.take_along_axis(part, _argsort(xp, xp.take_along_axis(a, part, axis=dim), dim, descending),
+                                     axis=dim)
         else:
-            idx = xp.argsort(a, axis=dim, kind="stable")
-        if k is not None:
-            idx = idx[(slice(None),) * dim + (slice(0, k),)]
+            idx = _argsort(xp, a, dim, descending)
+            if k is not None:
+                idx = idx[(slice(None),) * dim + (slice(0, k),)]
         self.shape, self.dim = a.shape, dim
         self.idx = xp.ascontiguousarray(idx.astype(int64, copy=False))
         return xp.take_along_axis(a, self.idx, axis=dim), self.idx
@@ -111,6 +115,13 @@ class SortBackward(Function):
         out = self.backend.xp.zeros(self.shape, dtype=g.dtype)
         out[_key(self.backend.xp, self.idx, self.dim)] = g
         return (out,)
+
+
+def _argsort(xp, a, dim, descending):
+    """Stable argsort along dim, NaN last ascending (first descending)."""
+    if descending:  # sort the reversed axis ascending, reverse, map the indices back: ties keep their order
+        return a.shape[dim] - 1 - xp.flip(xp.argsort(xp.flip(a, dim), axis=dim, kind="stable"), dim)
+    return xp.argsort(a, axis=dim, kind="stable")
 
 
 class CumsumBackward(Function):
