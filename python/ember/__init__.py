@@ -36,3 +36,14 @@ def get_num_threads():
 
 from . import cuda, data, nn, optim, testing  # noqa: E402  (they import the names above)
 from .serialization import load, save  # noqa: E402
+
+# ---- PyTorch's names: devices, top-level ops ----------------------------------------------------------
+from . import accelerator  # noqa: E402
+from .creation import rand_like, randn_like  # noqa: E402
+from .device import device  # noqa: E402
+from .ops import eq, ge, gt, le, log_softmax, lt, ne, relu, sigmoid, softmax, tanh  # noqa: E402
+from .ops.index import argsort, cumsum, gather, masked_fill, scatter, scatter_add, sort, topk  # noqa: E402
+from .ops.linalg import bmm, einsum, mm, norm, t  # noqa: E402
+from .ops.pointwise import expm1, log1p  # noqa: E402
+from .ops.views import chunk, clone, narrow, split  # noqa: E402
+from .tensor import int32  # noqa: E402

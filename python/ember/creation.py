@@ -109,3 +109,21 @@ def randint(low, high=None, size=(), dtype=None, device=None):
 
 def randperm(n, device=None):
     return _random(lambda g, s: g.permutation(n), (), int64, device, False)
+
+
+# ---- PyTorch's random *_like ------------------------------------------------------------------
+def _random_like(fn, t, dtype, device, requires_grad):
+    dtype = as_dtype(dtype) or t.dtype
+    if dtype.kind != "f":
+        raise TypeError(f"[{fn.__name__}_like] needs a floating-point dtype, got {dtype}; give dtype=")
+    return fn(*t.shape, dtype=dtype, device=device or t._backend, requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples shaped like t (its dtype and device unless given)."""
+    return _random_like(randn, t, dtype, device, requires_grad)
+
+
+def rand_like(t, dtype=None, device=None, requires_grad=False):
+    """Uniform [0, 1) samples shaped like t (its dtype and device unless given)."""
+    return _random_like(rand, t, dtype, device, requires_grad)

@@ -7,7 +7,7 @@ is in ops/ (glue ops on the array module) and in the kernels (heavy ops).
 import numpy as np
 
 from . import autograd
-from .backends import default_backend, get_backend
+from .backends import default_backend, get_backend, torch_device
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -16,6 +16,12 @@ bool_ = np.dtype(np.bool_)
 _DTYPES = {"float32": float32, "float64": float64, "int64": int64, "bool": bool_,
            "float": float32, "double": float64, "long": int64}
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+# PyTorch's Tensor API: int() casts to int32, type() names the dtype as torch does
+int32 = np.dtype(np.int32)
+_DTYPES.update({"int32": int32, "int": int32})
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
 
 
 def as_dtype(dtype):
@@ -141,7 +147,8 @@ class Tensor:
 
     @property
     def device(self):
-        return self._backend.name
+        """An ember.device: equal to the device's name ('cpu', 'cuda', ...) and, on cuda, to 'cuda:i'."""
+        return torch_device(self._backend, self._data)
 
     @property
     def ndim(self):
@@ -305,20 +312,26 @@ class Tensor:
 
     # ---- in-place writes: each bumps the version counter ----------------------------
     def zero_(self):
+        if self._ctx is not None and autograd.is_grad_enabled():
+            return _inplace_ops.fill_(self, 0)  # recorded: the old value gets a zero gradient
         self._check_inplace()
         self._data[...] = 0
         self._bump()
         return self
 
     def fill_(self, value):
+        if self._ctx is not None and autograd.is_grad_enabled():
+            return _inplace_ops.fill_(self, value)
         self._check_inplace()
         self._data[...] = value
         self._bump()
         return self
 
     def copy_(self, src):
-        self._check_inplace()
         src = src if isinstance(src, Tensor) else tensor(src, device=self._backend)
+        if autograd.is_grad_enabled() and (src.requires_grad or self._ctx is not None):
+            return _inplace_ops.copy_(self, src)  # recorded, so src's gradient flows through self
+        self._check_inplace()
         self._data[...] = self._backend.move(src._data, src._backend)
         self._bump()
         return self
@@ -340,14 +353,21 @@ class Tensor:
                                "an in-place write into a tensor that is part of a graph is only supported for "
                                "+=, -=, *= and /=")
 
+    def _old_value(self):
+        """A new tensor holding a copy of self's value at self's place in the graph, for a write that is
+        about to overwrite self (ember.onnx records it as an alias)."""
+        src = Tensor._wrap(self._data.copy(), self._backend, self.requires_grad)
+        src._ctx = self._ctx
+        return src
+
     def _inplace(self, op, other):
         """self <- op(self, other) in place (+=, ...); the graph is rebased onto the new node."""
         self._check_inplace(leaf_only=True)
         src = self
-        if autograd.is_grad_enabled():
-            # an alias keeps the old value's node (and storage and counter) for the graph so far
-            src = Tensor._wrap(self._data, self._backend, self.requires_grad)
-            src._ctx, src._version = self._ctx, self._version
+        if autograd.is_grad_enabled() and (self.requires_grad or getattr(other, "requires_grad", False)):
+            # an alias keeps the old value's node for the graph so far, and a copy of the old value: the
+            # new node may save it (x *= y needs x for y's gradient), and self is about to be overwritten
+            src = self._old_value()
         r = op(src, other)
         if r.dtype != self.dtype or r.shape != self.shape:
             raise RuntimeError(f"in-place result of dtype {r.dtype} and shape {r.shape} cannot be stored in a "
@@ -359,11 +379,16 @@ class Tensor:
         return self
 
     # ---- device and dtype -------------------------------------------------------
-    def to(self, device=None, dtype=None):
-        """A tensor on `device` and/or of `dtype` (self when nothing changes); differentiable."""
+    def to(self, device=None, dtype=None, non_blocking=False, copy=False):
+        """A tensor on `device` and/or of `dtype` (self when nothing changes, unless copy); differentiable.
+
+        device may also be a tensor (its device and dtype, as PyTorch); non_blocking is accepted and
+        changes nothing (host-device copies run on CuPy's current stream)."""
+        if isinstance(device, Tensor):
+            device, dtype = device._backend, device.dtype
         if isinstance(device, (np.dtype, type)) or (isinstance(device, str) and device in _DTYPES):
             device, dtype = None, device
-        out = self
+        out = self if not copy else _views.clone(self)
         if dtype is not None and as_dtype(dtype) != self.dtype:
             out = _arith.CastBackward.apply(out, dtype=as_dtype(dtype))
         if device is not None and get_backend(device) is not self._backend:
@@ -373,8 +398,8 @@ class Tensor:
     def cpu(self):
         return self.to("cpu")
 
-    def cuda(self):
-        return self.to("cuda")
+    def cuda(self, device=None, non_blocking=False):
+        return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(device, int) else device)
 
     def float(self):
         return self.to(dtype=float32)
@@ -390,8 +415,6 @@ class Tensor:
 
     def astype(self, dtype):
         return self.to(dtype=dtype)
-
-    type = astype
 
     # ---- operators and op methods: each calls its op in ops/ ---------------------------
     def __add__(self, other):
@@ -470,7 +493,10 @@ class Tensor:
         return _shape.getitem(self, key)
 
     def __setitem__(self, key, value):
-        _shape.setitem(self, key, value)
+        if autograd.is_grad_enabled() and (self._ctx is not None or getattr(value, "requires_grad", False)):
+            _inplace_ops.setitem(self, key, value)  # recorded, so the value's gradient flows (out[:, t] = h)
+        else:
+            _shape.setitem(self, key, value)
 
     def add(self, other):
         return _arith.add(self, other)
@@ -537,8 +563,6 @@ class Tensor:
     def reshape(self, *shape):
         return _shape.reshape(self, *shape)
 
-    view = reshape
-
     def permute(self, *dims):
         return _shape.permute(self, *dims)
 
@@ -571,6 +595,188 @@ class Tensor:
 
     def log_softmax(self, dim=None, axis=None):
         return _log_softmax(self, dim, axis)
+
+    # ---- PyTorch's Tensor API: comparisons, views, copies, indexing, in-place ops (ops/views.py, ---------
+    # ---- ops/index.py, ops/linalg.py, ops/inplace.py, ops/pointwise.py) ----------------------------------
+    @property
+    def is_cuda(self):
+        return self._backend.name == "cuda"
+
+    def is_contiguous(self):
+        return bool(self._data.flags.c_contiguous)
+
+    def __format__(self, spec):
+        """f"{loss:.4f}": a one-element tensor formats as its number; an empty spec gives str()."""
+        if not spec:
+            return str(self)
+        if self._data.size != 1:
+            raise TypeError(f"unsupported format string {spec!r} passed to Tensor.__format__: only one-element "
+                            f"tensors take a format spec, got shape {self.shape}")
+        return format(self.item(), spec)
+
+    def eq(self, other):
+        return _arith.eq(self, other)
+
+    def ne(self, other):
+        return _arith.ne(self, other)
+
+    def lt(self, other):
+        return _arith.lt(self, other)
+
+    def le(self, other):
+        return _arith.le(self, other)
+
+    def gt(self, other):
+        return _arith.gt(self, other)
+
+    def ge(self, other):
+        return _arith.ge(self, other)
+
+    def view(self, *shape):
+        """self with a new shape, sharing memory; RuntimeError where the strides forbid it (use reshape)."""
+        return _views.view(self, *shape)
+
+    def view_as(self, other):
+        return _views.view(self, other.shape)
+
+    def reshape_as(self, other):
+        return _shape.reshape(self, other.shape)
+
+    def expand_as(self, other):
+        return _shape.expand(self, other.shape)
+
+    def repeat(self, *sizes):
+        return _views.repeat(self, *sizes)
+
+    def mm(self, mat2):
+        return _linalg.mm(self, mat2)
+
+    def bmm(self, mat2):
+        return _linalg.bmm(self, mat2)
+
+    def t(self):
+        return _linalg.t(self)
+
+    def clone(self):
+        return _views.clone(self)
+
+    def contiguous(self):
+        return _views.contiguous(self)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return _linalg.norm(self, p, dim, keepdim, dtype)
+
+    def split(self, split_size_or_sections, dim=0):
+        return _views.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return _views.chunk(self, chunks, dim)
+
+    def narrow(self, dim, start, length):
+        return _views.narrow(self, dim, start, length)
+
+    def _new_kwargs(self, dtype, device, requires_grad):
+        return {"dtype": dtype or self.dtype, "device": device or self._backend, "requires_grad": requires_grad}
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return _creation.zeros(*size, **self._new_kwargs(dtype, device, requires_grad))
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return _creation.ones(*size, **self._new_kwargs(dtype, device, requires_grad))
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return _creation.empty(*size, **self._new_kwargs(dtype, device, requires_grad))
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return _creation.full(size, fill_value, **self._new_kwargs(dtype, device, requires_grad))
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A copy of data with this tensor's dtype and device unless given (as torch's new_tensor)."""
+        return tensor(data, dtype=dtype or self.dtype, device=device or self._backend, requires_grad=requires_grad)
+
+    def int(self):
+        return self.to(dtype=int32)
+
+    def type(self, dtype=None):
+        """Without dtype, torch's type string ('torch.FloatTensor', 'torch.cuda.LongTensor', ...); with one
+        (a dtype or such a string), the tensor cast to it."""
+        if dtype is None:
+            name = _TYPE_NAMES.get(self.dtype.name)
+            if name is None:
+                raise TypeError(f"[type] no torch tensor type for dtype {self.dtype}")
+            return ("torch.cuda." if self.is_cuda else "torch.") + name
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            kind = dtype.rpartition(".")[2]
+            names = {v: k for k, v in _TYPE_NAMES.items()}
+            if kind not in names or dtype not in (f"torch.{kind}", f"torch.cuda.{kind}"):
+                raise ValueError(f"[type] invalid type {dtype!r}; e.g. 'torch.FloatTensor', 'torch.cuda.LongTensor'")
+            device = "cuda" if dtype.startswith("torch.cuda.") else (None if not self.is_cuda else "cpu")
+            return self.to(device=device, dtype=names[kind])
+        return self.to(dtype=dtype)
+
+    def masked_fill(self, mask, value):
+        return _index.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value):
+        return self._inplace(lambda a, v: _index.masked_fill(a, mask, v), value)
+
+    def gather(self, dim, index):
+        return _index.gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, value=None):
+        return _index.scatter(self, dim, index, src, value)
+
+    def scatter_(self, dim, index, src=None, value=None):
+        if (src is None) == (value is None):
+            raise TypeError("[scatter_] give exactly one of src and value")
+        return self._inplace(lambda a, s: _index.scatter(a, dim, index, s), src if value is None else value)
+
+    def scatter_add(self, dim, index, src):
+        return _index.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        return self._inplace(lambda a, s: _index.scatter_add(a, dim, index, s), src)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return _index.topk(self, k, dim, largest, sorted)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return _index.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _index.argsort(self, dim, descending, stable)
+
+    def cumsum(self, dim, dtype=None):
+        return _index.cumsum(self, dim, dtype)
+
+    def log1p(self):
+        return _pointwise.log1p(self)
+
+    def expm1(self):
+        return _pointwise.expm1(self)
+
+    def add_(self, other, alpha=1):
+        return _inplace_ops.add_(self, other, alpha)
+
+    def sub_(self, other, alpha=1):
+        return _inplace_ops.sub_(self, other, alpha)
+
+    def mul_(self, other):
+        return _inplace_ops.mul_(self, other)
+
+    def div_(self, other):
+        return _inplace_ops.div_(self, other)
+
+    def clamp_(self, min=None, max=None):
+        return _inplace_ops.clamp_(self, min, max)
+
+    clip_ = clamp_
+
+    def normal_(self, mean=0.0, std=1.0):
+        return _inplace_ops.normal_(self, mean, std)
+
+    def uniform_(self, a=0.0, b=1.0):
+        return _inplace_ops.uniform_(self, a, b)
 
 
 autograd._wrap = Tensor._wrap
@@ -652,3 +858,9 @@ from .ops import shape as _shape  # noqa: E402
 from .ops.matmul import matmul as _matmul  # noqa: E402  (ember.ops.matmul is also the function's name)
 from .ops.softmax import log_softmax as _log_softmax  # noqa: E402
 from .ops.softmax import softmax as _softmax  # noqa: E402
+from . import creation as _creation  # noqa: E402  (PyTorch's Tensor API: new_zeros, ...)
+from .ops import index as _index  # noqa: E402
+from .ops import inplace as _inplace_ops  # noqa: E402
+from .ops import linalg as _linalg  # noqa: E402
+from .ops import pointwise as _pointwise  # noqa: E402
+from .ops import views as _views  # noqa: E402

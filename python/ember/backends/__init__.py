@@ -15,6 +15,8 @@ import warnings
 
 import numpy as np
 
+from ..device import device as _device
+from ..device import parse as _parse_device
 from .kernel import KernelOps
 
 DEVICES = ("numpy", "cpu", "cuda", "cuda-emu")
@@ -82,6 +84,8 @@ def get_backend(device):
     """The Backend for a device string (or a Backend, returned as is)."""
     if isinstance(device, Backend):
         return device
+    if not isinstance(device, str) or ":" in device:
+        device = _backend_name(device)
     be = _backends.get(device)
     if be is not None:
         return be
@@ -98,6 +102,41 @@ def get_backend(device):
         raise RuntimeError(f"device '{device}' is not available: {_errors[device]}") from None
     _backends[device] = be
     return be
+
+
+# ---- torch-style devices: ember.device objects and 'type:index' strings ----------------------
+def _backend_name(spec):
+    """The backend name for an ember.device (or 'cuda:0'): one device per type, cuda's the current GPU."""
+    if not isinstance(spec, (str, _device)):
+        raise TypeError(f"device must be a string such as 'cpu' or an ember.device, got {type(spec).__name__}")
+    name, index = _parse_device(spec)
+    if index is None:
+        return name
+    if name == "cuda":
+        current = _current_cuda_index()
+        if index != current:
+            raise ValueError(f"[device] '{_device(name, index)}' is not the current GPU (cuda:{current}): ember "
+                             f"runs on the current one; select it first with cupy.cuda.Device({index}).use()")
+    elif index != 0:
+        raise ValueError(f"[device] '{_device(name, index)}' does not exist: device '{name}' has one index, 0")
+    return name
+
+
+def _current_cuda_index():
+    return get_backend("cuda").xp.cuda.runtime.getDevice()
+
+
+def torch_device(backend, array):
+    """The ember.device of an array of this backend (cuda arrays carry their GPU's index)."""
+    if backend.host:
+        d = _devices.get(backend.name)
+        if d is None:
+            d = _devices[backend.name] = _device(backend.name)
+        return d
+    return _device(backend.name, array.device.id)
+
+
+_devices = {}
 
 
 def is_available(device):
@@ -134,3 +173,6 @@ def set_default_device(device):
 
 def get_default_device():
     return default_backend().name
+
+
+from . import cudnn, mps  # noqa: E402  (torch.backends.cudnn's flags, torch.backends.mps's questions)

@@ -18,3 +18,5 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
                           TransformerEncoderLayer)
 from . import parallel
 from .sync_batchnorm import SyncBatchNorm
+# ---- PyTorch's names ----
+from .dropout import Dropout2d

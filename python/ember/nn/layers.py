@@ -36,6 +36,11 @@ class Linear(Module):
 
 
 class Identity(Module):
+    """Returns its input; takes and ignores any constructor arguments, as torch.nn.Identity."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
     def forward(self, x):
         return x
 

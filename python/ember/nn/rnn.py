@@ -172,6 +172,10 @@ class _RNNBase(Module):
         for p in self.parameters():
             init.uniform_(p, -k, k)
 
+    def flatten_parameters(self):
+        """A no-op kept for PyTorch code: ember's weights are already one contiguous array each, and
+        there is no cuDNN weight buffer to compact."""
+
     def _state(self, hx, x, name, dirs, batch=None):
         want = (self.num_layers * dirs, x.shape[1] if batch is None else batch, self.hidden_size)
         if hx is None:

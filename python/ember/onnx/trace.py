@@ -67,6 +67,7 @@ class Tracer:
         self._inputs = {id(a) for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)}
         wrapped = self._wrap_modules(model)
         patches = [(Tensor, "_inplace", self._inplace), (Tensor, "_bump", self._bump),
+                   (Tensor, "_old_value", self._old_value),
                    (_mha, "additive_mask", self._additive_mask), (_sdpa, "_additive_mask", self._kernel_mask),
                    (_reduce, "argmax", self._argmax), (_reduce, "argmin", self._argmax)]
         patches += [(_arith, name, self._compare) for name in COMPARISONS]
@@ -129,6 +130,13 @@ class Tracer:
                 raise ExportError(self._write(t, "an in-place update", "shares its storage with another traced "
                                               "tensor; write t = t + ... instead"))
             self.record(_Op("Alias"), (self.nodes[-1].outputs[0],), {}, out)
+            return out
+        return wrapper
+
+    def _old_value(self, original, _name):
+        def wrapper(t):
+            out = original(t)
+            self.record(_Op("Alias"), (t,), {}, out)
             return out
         return wrapper
 

@@ -33,3 +33,25 @@ def dropout(input, p=0.5, training=True):
     mask = generator().random(input.shape) >= p
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
     return DropoutBackward.apply(input, mask=input._backend.from_host(np.asarray(mask, order="C")), scale=scale)
+
+
+def dropout2d(input, p=0.5, training=True):
+    """Zero whole channels with probability p and scale the rest by 1 / (1 - p) (identity unless training).
+
+    Args:
+        input: (N, C, H, W), or (C, H, W) without a batch dimension; each (n, c) plane is kept or dropped.
+    Example:
+        y = F.dropout2d(feature_maps, 0.1)
+    """
+    float_tensor(input, "input", "dropout2d")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"[dropout2d] input must be (N, C, H, W) or (C, H, W), got shape {input.shape}")
+    if not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"[dropout2d] p must be a probability in [0, 1], got {p!r}")
+    if not training or p == 0:
+        return input
+    planes = input.shape[:-2]
+    keep = generator().random(planes) >= p  # one draw per channel, broadcast over its plane
+    mask = np.ascontiguousarray(np.broadcast_to(keep[..., None, None], input.shape))
+    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+    return DropoutBackward.apply(input, mask=input._backend.from_host(mask), scale=scale)
