@@ -1,0 +1,84 @@
+"""keras.callbacks: ember's training callbacks with Keras' signatures, and ReduceLROnPlateau.
+
+    callbacks=[keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True),
+               keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=2)]
+"""
+from .. import train
+from ..train import Callback, History, LambdaCallback
+
+__all__ = ["Callback", "History", "LambdaCallback", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau"]
+
+
+class EarlyStopping(train.EarlyStopping):
+    """Stop training when `monitor` stops improving (Keras' arguments: baseline, start_from_epoch too)."""
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
+                 restore_best_weights=False, start_from_epoch=0):
+        super().__init__(monitor, min_delta, patience, mode, restore_best_weights, verbose)
+        self.baseline, self.start_from_epoch = baseline, start_from_epoch
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.best = self.baseline
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch >= self.start_from_epoch:
+            super().on_epoch_end(epoch, logs)
+
+
+class ModelCheckpoint(train.ModelCheckpoint):
+    """Save the weights (ember's safetensors file) every epoch, or when `monitor` improves.
+
+    save_weights_only is accepted for Keras' signature: the file always holds the weights.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
+                 mode="auto", save_freq="epoch"):
+        if save_freq != "epoch":
+            raise ValueError(f"[ModelCheckpoint] only save_freq='epoch' is supported, got {save_freq!r}")
+        super().__init__(filepath, monitor, save_best_only, mode, verbose)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by factor when `monitor` has not improved by min_delta for patience epochs
+    (then wait cooldown epochs); never below min_lr. Logs the rate as 'learning_rate', as Keras."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0):
+        if factor >= 1.0:
+            raise ValueError(f"[ReduceLROnPlateau] factor must be < 1, got {factor}")
+        self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
+        self.mode, self.min_delta, self.cooldown, self.min_lr = train._mode(monitor, mode), min_delta, cooldown, min_lr
+        self.on_train_begin()
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.cooldown_counter = None, 0, 0
+
+    def _improved(self, value):
+        if self.best is None:
+            return True
+        return value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        opt = self.model.optimizer
+        logs["learning_rate"] = float(opt.param_groups[0]["lr"])
+        value = logs.get(self.monitor)
+        if value is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(value):
+            self.best, self.wait = value, 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = float(opt.param_groups[0]["lr"])
+                if old > self.min_lr:
+                    new = max(old * self.factor, self.min_lr)
+                    for g in opt.param_groups:
+                        g["lr"] = new
+                    if self.verbose:
+                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+                    self.cooldown_counter, self.wait = self.cooldown, 0

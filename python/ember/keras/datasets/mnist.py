@@ -1,0 +1,11 @@
+"""keras.datasets.mnist.load_data() on ember's MNIST reader (downloaded once into ember's data folder)."""
+
+
+def load_data(path=None):
+    """((x_train, y_train), (x_test, y_test)): uint8 images (60000, 28, 28) and (10000, 28, 28), uint8 labels.
+
+    Example:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    """
+    from ...data.datasets import load_mnist_arrays
+    return load_mnist_arrays(root=path)

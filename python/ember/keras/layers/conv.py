@@ -1,0 +1,159 @@
+"""Conv2D and Conv2DTranspose, channels_last by default: NHWC inputs are permuted around ember's NCHW
+kernels; kernels are stored in Keras' layouts ((kh, kw, in, filters) and (kh, kw, filters, in))."""
+from ... import ops
+from ...creation import full
+from ...nn import functional as F
+from .. import activations
+from .base import Layer
+
+
+def pair(v, what, op):
+    t = (v, v) if isinstance(v, int) else tuple(v)
+    if len(t) != 2 or not all(isinstance(a, int) and a >= 1 for a in t):
+        raise ValueError(f"[{op}] {what} must be a positive int or a pair of them, got {v!r}")
+    return t
+
+
+def check_padding(padding, op):
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise ValueError(f"[{op}] padding must be 'valid' or 'same', got {padding!r}")
+    return padding.lower()
+
+
+def check_format(data_format, op):
+    data_format = data_format or "channels_last"
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"[{op}] data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+    return data_format
+
+
+def same_pads(size, k, s, d=1):
+    """(before, after) padding of 'same' as TensorFlow: output ceil(size / s), the odd pixel after."""
+    total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def pad_nchw(x, top, bottom, left, right, value=0.0):
+    """x (N, C, H, W) with constant rows and columns added around it."""
+    n, c, h, w = x.shape
+    be, dt = x._backend, x.dtype
+    if top or bottom:
+        parts = ([full((n, c, top, w), value, dtype=dt, device=be)] if top else []) + [x] + \
+                ([full((n, c, bottom, w), value, dtype=dt, device=be)] if bottom else [])
+        x = ops.cat(parts, dim=2)
+    h = x.shape[2]
+    if left or right:
+        parts = ([full((n, c, h, left), value, dtype=dt, device=be)] if left else []) + [x] + \
+                ([full((n, c, h, right), value, dtype=dt, device=be)] if right else [])
+        x = ops.cat(parts, dim=3)
+    return x
+
+
+class _Conv(Layer):
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1),
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        op = type(self).__name__
+        if not isinstance(filters, int) or filters < 1:
+            raise ValueError(f"[{op}] filters must be a positive int, got {filters!r}")
+        self.filters, self.groups = filters, groups
+        self.kernel_size = pair(kernel_size, "kernel_size", op)
+        self.strides = pair(strides, "strides", op)
+        self.dilation_rate = pair(dilation_rate, "dilation_rate", op)
+        self.padding, self.data_format = check_padding(padding, op), check_format(data_format, op)
+        self.activation, self.use_bias = activations.get(activation), use_bias
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+
+    def _channels(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(f"[{type(self).__name__}] expects 4-D inputs (batch, rows, cols, channels), "
+                             f"got shape {input_shape}")
+        c = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
+        if c is None:
+            raise ValueError(f"[{type(self).__name__}] the channel axis must be known, got shape {input_shape}")
+        return c
+
+    def _to_nchw(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"[{type(self).__name__}] layer '{self.name}' expects 4-D inputs, got shape {x.shape}")
+        return x.permute(0, 3, 1, 2) if self.data_format == "channels_last" else x
+
+    def _from_nchw(self, y):
+        if self.use_bias:
+            y = y + self.bias.reshape(1, -1, 1, 1)
+        y = y.permute(0, 2, 3, 1) if self.data_format == "channels_last" else y
+        return self.activation(y)
+
+
+class Conv2D(_Conv):
+    """2-D convolution; padding 'valid' or 'same' (TensorFlow's: the odd padding row/column goes after).
+
+    Example:
+        layers.Conv2D(32, kernel_size=(3, 3), activation="relu")
+    """
+
+    def build(self, input_shape):
+        c = self._channels(input_shape)
+        if c % self.groups or self.filters % self.groups:
+            raise ValueError(f"[Conv2D] channels {c} and filters {self.filters} must divide by groups {self.groups}")
+        self.add_weight(self.kernel_size + (c // self.groups, self.filters), self.kernel_initializer, name="kernel")
+        if self.use_bias:
+            self.add_weight((self.filters,), self.bias_initializer, name="bias")
+
+    def call(self, x):
+        x = self._to_nchw(x)
+        w = self.kernel.permute(3, 2, 0, 1)  # (kh, kw, in, out) -> (out, in, kh, kw)
+        pad = 0
+        if self.padding == "same":
+            (t, b), (lf, r) = (same_pads(x.shape[2 + i], self.kernel_size[i], self.strides[i], self.dilation_rate[i])
+                               for i in range(2))
+            if (t, lf) == (b, r):
+                pad = (t, lf)
+            else:
+                x = pad_nchw(x, t, b, lf, r)
+        y = F.conv2d(x, w, None, self.strides, pad, self.dilation_rate, self.groups)
+        return self._from_nchw(y)
+
+
+def transpose_padding(k, s, d, padding, output_padding):
+    """PyTorch's (padding, output_padding) for a Keras transposed convolution, as Keras' torch backend."""
+    k = (k - 1) * d + 1
+    if padding == "valid":
+        return 0, (max(k, s) - k if output_padding is None else output_padding)
+    out_pad = s - k % 2 if output_padding is None else output_padding
+    pad = max(-((k % 2 - k + out_pad) // 2), 0)
+    return pad, 2 * pad + k % 2 - k + out_pad
+
+
+class Conv2DTranspose(_Conv):
+    """Transposed 2-D convolution; 'same' gives rows * strides; kernel (kh, kw, filters, in_channels).
+
+    Example:
+        layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None, data_format=None,
+                 dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1, activation, use_bias,
+                         kernel_initializer, bias_initializer, **kwargs)
+        self.output_padding = None if output_padding is None else pair(output_padding, "output_padding",
+                                                                        "Conv2DTranspose")
+
+    def build(self, input_shape):
+        c = self._channels(input_shape)
+        self.add_weight(self.kernel_size + (self.filters, c), self.kernel_initializer, name="kernel")
+        if self.use_bias:
+            self.add_weight((self.filters,), self.bias_initializer, name="bias")
+
+    def call(self, x):
+        if not hasattr(F, "conv_transpose2d"):
+            raise RuntimeError("[Conv2DTranspose] needs ember.nn.functional.conv_transpose2d, missing in this build")
+        x = self._to_nchw(x)
+        w = self.kernel.permute(3, 2, 0, 1)  # (kh, kw, out, in) -> (in, out, kh, kw), PyTorch's layout
+        pads = [transpose_padding(self.kernel_size[i], self.strides[i], self.dilation_rate[i], self.padding,
+                                  None if self.output_padding is None else self.output_padding[i]) for i in range(2)]
+        y = F.conv_transpose2d(x, w, None, self.strides, (pads[0][0], pads[1][0]), (pads[0][1], pads[1][1]), 1,
+                               self.dilation_rate)
+        return self._from_nchw(y)
