@@ -36,3 +36,5 @@ def get_num_threads():
 
 from . import cuda, data, nn, optim, testing  # noqa: E402  (they import the names above)
 from .serialization import load, save  # noqa: E402
+# the Keras 3 API on ember (`from ember import keras`)
+from . import keras  # noqa: E402

@@ -243,6 +243,7 @@ class Trainer:
                 cb.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        self.eval()
         for cb in callbacks:
             cb.on_train_end()
         return history

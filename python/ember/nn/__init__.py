@@ -18,3 +18,5 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
                           TransformerEncoderLayer)
 from . import parallel
 from .sync_batchnorm import SyncBatchNorm
+# Keras-style linear models (fit/predict on NumPy arrays)
+from .linear_models import LinearRegression, LogisticRegression

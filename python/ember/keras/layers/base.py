@@ -100,6 +100,7 @@ class Layer(Module):
     def __init__(self, name=None, input_shape=None, input_dim=None, batch_input_shape=None, trainable=True,
                  dtype=None, **kwargs):
         super().__init__()
+        object.__setattr__(self, "training", False)  # Keras layers run in inference mode outside fit
         kwargs.pop("autocast", None)
         if kwargs:
             raise TypeError(f"[{type(self).__name__}] unexpected arguments {sorted(kwargs)}")
@@ -215,7 +216,7 @@ class Layer(Module):
         return x
 
     def __call__(self, *args, **kwargs):
-        kwargs.pop("training", None)
+        training = kwargs.pop("training", None)
         kwargs.pop("mask", None)
         if any(isinstance(t, KerasTensor) for t in flatten((args, kwargs))):
             return self._symbolic_call(args, kwargs)
@@ -223,7 +224,14 @@ class Layer(Module):
             raise TypeError(f"[{self.name}] called without inputs")
         args = (map_structure(self._convert, args[0]),) + args[1:]
         self._maybe_build(args[0])
-        return self.forward(*args, **kwargs)
+        if training is None or bool(training) == self.training:
+            return self.forward(*args, **kwargs)
+        was = self.training
+        self.train(bool(training))  # layer(x, training=True) as Keras: this call only
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            self.train(was)
 
     def _run_on_zeros(self, args, kwargs, size):
         fill = lambda t: _dummy(t, size) if isinstance(t, KerasTensor) else t  # noqa: E731
