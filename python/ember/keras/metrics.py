@@ -38,13 +38,19 @@ def accuracy(y_true, y_pred):
     return (y_true == y_pred).astype(np.float32).reshape(len(y_pred), -1).mean(axis=-1)
 
 
+def _diff(y_true, y_pred, name):
+    y_true = _match(y_true, y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"[{name}] y_true of shape {y_true.shape} does not match y_pred of shape {y_pred.shape}")
+    return (y_true - y_pred).reshape(len(y_pred), -1)
+
+
 def mean_squared_error(y_true, y_pred):
-    d = _match(y_true, y_pred) - y_pred
-    return (d * d).reshape(len(y_pred), -1).mean(axis=-1)
+    return (_diff(y_true, y_pred, "mean_squared_error") ** 2).mean(axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):
-    return np.abs(_match(y_true, y_pred) - y_pred).reshape(len(y_pred), -1).mean(axis=-1)
+    return np.abs(_diff(y_true, y_pred, "mean_absolute_error")).mean(axis=-1)
 
 
 class Metric:

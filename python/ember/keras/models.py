@@ -148,14 +148,16 @@ class Model(Trainer, Layer):
         (print_fn or print)(text)
 
     def save_weights(self, filepath, overwrite=True):
-        """Write the weights (state_dict) to an ember safetensors file."""
-        save(self.state_dict(), str(filepath))
+        """Write the weights (get_weights' order, so another model of the same architecture can read them,
+        whatever its layer names) to an ember safetensors file."""
+        save({f"weight_{i:04d}": w.detach() for i, w in enumerate(self.weights)}, str(filepath))
 
     def load_weights(self, filepath):
-        """Read weights saved by save_weights into this (built) model."""
+        """Read weights saved by save_weights into this (built) model of the same architecture."""
         if not self.built:
             raise ValueError(f"[load_weights] build '{self.name}' first (call it on data or give input shapes)")
-        self.load_state_dict(load(str(filepath)))
+        state = load(str(filepath))
+        self.set_weights([state[k] for k in sorted(state)])
 
 
 class Sequential(Model):

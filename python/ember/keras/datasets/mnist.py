@@ -1,11 +1,12 @@
 """keras.datasets.mnist.load_data() on ember's MNIST reader (downloaded once into ember's data folder)."""
 
 
-def load_data(path=None):
+def load_data(path="mnist.npz"):
     """((x_train, y_train), (x_test, y_test)): uint8 images (60000, 28, 28) and (10000, 28, 28), uint8 labels.
 
+    `path` is Keras' cache file name, accepted for its signature; ember keeps its own copy of the files.
     Example:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     """
     from ...data.datasets import load_mnist_arrays
-    return load_mnist_arrays(root=path)
+    return load_mnist_arrays(root=None, download=True)

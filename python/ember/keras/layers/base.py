@@ -175,7 +175,7 @@ class Layer(Module):
         if len(weights) != len(own):
             raise ValueError(f"[set_weights] layer '{self.name}' has {len(own)} weights, got {len(weights)}")
         for w, v in zip(own, weights):
-            v = np.asarray(v)
+            v = v.numpy() if isinstance(v, Tensor) else np.asarray(v)
             if tuple(v.shape) != tuple(w.shape):
                 raise ValueError(f"[set_weights] layer '{self.name}': a weight of shape {tuple(w.shape)} "
                                  f"cannot take an array of shape {v.shape}")
