@@ -36,7 +36,7 @@ def conv2d(x, kernel, bias, strides, padding):
 def conv2d_transpose(x, kernel, bias, strides, padding):
     """x (N, H, W, C), kernel (kh, kw, F, C): every input pixel scatters kernel-weighted values into the full
     output ((H - 1) s + k rows); 'valid' keeps (H - 1) s + max(k, s) rows, 'same' H s rows starting at row
-    pad = ceil((k - s) / 2) (where Keras' torch backend starts them)."""
+    floor((k - s) / 2) (as TensorFlow: the odd row is cropped after)."""
     kh, kw, f, _ = kernel.shape
     n, h, w, _ = x.shape
     out = np.zeros((n, (h - 1) * strides[0] + kh + strides[0], (w - 1) * strides[1] + kw + strides[1], f))
@@ -49,7 +49,7 @@ def conv2d_transpose(x, kernel, bias, strides, padding):
                                  0, 0)
     else:
         rows, cols = h * strides[0], w * strides[1]
-        top, left = (max(-(-(k - s) // 2), 0) for k, s in ((kh, strides[0]), (kw, strides[1])))
+        top, left = (max((k - s) // 2, 0) for k, s in ((kh, strides[0]), (kw, strides[1])))
     return out[:, top:top + rows, left:left + cols, :] + (0 if bias is None else bias)
 
 

@@ -78,6 +78,34 @@ def test_conv2d_transpose(device, rng, padding, strides, ksize):
     close(y, want)
 
 
+@pytest.mark.parametrize("padding,strides,ksize,out_pad", [("same", 2, 3, None), ("same", 2, 4, None),
+                                                           ("valid", 3, 2, None), ("same", 2, 3, 1),
+                                                           ("valid", 2, 3, 1), ("same", 1, 2, None)])
+def test_conv2d_transpose_geometry_on_torch_kernel(monkeypatch, rng, padding, strides, ksize, out_pad):
+    """The layer's padding and cropping around PyTorch's conv_transpose2d, with torch's kernel standing in for
+    ember's (forward only) until it is merged."""
+    torch = pytest.importorskip("torch")
+
+    def conv_transpose2d(x, w, b, stride, pad, output_padding, groups, dilation):
+        y = torch.nn.functional.conv_transpose2d(torch.tensor(x.numpy()), torch.tensor(w.numpy()), None, stride,
+                                                 pad, output_padding, groups, dilation)
+        return em.tensor(y.numpy())
+    monkeypatch.setattr(F, "conv_transpose2d", conv_transpose2d, raising=False)
+    layer = layers.Conv2DTranspose(2, ksize, strides=strides, padding=padding, output_padding=out_pad,
+                                   use_bias=False)
+    x = x_of(rng, 1, 4, 5, 3)
+    y = layer(x).numpy()
+    (k,) = layer.get_weights()
+    want = ref.conv2d_transpose(x.astype(np.float64), k, None, (strides, strides), padding)
+    if out_pad is not None and padding == "same":  # k 3, s 2: (n - 1) s + k - 2 (k // 2) + 1 = n s, the default
+        want = ref.conv2d_transpose(x.astype(np.float64), k, None, (strides, strides), "same")
+    elif out_pad is not None:  # valid: the full output and out_pad zero rows and columns after it
+        want = np.zeros((1, 3 * strides + ksize + 1, 4 * strides + ksize + 1, 2))
+        want[:, :-1, :-1] = ref.conv2d_transpose(x.astype(np.float64), k, None, (strides, strides), "valid")
+    assert y.shape == want.shape
+    close(y, want)
+
+
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("padding,pool,strides", [("valid", 2, None), ("same", 2, None), ("same", 3, 2),
                                                   ("valid", 3, 1), ("same", 2, 1)])

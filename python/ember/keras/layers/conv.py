@@ -116,14 +116,16 @@ class Conv2D(_Conv):
         return self._from_nchw(y)
 
 
-def transpose_padding(k, s, d, padding, output_padding):
-    """PyTorch's (padding, output_padding) for a Keras transposed convolution, as Keras' torch backend."""
+def transpose_crops(k, s, d, padding, output_padding):
+    """(crop before, crop after) of the full transposed-convolution output ((n - 1) s + k rows) that gives
+    Keras' result (TensorFlow's and JAX's): 'same' keeps n * s rows, the odd one cropped after; 'valid' keeps
+    (n - 1) s + max(k, s); a negative crop is zero rows added."""
     k = (k - 1) * d + 1
     if padding == "valid":
-        return 0, (max(k, s) - k if output_padding is None else output_padding)
-    out_pad = s - k % 2 if output_padding is None else output_padding
-    pad = max(-((k % 2 - k + out_pad) // 2), 0)
-    return pad, 2 * pad + k % 2 - k + out_pad
+        return 0, -(max(k, s) - k if output_padding is None else output_padding)
+    pad = s + k - 2 if output_padding is None else k + k % 2 - 2 + output_padding
+    left = min(pad // 2 + pad % 2, k - 1)
+    return k - 1 - left, k - 1 - (pad - left)
 
 
 class Conv2DTranspose(_Conv):
@@ -138,8 +140,14 @@ class Conv2DTranspose(_Conv):
                  bias_initializer="zeros", **kwargs):
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1, activation, use_bias,
                          kernel_initializer, bias_initializer, **kwargs)
-        self.output_padding = None if output_padding is None else pair(output_padding, "output_padding",
-                                                                        "Conv2DTranspose")
+        self.output_padding = None
+        if output_padding is not None:
+            op = (output_padding,) * 2 if isinstance(output_padding, int) else tuple(output_padding)
+            if len(op) != 2 or any(not isinstance(a, int) or not 0 <= a < max(s, d) for a, s, d in
+                                   zip(op, self.strides, self.dilation_rate)):
+                raise ValueError(f"[Conv2DTranspose] output_padding must be ints in [0, stride), got "
+                                 f"{output_padding!r} for strides {self.strides}")
+            self.output_padding = op
 
     def build(self, input_shape):
         c = self._channels(input_shape)
@@ -152,8 +160,11 @@ class Conv2DTranspose(_Conv):
             raise RuntimeError("[Conv2DTranspose] needs ember.nn.functional.conv_transpose2d, missing in this build")
         x = self._to_nchw(x)
         w = self.kernel.permute(3, 2, 0, 1)  # (kh, kw, out, in) -> (in, out, kh, kw), PyTorch's layout
-        pads = [transpose_padding(self.kernel_size[i], self.strides[i], self.dilation_rate[i], self.padding,
-                                  None if self.output_padding is None else self.output_padding[i]) for i in range(2)]
-        y = F.conv_transpose2d(x, w, None, self.strides, (pads[0][0], pads[1][0]), (pads[0][1], pads[1][1]), 1,
-                               self.dilation_rate)
+        crops = [transpose_crops(self.kernel_size[i], self.strides[i], self.dilation_rate[i], self.padding,
+                                 None if self.output_padding is None else self.output_padding[i]) for i in range(2)]
+        # PyTorch's padding is symmetric: run it unpadded, rows added after by output_padding, then crop
+        extra = tuple(max(-after, 0) for _, after in crops)
+        y = F.conv_transpose2d(x, w, None, self.strides, 0, extra, 1, self.dilation_rate)
+        (t, b), (lf, r) = crops
+        y = y[:, :, t:y.shape[2] - max(b, 0), lf:y.shape[3] - max(r, 0)]
         return self._from_nchw(y)
