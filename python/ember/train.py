@@ -245,7 +245,9 @@ def _bind(model, optimizer, lazy):
     params = [p for p in model.parameters() if p.requires_grad]
     if params:
         optimizer.bind(params)
-    elif not lazy:
+    elif lazy:
+        optimizer.claimed = True  # this model's: optim.latest_unbound() must not hand it to another
+    else:
         raise ValueError(f"[fit] {type(model).__name__} has no trainable parameters for the optimizer")
 
 

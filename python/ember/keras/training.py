@@ -85,8 +85,7 @@ class Trainer:
         self._metric_spec = list(metrics or [])
         self._loss_fns = self._metrics = None  # resolved on the first batch, when the outputs are known
         self.compiled = True
-        if self.built:
-            _bind(self, self.optimizer, lazy=True)
+        _bind(self, self.optimizer, lazy=True)
 
     # ---- resolving losses and metrics per output --------------------------------------
     def _output_names(self, n):

@@ -55,6 +55,7 @@ class Optimizer:
         self.state = {}
         self.param_groups = []
         if isinstance(params, numbers.Real) and not isinstance(params, bool):
+            check_hyper(type(self).__name__, params, params >= 0, "learning rate")
             self.defaults = defaults = {**defaults, "lr": params}
             self._check_group(dict(defaults))
             params = None
@@ -79,8 +80,6 @@ class Optimizer:
             raise RuntimeError(f"[{type(self).__name__}] is already bound to parameters; build a new optimizer "
                                "for another model")
         self._add_params(params)
-        if latest_unbound() is self:
-            _remember_unbound(None)
         return self
 
     def _add_params(self, params):
@@ -197,19 +196,22 @@ class Optimizer:
                                  for n, v in s.items()}
 
 
-_latest = None  # a weak reference to the most recently built optimizer without parameters
+_unbound = []  # weak references to the optimizers built without parameters, oldest first
 
 
 def _remember_unbound(opt):
-    global _latest
-    _latest = None if opt is None else weakref.ref(opt)
+    _unbound[:] = [r for r in _unbound if r() is not None and not r().bound] + [weakref.ref(opt)]
 
 
 def latest_unbound():
     """The most recently built optimizer that has no parameters yet (still alive and unbound), else None.
 
     Models that build their parameters on the first fit (nn.LinearRegression) train with it when no
-    optimizer was given to them.
+    optimizer was given to them. One that a model's compile already took (claimed, bound at its first fit)
+    is not a candidate.
     """
-    opt = _latest() if _latest is not None else None
-    return opt if opt is not None and not opt.bound else None
+    for ref in reversed(_unbound):
+        opt = ref()
+        if opt is not None and not opt.bound and not opt.__dict__.get("claimed", False):
+            return opt
+    return None
