@@ -196,6 +196,20 @@ def test_fit_history_and_logged_values(rng, capsys):
     assert re.match(line, out[1]) and re.match(line, out[3])
 
 
+def test_verbose_2_validation_data_and_plain_lists(rng, capsys):
+    x = rng.standard_normal((12, 3)).astype(np.float32)
+    model = linear_model(3, 2, "softmax")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    labels = [0, 1] * 6  # a plain list of labels is one target array
+    history = model.fit(x, labels, epochs=1, batch_size=5, verbose=2, validation_data=(x[:4], labels[:4]))
+    assert set(history.history) == {"loss", "val_loss"}
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Epoch 1/1"
+    assert re.match(r"3/3 - \d+s - \d+(s|ms|us)/step - loss: [\d.]+ - val_loss: [\d.]+$", out[1])
+    keras.backend.clear_session()
+    assert layers.Dense(1).name == "dense"
+
+
 def test_evaluate_without_metrics_is_a_float_and_predict_is_numpy(rng):
     x = rng.standard_normal((10, 3)).astype(np.float32)
     y = rng.standard_normal((10, 1)).astype(np.float32)

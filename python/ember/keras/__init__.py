@@ -14,11 +14,12 @@ Images are channels_last (NHWC) as in Keras; weights are in Keras' layouts (get_
 defaults (initialisers, optimizer rates and epsilons, BatchNormalization momentum/epsilon, LeakyReLU slope)
 are Keras'.
 """
-from . import activations, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, utils
+from . import (activations, backend, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers,
+               utils)
 from .layers import Input, InputLayer, Layer
 from .models import Model, Sequential
 
 __version__ = "3.15.1"  # the Keras API this follows
 
-__all__ = ["activations", "callbacks", "datasets", "initializers", "layers", "losses", "metrics", "models",
+__all__ = ["activations", "backend", "callbacks", "datasets", "initializers", "layers", "losses", "metrics", "models",
            "optimizers", "utils", "Input", "InputLayer", "Layer", "Model", "Sequential"]

@@ -23,7 +23,8 @@ def _arrays(data, what):
     """A list of host arrays from an array, a tensor or a list/tuple of them."""
     if data is None:
         return None
-    items = list(data) if isinstance(data, (list, tuple)) else [data]
+    nested = isinstance(data, (list, tuple)) and any(np.ndim(a) > 0 for a in data)
+    items = list(data) if nested else [data]  # a list of scalars is one array, as Keras reads it
     out = []
     for a in items:
         a = a.numpy() if isinstance(a, Tensor) else np.asarray(a)
