@@ -86,7 +86,8 @@ class Model(Trainer, Layer):
             return a
         a = np.asarray(a)
         if a.dtype.kind == "f" or not integer_ok or a.dtype.kind not in "iub":
-            a = a.astype(np.float32, copy=False)
+            dt = next((p.dtype for p in self.parameters() if p.dtype.kind == "f"), np.dtype(np.float32))
+            return tensor(a.astype(dt, copy=False), dtype=dt, device=self.device())
         return tensor(a, device=self.device())
 
     def forward(self, *args, **kwargs):

@@ -105,6 +105,7 @@ class Layer(Module):
         if kwargs:
             raise TypeError(f"[{type(self).__name__}] unexpected arguments {sorted(kwargs)}")
         self.name = name or unique_name(snake_case(type(self).__name__))
+        self._dtype = np.dtype(dtype or "float32")  # the weights' dtype (float64 for gradient checks)
         self.built = False
         self.trainable = trainable
         self._weight_names = []
@@ -138,7 +139,8 @@ class Layer(Module):
         shape = tuple(int(s) for s in (shape or ()))
         values = initializers.get(initializer)(shape)
         dev = self._device or backends.get_default_device()
-        t = tensor(np.asarray(values, dtype=dtype or np.float32), device=dev)
+        dt = np.dtype(dtype or self._dtype)
+        t = tensor(np.asarray(values, dtype=dt), dtype=dt, device=dev)
         if trainable:
             setattr(self, name, Parameter(t))
             getattr(self, name).requires_grad = self.trainable
