@@ -27,6 +27,9 @@ def check(layer, shape, rng, **kw):
     (lambda: layers.LSTM(2, return_sequences=True, dtype="float64"), (2, 3, 2)),
     (lambda: layers.GRU(2, dtype="float64"), (2, 3, 2)),
     (lambda: layers.SimpleRNN(2, activation="relu", dtype="float64"), (2, 3, 2)),
+    (lambda: layers.UpSampling2D(2, dtype="float64"), (1, 2, 2, 2)),
+    (lambda: layers.ZeroPadding2D((1, 2), dtype="float64"), (1, 2, 2, 1)),
+    (lambda: layers.LayerNormalization(dtype="float64"), (2, 3, 4)),
 ])
 def test_layer_gradients(rng, make, shape):
     check(make(), shape, rng)

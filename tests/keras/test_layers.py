@@ -128,6 +128,22 @@ def test_global_pooling_flatten_reshape(device, rng):
     close(layers.Reshape((-1, 4))(x).numpy(), x.reshape(2, -1, 4))
 
 
+def test_extra_layers(device, rng):
+    x = x_of(rng, 2, 3, 4, 5)
+    close(layers.UpSampling2D((2, 3))(x).numpy(), x.repeat(2, axis=1).repeat(3, axis=2))
+    close(layers.ZeroPadding2D(((1, 2), (0, 1)))(x).numpy(), np.pad(x, ((0, 0), (1, 2), (0, 1), (0, 0))))
+    close(layers.Lambda(lambda t: t * 2)(x).numpy(), 2 * x)
+    ln = layers.LayerNormalization()
+    y = ln(x).numpy()
+    close(y, (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-3), rtol=1e-4, atol=1e-4)
+    a, b = x_of(rng, 3, 4), x_of(rng, 3, 4)
+    close(layers.Multiply()([a, b]).numpy(), a * b)
+    close(layers.Subtract()([a, b]).numpy(), a - b)
+    close(layers.Average()([a, b]).numpy(), (a + b) / 2)
+    close(layers.Add()([a, b]).numpy(), a + b)
+    close(layers.Concatenate()([a, b]).numpy(), np.concatenate([a, b], -1))
+
+
 def test_activations_and_leaky_relu_default(device, rng):
     x = x_of(rng, 4, 6)
     close(layers.LeakyReLU()(x).numpy(), np.where(x > 0, x, 0.3 * x))
