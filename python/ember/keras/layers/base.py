@@ -163,6 +163,9 @@ class Layer(Module):
     def non_trainable_weights(self):
         return [w for w in self.weights if not w.requires_grad]
 
+    trainable_variables, non_trainable_variables = trainable_weights, non_trainable_weights
+    variables = weights
+
     def count_params(self):
         return int(sum(w.numel() for w in self.weights))
 
