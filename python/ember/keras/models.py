@@ -148,6 +148,12 @@ class Model(Trainer, Layer):
         text = summary_text(self)
         (print_fn or print)(text)
 
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Write the architecture, weights and compile settings to one ember safetensors file (any extension,
+        e.g. 'model.keras'); keras.models.load_model reads it back."""
+        from .saving import save_model
+        save_model(self, filepath)
+
     def save_weights(self, filepath, overwrite=True):
         """Write the weights (get_weights' order, so another model of the same architecture can read them,
         whatever its layer names) to an ember safetensors file."""
@@ -249,3 +255,9 @@ class Sequential(Model):
         for layer in self._stack:
             x = layer(x)
         return x
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """The model that model.save(filepath) wrote: architecture, weights and compile settings."""
+    from .saving import load_model as _load
+    return _load(filepath, custom_objects, compile)

@@ -5,6 +5,8 @@ stores them in Keras' layouts (Dense kernel (in, units), Conv2D kernel (kh, kw, 
 Called on KerasTensors (from keras.Input) it records a Node and returns KerasTensors whose shapes come
 from running the layer once on a small batch of zeros, so every layer's shape inference is its forward.
 """
+import functools
+import inspect
 import re
 
 import numpy as np
@@ -48,6 +50,29 @@ def map_structure(fn, struct):
     if isinstance(struct, dict):
         return {k: map_structure(fn, v) for k, v in struct.items()}
     return fn(struct)
+
+
+def record_init_args(cls):
+    """Wrap cls.__init__ so that a layer remembers the arguments of the constructor that built it."""
+    init = cls.__dict__.get("__init__")
+    if init is None or getattr(init, "_records", False):
+        return
+
+    @functools.wraps(init)
+    def wrapped(self, *args, **kwargs):
+        if "_init_args" not in self.__dict__:
+            bound = inspect.signature(init).bind(self, *args, **kwargs)
+            named = dict(bound.arguments)
+            named.pop(next(iter(named)))  # self
+            for k, p in inspect.signature(init).parameters.items():
+                if p.kind is p.VAR_KEYWORD and k in named:
+                    named.update(named.pop(k))
+                elif p.kind is p.VAR_POSITIONAL and k in named:
+                    named.pop(k)
+            object.__setattr__(self, "_init_args", named)
+        init(self, *args, **kwargs)
+    wrapped._records = True
+    cls.__init__ = wrapped
 
 
 class KerasTensor:
@@ -96,6 +121,10 @@ class Layer(Module):
                 return x * self.w
     """
     _int_inputs = False  # Embedding takes integer inputs; the others cast them to float32
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        record_init_args(cls)  # model.save stores each layer's constructor arguments
 
     def __init__(self, name=None, input_shape=None, input_dim=None, batch_input_shape=None, trainable=True,
                  dtype=None, **kwargs):
