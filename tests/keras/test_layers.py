@@ -87,15 +87,16 @@ def test_conv2d_transpose_geometry_on_torch_kernel(monkeypatch, rng, padding, st
     torch = pytest.importorskip("torch")
 
     def conv_transpose2d(x, w, b, stride, pad, output_padding, groups, dilation):
-        y = torch.nn.functional.conv_transpose2d(torch.tensor(x.numpy()), torch.tensor(w.numpy()), None, stride,
+        bias = None if b is None else torch.tensor(b.numpy())
+        y = torch.nn.functional.conv_transpose2d(torch.tensor(x.numpy()), torch.tensor(w.numpy()), bias, stride,
                                                  pad, output_padding, groups, dilation)
         return em.tensor(y.numpy())
     monkeypatch.setattr(F, "conv_transpose2d", conv_transpose2d, raising=False)
     layer = layers.Conv2DTranspose(2, ksize, strides=strides, padding=padding, output_padding=out_pad,
-                                   use_bias=False)
+                                   bias_initializer="ones")
     x = x_of(rng, 1, 4, 5, 3)
-    y = layer(x).numpy()
-    (k,) = layer.get_weights()
+    y = layer(x).numpy() - 1.0  # the bias
+    k, _ = layer.get_weights()
     want = ref.conv2d_transpose(x.astype(np.float64), k, None, (strides, strides), padding)
     if out_pad is not None and padding == "same":  # k 3, s 2: (n - 1) s + k - 2 (k // 2) + 1 = n s, the default
         want = ref.conv2d_transpose(x.astype(np.float64), k, None, (strides, strides), "same")

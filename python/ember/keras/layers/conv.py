@@ -80,10 +80,12 @@ class _Conv(Layer):
         return x.permute(0, 3, 1, 2) if self.data_format == "channels_last" else x
 
     def _from_nchw(self, y):
-        if self.use_bias:
-            y = y + self.bias.reshape(1, -1, 1, 1)
+        """Activation, then back to channels_last; an elementwise activation runs before the permute, on the
+        kernel's contiguous output (softmax needs the channels last)."""
+        if self.activation is not activations.softmax:
+            y = self.activation(y)
         y = y.permute(0, 2, 3, 1) if self.data_format == "channels_last" else y
-        return self.activation(y)
+        return self.activation(y) if self.activation is activations.softmax else y
 
 
 class Conv2D(_Conv):
@@ -112,7 +114,7 @@ class Conv2D(_Conv):
                 pad = (t, lf)
             else:
                 x = pad_nchw(x, t, b, lf, r)
-        y = F.conv2d(x, w, None, self.strides, pad, self.dilation_rate, self.groups)
+        y = F.conv2d(x, w, self.bias if self.use_bias else None, self.strides, pad, self.dilation_rate, self.groups)
         return self._from_nchw(y)
 
 
@@ -164,7 +166,8 @@ class Conv2DTranspose(_Conv):
                                  None if self.output_padding is None else self.output_padding[i]) for i in range(2)]
         # PyTorch's padding is symmetric: run it unpadded, rows added after by output_padding, then crop
         extra = tuple(max(-after, 0) for _, after in crops)
-        y = F.conv_transpose2d(x, w, None, self.strides, 0, extra, 1, self.dilation_rate)
+        y = F.conv_transpose2d(x, w, self.bias if self.use_bias else None, self.strides, 0, extra, 1,
+                               self.dilation_rate)
         (t, b), (lf, r) = crops
         y = y[:, :, t:y.shape[2] - max(b, 0), lf:y.shape[3] - max(r, 0)]
         return self._from_nchw(y)
