@@ -5,9 +5,12 @@ network as ember.nn modules (NCHW, the PyTorch loop) and against PyTorch, with t
     python bench/bench_keras.py
 Checks first that the three compute the same loss from the same weights.
 """
+import statistics
+import time
+
 import numpy as np
 
-from common import RATIO_NOTE, ratio, ratio_col, report, timeit, torch_or_none
+from common import RATIO_NOTE, ratio, ratio_col, report, torch_or_none
 
 import ember as em
 from ember import keras
@@ -52,6 +55,21 @@ def loop_step(lib, model, x, y):
     return step
 
 
+def interleaved(fns, repeat=15, warmup=2):
+    """Median seconds of each function, timed in turns (A, B, C, A, B, C, ...) so that load on a shared
+    machine falls on all of them alike."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, ts in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return [statistics.median(ts) for ts in times]
+
+
 def main():
     em.manual_seed(0)
     rng = np.random.default_rng(0)
@@ -70,9 +88,8 @@ def main():
         if torch else None
     first = [ours(), plain()] + ([peer()] if peer else [])  # the check: the same first loss from the same weights
     assert max(first) - min(first) < 1e-4 * max(1.0, abs(first[0])), f"first losses differ: {first}"
-    t_keras = timeit(ours, repeat=15, warmup=3)
-    t_nn = timeit(plain, repeat=15, warmup=3)
-    t_torch = timeit(peer, repeat=15, warmup=3) if peer else None
+    t_keras, t_nn, *t_torch = interleaved([ours, plain] + ([peer] if peer else []))
+    t_torch = t_torch[0] if t_torch else None
     rows = [{"case": "Keras MNIST convnet, batch 128, Adam step", "keras_ms": t_keras * 1e3, "nn_ms": t_nn * 1e3,
              "torch_ms": t_torch * 1e3 if t_torch else None, "keras/nn time": t_keras / t_nn,
              ratio_col("torch"): ratio(t_keras, t_torch)}]
