@@ -290,6 +290,23 @@ def test_early_stopping_and_lambda_callback(rng):
     assert len(history.history["loss"]) == 3 and seen == [0, 1, 2]
 
 
+def test_early_stopping_restores_the_best_epoch(rng):
+    x, y = rng.standard_normal((16, 2)).astype(np.float32), rng.standard_normal((16, 1)).astype(np.float32)
+    model = linear_model(2, 1)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+    snapshots = []
+    logger = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: snapshots.append(model.get_weights()))
+    # val_loss on targets the model cannot fit: its best epoch is one of the first
+    history = model.fit(x, y, epochs=6, verbose=0, validation_data=(x, -y), callbacks=[
+        logger, keras.callbacks.EarlyStopping(patience=10, restore_best_weights=True)])
+    best = int(np.argmin(history.history["val_loss"]))
+    assert best < len(snapshots) - 1  # so restoring is seen
+    for got, want in zip(model.get_weights(), snapshots[best]):
+        np.testing.assert_array_equal(got, want)
+    with pytest.warns(UserWarning, match="not among the logged values"):
+        _frozen_model().fit(x, y, epochs=1, verbose=0, callbacks=[keras.callbacks.EarlyStopping(monitor="acc")])
+
+
 def test_reduce_lr_on_plateau(rng):
     x, y = rng.standard_normal((8, 2)).astype(np.float32), rng.standard_normal((8, 1)).astype(np.float32)
     model = linear_model(2, 1)

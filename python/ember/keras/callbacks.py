@@ -3,27 +3,69 @@
     callbacks=[keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True),
                keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=2)]
 """
+import warnings
+
 from .. import train
 from ..train import Callback, History, LambdaCallback
 
 __all__ = ["Callback", "History", "LambdaCallback", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau"]
 
 
-class EarlyStopping(train.EarlyStopping):
-    """Stop training when `monitor` stops improving (Keras' arguments: baseline, start_from_epoch too)."""
+class EarlyStopping(Callback):
+    """Stop training when `monitor` has not improved by min_delta for `patience` epochs, as Keras 3:
+    restore_best_weights restores the best epoch's weights when training ends (stopped early or not);
+    a missing monitor warns and is ignored.
+
+    Example:
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
+    """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
                  restore_best_weights=False, start_from_epoch=0):
-        super().__init__(monitor, min_delta, patience, mode, restore_best_weights, verbose)
-        self.baseline, self.start_from_epoch = baseline, start_from_epoch
+        self.monitor, self.min_delta, self.patience, self.verbose = monitor, abs(min_delta), patience, verbose
+        self.mode, self.baseline = train._mode(monitor, mode), baseline
+        self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
+        self.on_train_begin()
 
     def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        self.best = self.baseline
+        self.wait, self.stopped_epoch, self.best, self.best_weights, self.best_epoch = 0, 0, None, None, 0
+
+    def _better(self, value, reference):
+        if reference is None:
+            return True
+        if self.mode == "min":
+            return value < reference - self.min_delta
+        return value > reference + self.min_delta
 
     def on_epoch_end(self, epoch, logs=None):
-        if epoch >= self.start_from_epoch:
-            super().on_epoch_end(epoch, logs)
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            warnings.warn(f"[EarlyStopping] '{self.monitor}' is not among the logged values {sorted(logs or {})}",
+                          stacklevel=2)
+            return
+        if epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
+        self.wait += 1
+        if self._better(value, self.best):
+            self.best, self.best_epoch = value, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._better(value, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
 
 
 class ModelCheckpoint(train.ModelCheckpoint):
