@@ -318,10 +318,18 @@ def test_reduce_lr_on_plateau(rng):
 
 def test_model_checkpoint(tmp_path, rng):
     x, y = rng.standard_normal((8, 2)).astype(np.float32), rng.standard_normal((8, 1)).astype(np.float32)
-    path = tmp_path / "ckpt-{epoch:02d}.weights.safetensors"
-    _frozen_model().fit(x, y, epochs=2, verbose=0, callbacks=[keras.callbacks.ModelCheckpoint(str(path),
-                                                                                               monitor="loss")])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt-01.weights.safetensors", "ckpt-02.weights.safetensors"]
+    path = tmp_path / "ckpt-{epoch:02d}.keras"
+    model = _frozen_model()
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[keras.callbacks.ModelCheckpoint(str(path), monitor="loss")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt-01.keras", "ckpt-02.keras"]
+    loaded = keras.models.load_model(tmp_path / "ckpt-02.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    best = tmp_path / "best.weights.safetensors"
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[keras.callbacks.ModelCheckpoint(
+        str(best), monitor="loss", save_best_only=True, save_weights_only=True)])
+    fresh = linear_model(2, 1)
+    fresh.load_weights(best)
+    np.testing.assert_array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
 # ---- bad input, utilities ---------------------------------------------------------------

@@ -68,17 +68,40 @@ class EarlyStopping(Callback):
             self.model.set_weights(self.best_weights)
 
 
-class ModelCheckpoint(train.ModelCheckpoint):
-    """Save the weights (ember's safetensors file) every epoch, or when `monitor` improves.
-
-    save_weights_only is accepted for Keras' signature: the file always holds the weights.
+class ModelCheckpoint(Callback):
+    """After each epoch (or only when `monitor` improves: save_best_only) write the model with model.save,
+    or its weights with model.save_weights (save_weights_only); load them back with keras.models.load_model
+    or model.load_weights. filepath may hold {epoch} and logged names: "ckpt-{epoch:02d}-{val_loss:.2f}.keras".
+    In a process group only rank 0 writes.
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
-                 mode="auto", save_freq="epoch"):
+                 mode="auto", save_freq="epoch", initial_value_threshold=None):
         if save_freq != "epoch":
             raise ValueError(f"[ModelCheckpoint] only save_freq='epoch' is supported, got {save_freq!r}")
-        super().__init__(filepath, monitor, save_best_only, mode, verbose)
+        self.filepath, self.monitor, self.verbose = str(filepath), monitor, verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.mode, self.best = train._mode(monitor, mode), initial_value_threshold
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            value = logs.get(self.monitor)
+            if value is None:
+                warnings.warn(f"[ModelCheckpoint] '{self.monitor}' is not among the logged values {sorted(logs)}",
+                              stacklevel=2)
+                return
+            if self.best is not None and not (value < self.best if self.mode == "min" else value > self.best):
+                return
+            if self.verbose:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best} to {value}, saving model to "
+                      f"{path}")
+            self.best = value
+        elif self.verbose:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        if train._is_main_process():
+            (self.model.save_weights if self.save_weights_only else self.model.save)(path)
 
 
 class ReduceLROnPlateau(Callback):
