@@ -307,6 +307,21 @@ def test_early_stopping_restores_the_best_epoch(rng):
         _frozen_model().fit(x, y, epochs=1, verbose=0, callbacks=[keras.callbacks.EarlyStopping(monitor="acc")])
 
 
+def test_custom_callback_batch_hooks(rng):
+    x, y = rng.standard_normal((10, 2)).astype(np.float32), rng.standard_normal((10, 1)).astype(np.float32)
+
+    class Counter(keras.callbacks.Callback):
+        def __init__(self):
+            self.batches, self.losses = [], []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches.append(batch)
+            self.losses.append(logs["loss"])
+    counter = Counter()
+    _frozen_model().fit(x, y, epochs=2, batch_size=4, verbose=0, callbacks=[counter])
+    assert counter.batches == [0, 1, 2, 0, 1, 2] and all(np.isfinite(counter.losses))
+
+
 def test_reduce_lr_on_plateau(rng):
     x, y = rng.standard_normal((8, 2)).astype(np.float32), rng.standard_normal((8, 1)).astype(np.float32)
     model = linear_model(2, 1)

@@ -6,9 +6,19 @@
 import warnings
 
 from .. import train
-from ..train import Callback, History, LambdaCallback
+from ..train import History, LambdaCallback
 
 __all__ = ["Callback", "History", "LambdaCallback", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau"]
+
+
+class Callback(train.Callback):
+    """Base class of Keras callbacks: on_train_batch_begin/end default to on_batch_begin/end, as Keras."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
 
 
 class EarlyStopping(Callback):

@@ -165,7 +165,7 @@ class Trainer:
         idx_all = np.arange(n) if order is None else order
         for b, s in enumerate(range(0, n, batch_size)):
             for cb in callbacks:
-                cb.on_batch_begin(b)
+                getattr(cb, "on_train_batch_begin", cb.on_batch_begin)(b)
             idx = idx_all[s:s + batch_size]
             xb = [a[idx] for a in xs]
             yb = [a[idx] for a in ys]
@@ -174,7 +174,7 @@ class Trainer:
             if bar is not None and s + batch_size < n:  # the caller writes the finished line
                 bar.update(b + 1, logs)
             for cb in callbacks:
-                cb.on_batch_end(b, logs)
+                getattr(cb, "on_train_batch_end", cb.on_batch_end)(b, logs)
         return self._logs(loss_mean)
 
     # ---- the public loop --------------------------------------------------------------
