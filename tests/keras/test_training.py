@@ -210,6 +210,25 @@ def test_verbose_2_validation_data_and_plain_lists(rng, capsys):
     assert layers.Dense(1).name == "dense"
 
 
+def test_regularizers_join_the_loss(rng):
+    x = rng.standard_normal((10, 3)).astype(np.float32)
+    y = rng.standard_normal((10, 2)).astype(np.float32)
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2, kernel_regularizer=keras.regularizers.l2(0.1),
+                                                              bias_regularizer="l1")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05), loss="mse")
+    k, b = (w.astype(np.float64) for w in model.get_weights())
+    b = b + 0.5
+    model.set_weights([k, b])
+    penalty = 0.1 * (k ** 2).sum() + 0.01 * np.abs(b).sum()
+    r = x @ k + b - y
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), (r ** 2).mean() + penalty, rtol=1e-5)
+    model.fit(x, y, epochs=1, batch_size=10, verbose=0, shuffle=False)
+    grad_k = 2 * x.T @ r / r.size + 2 * 0.1 * k
+    grad_b = 2 * r.sum(0) / r.size + 0.01 * np.sign(b)
+    np.testing.assert_allclose(model.layers[0].kernel.numpy(), k - 0.05 * grad_k, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.layers[0].bias.numpy(), b - 0.05 * grad_b, rtol=1e-5, atol=1e-6)
+
+
 def test_evaluate_without_metrics_is_a_float_and_predict_is_numpy(rng):
     x = rng.standard_normal((10, 3)).astype(np.float32)
     y = rng.standard_normal((10, 1)).astype(np.float32)

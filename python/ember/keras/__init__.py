@@ -15,11 +15,11 @@ defaults (initialisers, optimizer rates and epsilons, BatchNormalization momentu
 are Keras'.
 """
 from . import (activations, backend, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers,
-               saving, utils)
+               regularizers, saving, utils)
 from .layers import Input, InputLayer, Layer
 from .models import Model, Sequential
 
 __version__ = "3.15.1"  # the Keras API this follows
 
 __all__ = ["activations", "backend", "callbacks", "datasets", "initializers", "layers", "losses", "metrics", "models",
-           "optimizers", "saving", "utils", "Input", "InputLayer", "Layer", "Model", "Sequential"]
+           "optimizers", "regularizers", "saving", "utils", "Input", "InputLayer", "Layer", "Model", "Sequential"]

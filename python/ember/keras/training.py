@@ -127,6 +127,8 @@ class Trainer:
                 continue
             value = fn(y, o) * w if w != 1.0 else fn(y, o)
             total = value if total is None else total + value
+        for penalty in self.losses:  # the weights' regularizers, in the reported loss too, as Keras
+            total = total + penalty
         return total
 
     def _step(self, xs, ys, train, what):

@@ -138,6 +138,7 @@ class Layer(Module):
         self.built = False
         self.trainable = trainable
         self._weight_names = []
+        self._regularizers = []  # (weight name, penalty function)
         self._device = None
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
@@ -161,9 +162,10 @@ class Layer(Module):
                 m.trainable = value
 
     # ---- weights ----------------------------------------------------------------------
-    def add_weight(self, shape=None, initializer="glorot_uniform", trainable=True, name=None, dtype=None):
+    def add_weight(self, shape=None, initializer="glorot_uniform", trainable=True, name=None, dtype=None,
+                   regularizer=None):
         """A weight of Keras shape `shape` from a Keras initialiser; trainable weights are Parameters,
-        the others buffers (both in state_dict)."""
+        the others buffers (both in state_dict). A regularizer's penalty joins the training loss (losses)."""
         name = name or f"weight_{len(self._weight_names)}"
         shape = tuple(int(s) for s in (shape or ()))
         values = initializers.get(initializer)(shape)
@@ -176,7 +178,16 @@ class Layer(Module):
         else:
             self.register_buffer(name, t)
         self._weight_names.append(name)
+        if regularizer is not None:
+            from ..regularizers import get as get_regularizer
+            self._regularizers.append((name, get_regularizer(regularizer)))
         return getattr(self, name)
+
+    @property
+    def losses(self):
+        """The weight penalties (scalar tensors) of this layer and its sublayers, as Keras' layer.losses."""
+        own = [fn(getattr(self, name)) for name, fn in self._regularizers]
+        return own + [t for m in self._modules.values() if isinstance(m, Layer) for t in m.losses]
 
     @property
     def weights(self):

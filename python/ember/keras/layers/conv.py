@@ -52,8 +52,9 @@ def pad_nchw(x, top, bottom, left, right, value=0.0):
 class _Conv(Layer):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1),
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         op = type(self).__name__
         if not isinstance(filters, int) or filters < 1:
             raise ValueError(f"[{op}] filters must be a positive int, got {filters!r}")
@@ -99,9 +100,10 @@ class Conv2D(_Conv):
         c = self._channels(input_shape)
         if c % self.groups or self.filters % self.groups:
             raise ValueError(f"[Conv2D] channels {c} and filters {self.filters} must divide by groups {self.groups}")
-        self.add_weight(self.kernel_size + (c // self.groups, self.filters), self.kernel_initializer, name="kernel")
+        self.add_weight(self.kernel_size + (c // self.groups, self.filters), self.kernel_initializer, name="kernel",
+                        regularizer=self.kernel_regularizer)
         if self.use_bias:
-            self.add_weight((self.filters,), self.bias_initializer, name="bias")
+            self.add_weight((self.filters,), self.bias_initializer, name="bias", regularizer=self.bias_regularizer)
 
     def call(self, x):
         x = self._to_nchw(x)
@@ -139,9 +141,9 @@ class Conv2DTranspose(_Conv):
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None, data_format=None,
                  dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1, activation, use_bias,
-                         kernel_initializer, bias_initializer, **kwargs)
+                         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer, **kwargs)
         self.output_padding = None
         if output_padding is not None:
             op = (output_padding,) * 2 if isinstance(output_padding, int) else tuple(output_padding)
@@ -153,9 +155,10 @@ class Conv2DTranspose(_Conv):
 
     def build(self, input_shape):
         c = self._channels(input_shape)
-        self.add_weight(self.kernel_size + (self.filters, c), self.kernel_initializer, name="kernel")
+        self.add_weight(self.kernel_size + (self.filters, c), self.kernel_initializer, name="kernel",
+                        regularizer=self.kernel_regularizer)
         if self.use_bias:
-            self.add_weight((self.filters,), self.bias_initializer, name="bias")
+            self.add_weight((self.filters,), self.bias_initializer, name="bias", regularizer=self.bias_regularizer)
 
     def call(self, x):
         if not hasattr(F, "conv_transpose2d"):

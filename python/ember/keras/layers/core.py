@@ -15,8 +15,9 @@ class Dense(Layer):
     """
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         if not isinstance(units, int) or units < 1:
             raise ValueError(f"[Dense] units must be a positive int, got {units!r}")
         self.units, self.use_bias = units, use_bias
@@ -26,9 +27,10 @@ class Dense(Layer):
     def build(self, input_shape):
         if input_shape[-1] is None:
             raise ValueError(f"[Dense] the last axis of the input must be known, got shape {input_shape}")
-        self.add_weight((input_shape[-1], self.units), self.kernel_initializer, name="kernel")
+        self.add_weight((input_shape[-1], self.units), self.kernel_initializer, name="kernel",
+                        regularizer=self.kernel_regularizer)
         if self.use_bias:
-            self.add_weight((self.units,), self.bias_initializer, name="bias")
+            self.add_weight((self.units,), self.bias_initializer, name="bias", regularizer=self.bias_regularizer)
 
     def call(self, x):
         if x.shape[-1] != self.kernel.shape[0]:
