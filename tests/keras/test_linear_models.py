@@ -124,6 +124,8 @@ def test_unbound_step_raises_and_compile_binds(rng):
     model.compile(optimizer=opt, loss="mse")
     assert opt.bound and len(opt.param_groups[0]["params"]) == 2
     model.fit(rng.standard_normal((8, 3)), rng.standard_normal((8, 1)), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"\[StepLR\] the optimizer has no parameters yet"):
+        em.optim.lr_scheduler.StepLR(SGD(lr=0.1), step_size=2)
     with pytest.raises(ValueError, match=r"\[SGD\] invalid learning rate"):
         SGD(-1.0)
     assert em.optim.RMSprop(lr=0.5).defaults["lr"] == 0.5
