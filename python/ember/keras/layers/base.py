@@ -304,7 +304,8 @@ class Layer(Module):
         return map_structure(lambda _: next(it), out)
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable}
+        """The constructor's arguments (as given, defaults left out) and the layer's name."""
+        return {**self.__dict__.get("_init_args", {}), "name": self.name, "trainable": self.trainable}
 
     def extra_repr(self):
         return f"name={self.name!r}"

@@ -111,12 +111,8 @@ class LSTM(_RNN):
             u = self.units
             b = self.bias.numpy().copy()
             b[u:2 * u] = 1.0
-            self.set_weights_array("bias", b)
-
-    def set_weights_array(self, name, value):
-        w = getattr(self, name)
-        w._data[...] = w._backend.from_host(value.astype(w.dtype))
-        w._bump()
+            self.bias._data[...] = self.bias._backend.from_host(b.astype(self.bias.dtype))
+            self.bias._bump()
 
 
 def _zrh_to_rzn(t, u):
