@@ -17,7 +17,7 @@ def load_data():
     """keras.datasets.mnist.load_data(), or the bundled digits as 28x28 uint8 images when MNIST is unreachable."""
     try:
         return keras.datasets.mnist.load_data()
-    except (OSError, ImportError, ValueError) as e:
+    except (OSError, RuntimeError, ImportError, ValueError) as e:
         print(f"MNIST is not available ({type(e).__name__}: {e}); using ember's bundled 8x8 digits, "
               "scaled up to 28x28, instead")
     from ember.data.datasets import load_digits

@@ -7,11 +7,11 @@ EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "keras
 
 
 def test_keras_mnist_offline_fallback(monkeypatch, capsys):
-    import ember.data.datasets as ds
+    from ember.keras.datasets import mnist
 
     def offline(root=None, download=True):
-        raise OSError("no network")
-    monkeypatch.setattr(ds, "load_mnist_arrays", offline, raising=False)
+        raise RuntimeError("[load_mnist_arrays] no mirror could give train-images-idx3-ubyte.gz")
+    monkeypatch.setattr(mnist, "_reader", lambda: offline)
     accuracy = runpy.run_path(EXAMPLE, run_name="example")["main"](["--quick"])
     out = capsys.readouterr().out
     assert "MNIST is not available" in out and "bundled 8x8 digits" in out

@@ -396,7 +396,7 @@ def test_to_categorical():
 
 
 def test_mnist_load_data_calls_ember_reader(monkeypatch):
-    import ember.data.datasets as ds
+    from ember.keras.datasets import mnist
     fake = ((np.zeros((2, 28, 28), np.uint8), np.array([1, 2], np.uint8)),
             (np.zeros((1, 28, 28), np.uint8), np.array([3], np.uint8)))
     calls = []
@@ -404,6 +404,6 @@ def test_mnist_load_data_calls_ember_reader(monkeypatch):
     def load_mnist_arrays(root=None, download=True):
         calls.append((root, download))
         return fake
-    monkeypatch.setattr(ds, "load_mnist_arrays", load_mnist_arrays, raising=False)
+    monkeypatch.setattr(mnist, "_reader", lambda: load_mnist_arrays)
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     assert calls == [(None, True)] and x_train.shape == (2, 28, 28) and y_test.tolist() == [3]
