@@ -47,3 +47,5 @@ from .ops.linalg import bmm, einsum, mm, norm, t  # noqa: E402
 from .ops.pointwise import expm1, log1p  # noqa: E402
 from .ops.views import chunk, clone, narrow, split  # noqa: E402
 from .tensor import int32  # noqa: E402
+# the Keras 3 API on ember (`from ember import keras`)
+from . import keras  # noqa: E402

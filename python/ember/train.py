@@ -237,6 +237,20 @@ def _compiled(model, what):
         raise RuntimeError(f"[{what}] call model.compile(optimizer=..., loss=...) first")
 
 
+def _bind(model, optimizer, lazy):
+    """Bind an optimizer built without parameters to the model's trainable ones; a model that builds its
+    parameters on the first call (lazy) is bound by fit, after the dry run built it."""
+    if optimizer.bound:
+        return
+    params = [p for p in model.parameters() if p.requires_grad]
+    if params:
+        optimizer.bind(params)
+    elif lazy:
+        optimizer.claimed = True  # this model's: optim.latest_unbound() must not hand it to another
+    else:
+        raise ValueError(f"[fit] {type(model).__name__} has no trainable parameters for the optimizer")
+
+
 def _check_xy(x, y, what):
     if y is None:
         raise ValueError(f"[{what}] y (the targets) is missing")
@@ -326,7 +340,8 @@ class Trainable:
 
         Args:
             optimizer: a name ('sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', with PyTorch's defaults or `lr`)
-                or an ember.optim.Optimizer.
+                or an ember.optim.Optimizer, with its parameters or built without them (bound to this model here,
+                or by the first fit when the model builds its parameters then).
             loss: a name ('cross_entropy', 'mse', 'l1', 'nll', 'bce', 'bce_with_logits', 'huber', 'smooth_l1'),
                 a loss Module, or a function (output, target) -> scalar tensor.
             metrics: names ('accuracy', 'mae', 'mse') or functions (output, target) -> float.
@@ -338,12 +353,10 @@ class Trainable:
             key = optimizer.lower()
             if key not in OPTIMIZERS:
                 raise ValueError(f"[compile] unknown optimizer '{optimizer}'; known: {', '.join(OPTIMIZERS)}")
-            params = [p for p in self.parameters() if p.requires_grad]
-            if not params:
-                raise ValueError(f"[compile] {type(self).__name__} has no trainable parameters")
-            optimizer = OPTIMIZERS[key](params, **({} if lr is None else {"lr": lr}))
+            optimizer = OPTIMIZERS[key](**({} if lr is None else {"lr": lr}))
         elif not isinstance(optimizer, optim.Optimizer):
             raise TypeError(f"[compile] optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
+        _bind(self, optimizer, lazy=True)
         if isinstance(loss, str):
             if loss.lower() not in LOSSES:
                 raise ValueError(f"[compile] unknown loss '{loss}'; known: {', '.join(LOSSES)}")
@@ -410,6 +423,7 @@ class Trainable:
         _dry_run(self, x, y, "fit")
         if val is not None:
             _dry_run(self, *val, "fit (validation)")
+        _bind(self, self.optimizer, lazy=False)
 
         history = History()
         callbacks = list(callbacks or []) + [history]

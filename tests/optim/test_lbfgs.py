@@ -178,3 +178,20 @@ def test_one_parameter_group_one_dtype_and_a_closure():
         em.optim.LBFGS([a, em.nn.Parameter(em.zeros(2, dtype=em.float64))])
     with pytest.raises(TypeError, match="closure"):
         em.optim.LBFGS([a, b]).step()
+
+
+def test_built_without_parameters():
+    """As the other optimizers: built unbound, bound later; a step before that raises."""
+    model = em.nn.Linear(2, 1)
+    opt = em.optim.LBFGS(lr=0.5)
+
+    def closure():
+        opt.zero_grad()
+        loss = (model(em.ones(3, 2)) ** 2).mean()
+        loss.backward()
+        return loss
+    with pytest.raises(RuntimeError, match="without parameters"):
+        opt.step(closure)
+    opt.bind(model.parameters())
+    first = opt.step(closure).item()
+    assert closure().item() < first

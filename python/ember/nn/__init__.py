@@ -20,3 +20,5 @@ from . import parallel
 from .sync_batchnorm import SyncBatchNorm
 # ---- PyTorch's names ----
 from .dropout import Dropout2d
+# Keras-style linear models (fit/predict on NumPy arrays)
+from .linear_models import LinearRegression, LogisticRegression

@@ -13,7 +13,7 @@ class Adadelta(Optimizer):
         opt = em.optim.Adadelta(model.parameters(), lr=1.0, rho=0.9)
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
+    def __init__(self, params=None, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
 
     def _check_group(self, group):

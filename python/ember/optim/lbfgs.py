@@ -137,14 +137,20 @@ class LBFGS(Optimizer):
         opt.step(closure)
     """
 
-    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
+    def __init__(self, params=None, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
                  history_size=100, line_search_fn=None):
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         super().__init__(params, dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
                                       tolerance_change=tolerance_change, history_size=history_size,
                                       line_search_fn=line_search_fn))
-        self._params = self.param_groups[0]["params"]
+
+    @property
+    def _params(self):
+        return self.param_groups[0]["params"]
+
+    def _add_params(self, params):
+        super()._add_params(params)
         self._check_params()
 
     def add_param_group(self, group):
@@ -238,6 +244,8 @@ class LBFGS(Optimizer):
         if closure is None or not callable(closure):
             raise TypeError("[LBFGS] step() needs a closure that re-evaluates the model and returns the loss, "
                             f"got {type(closure).__name__}")
+        if not self.bound:
+            return self._call(closure)  # raises: nothing to optimise yet
         group = self.param_groups[0]
         st = self.state.setdefault(id(self._params[0]), {})
         st.setdefault("func_evals", 0)

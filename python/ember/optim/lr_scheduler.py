@@ -20,6 +20,9 @@ class LRScheduler:
     def __init__(self, optimizer, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__}: {type(optimizer).__name__} is not an Optimizer")
+        if not optimizer.bound:  # built without parameters: no groups to schedule yet
+            raise ValueError(f"[{type(self).__name__}] the optimizer has no parameters yet; bind them first "
+                             "(optimizer.bind(params) or model.compile(optimizer))")
         self.optimizer = optimizer
         for g in optimizer.param_groups:
             if last_epoch == -1:

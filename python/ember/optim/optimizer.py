@@ -1,6 +1,8 @@
 """Optimizer: parameter groups, zero_grad, state_dict, and the per-parameter plumbing the
 fused update kernels need (contiguous data and gradient, state arrays of p's shape)."""
 import copy
+import numbers
+import weakref
 
 import numpy as np
 
@@ -44,12 +46,43 @@ class Optimizer:
     """Base class: holds param_groups (dicts with 'params' and hyper-parameters) and per-parameter state.
 
     Subclasses define step(); hyper-parameters are checked when constructed (ValueError).
+    Built without parameters (`SGD(lr=0.01, momentum=0.9)`, or `SGD(0.01)`: a number in place of the
+    parameters is the learning rate) the optimizer is unbound until bind(params), which compile and fit do.
     """
 
     def __init__(self, params, defaults):
         self.defaults = defaults
         self.state = {}
         self.param_groups = []
+        if isinstance(params, numbers.Real) and not isinstance(params, bool):
+            check_hyper(type(self).__name__, params, params >= 0, "learning rate")
+            self.defaults = defaults = {**defaults, "lr": params}
+            self._check_group(dict(defaults))
+            params = None
+        if params is None:
+            _remember_unbound(self)
+            return
+        self._add_params(params)
+
+    @property
+    def bound(self):
+        """True once the optimizer holds parameters."""
+        return bool(self.param_groups)
+
+    def bind(self, params):
+        """Give an optimizer built without parameters its parameters (a list of tensors or of groups).
+
+        Example:
+            opt = em.optim.SGD(lr=0.01, momentum=0.9)
+            opt.bind(model.parameters())
+        """
+        if self.bound:
+            raise RuntimeError(f"[{type(self).__name__}] is already bound to parameters; build a new optimizer "
+                               "for another model")
+        self._add_params(params)
+        return self
+
+    def _add_params(self, params):
         name = type(self).__name__
         if isinstance(params, Tensor):
             raise TypeError(f"[{name}] params must be an iterable of Tensors or dicts, got a Tensor of shape "
@@ -112,9 +145,11 @@ class Optimizer:
     def step(self, closure=None):
         raise NotImplementedError
 
-    @staticmethod
-    def _call(closure):
+    def _call(self, closure):
         """The loss from closure() (run with gradients on), as torch.optim's step(closure)."""
+        if not self.bound:
+            raise RuntimeError(f"[{type(self).__name__}] step() on an optimizer without parameters: pass them "
+                               "when building it, call bind(params), or give it to model.compile(optimizer=...)")
         if closure is None:
             return None
         with enable_grad():
@@ -159,3 +194,24 @@ class Optimizer:
             p = params[int(i)]
             self.state[id(p)] = {n: (p._backend.from_host(np.array(v)) if hasattr(v, "shape") else v)
                                  for n, v in s.items()}
+
+
+_unbound = []  # weak references to the optimizers built without parameters, oldest first
+
+
+def _remember_unbound(opt):
+    _unbound[:] = [r for r in _unbound if r() is not None and not r().bound] + [weakref.ref(opt)]
+
+
+def latest_unbound():
+    """The most recently built optimizer that has no parameters yet (still alive and unbound), else None.
+
+    Models that build their parameters on the first fit (nn.LinearRegression) train with it when no
+    optimizer was given to them. One that a model's compile already took (claimed, bound at its first fit)
+    is not a candidate.
+    """
+    for ref in reversed(_unbound):
+        opt = ref()
+        if opt is not None and not opt.bound and not opt.__dict__.get("claimed", False):
+            return opt
+    return None

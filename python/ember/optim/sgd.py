@@ -9,7 +9,7 @@ class SGD(Optimizer):
         opt = em.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+    def __init__(self, params=None, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
                  maximize=False):
         check_hyper("SGD", lr, lr >= 0, "learning rate")
         if momentum < 0:
