@@ -58,9 +58,27 @@ def _set_grad_enabled(flag):
         _grad.enabled = flag
 
 
-class _GradMode:
+class _Decorating:
+    """A context manager that is also a decorator: each call of the function runs in a fresh copy."""
+
+    def _fresh(self):
+        raise NotImplementedError
+
+    def __call__(self, fn):
+        def wrapper(*args, **kwargs):
+            with self._fresh():
+                return fn(*args, **kwargs)
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+
+class _GradMode(_Decorating):
     def __init__(self, enabled):
         self.enabled = enabled
+
+    def _fresh(self):
+        return _GradMode(self.enabled)
 
     def __enter__(self):
         self.prev = _grad.enabled
@@ -68,14 +86,6 @@ class _GradMode:
 
     def __exit__(self, *exc):
         _set_grad_enabled(self.prev)
-
-    def __call__(self, fn):
-        def wrapper(*args, **kwargs):
-            with _GradMode(self.enabled):
-                return fn(*args, **kwargs)
-        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
-        wrapper.__doc__ = fn.__doc__
-        return wrapper
 
 
 # How many threads are in inference mode: while none is, a new tensor's counter is a plain list.
@@ -111,9 +121,12 @@ def new_version():
     return NO_VERSION if _grad.inference else [0]
 
 
-class _InferenceMode:
+class _InferenceMode(_Decorating):
     def __init__(self, mode):
         self.mode = bool(mode)
+
+    def _fresh(self):
+        return _InferenceMode(self.mode)
 
     def __enter__(self):
         global _threads_in_inference
@@ -131,14 +144,6 @@ class _InferenceMode:
                 _threads_in_inference += 1 if self.prev else -1
             _grad.inference = self.prev
         self.grad.__exit__(*exc)
-
-    def __call__(self, fn):
-        def wrapper(*args, **kwargs):
-            with _InferenceMode(self.mode):
-                return fn(*args, **kwargs)
-        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
-        wrapper.__doc__ = fn.__doc__
-        return wrapper
 
 
 def inference_mode(mode=True):
