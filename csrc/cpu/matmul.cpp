@@ -34,9 +34,6 @@ namespace {
 // Below this many multiply-adds one thread finishes before a fork/join of
 // the OpenMP team would pay for itself (measured: two threads tie one at 48^3).
 constexpr int64_t kParallelMinMacs = int64_t(1) << 17;
-// Up to this many multiply-adds (a 16^3 product) a plain loop finishes before the blocked
-// GEMM has packed its operands: tiny products are the eager overhead of small models.
-constexpr int64_t kSmallMacs = int64_t(1) << 12;
 
 // A batch of GEMMs: operand b is X + b * sX. sC == 0 means every product
 // accumulates into the one C (a reduction over the batch).
@@ -82,24 +79,6 @@ void fold_batch(Batched<T>& g) {
   }
 }
 
-// The product as plain loops over the strided views (no packing, one thread).
-template <typename T>
-void gemm_small(const Batched<T>& g) {
-  for (int64_t b = 0; b < g.batch; ++b) {
-    const T* a = g.A.p + b * g.sA;
-    const T* bm = g.B.p + b * g.sB;
-    T* c = g.C + (g.sC == 0 ? 0 : b * g.sC);
-    bool add = g.accumulate || (g.sC == 0 && b > 0);  // a reduction sums the batch into one C
-    for (int64_t i = 0; i < g.M; ++i)
-      for (int64_t j = 0; j < g.N; ++j) {
-        T sum = 0;
-        for (int64_t k = 0; k < g.K; ++k) sum += a[i * g.A.rs + k * g.A.cs] * bm[k * g.B.rs + j * g.B.cs];
-        T* out = c + i * g.ldc + j;
-        *out = add ? *out + sum : sum;
-      }
-  }
-}
-
 template <typename T>
 void gemm_batched(Batched<T> g) {
   if (g.M <= 0 || g.N <= 0) return;
@@ -110,7 +89,6 @@ void gemm_batched(Batched<T> g) {
         for (int64_t i = 0; i < g.M; ++i) std::memset(g.C + b * g.sC + i * g.ldc, 0, sizeof(T) * size_t(g.N));
     return;
   }
-  if (g.batch * g.M * g.N * g.K <= kSmallMacs) return gemm_small(g);
   fold_batch(g);
   outputs = g.sC == 0 ? 1 : g.batch;
   const GemmBlocking bl = blocking_of<T>();

@@ -130,16 +130,6 @@ def test_large_batched_linear(cpu_kernels, rng):
     check_backward(cpu_kernels, rng, np.float64, 50, 130, 90, tb=True, batch=7, batch_b=1)
 
 
-def test_small_products(cpu_kernels, rng):
-    """Up to 16^3 multiply-adds in all (batch included) a product runs as plain loops, past that on
-    the blocked GEMM: both sides of the threshold, transposed, broadcast and accumulated."""
-    for batch, M, N, K in [(1, 16, 16, 16), (1, 16, 16, 17), (4, 8, 8, 16), (4, 8, 8, 17), (2, 1, 1, 1)]:
-        for (ta, tb), dtype in itertools.product(TRANS, DTYPES):
-            check_forward(cpu_kernels, rng, dtype, M, N, K, ta, tb, batch=batch, batch_b=1, accumulate=True)
-            check_forward(cpu_kernels, rng, dtype, M, N, K, ta, tb, batch=batch)
-            check_backward(cpu_kernels, rng, dtype, M, N, K, ta, tb, batch=batch, batch_a=1)
-
-
 # ---- backward ------------------------------------------------------------------------
 @pytest.mark.parametrize("batch_a,batch_b", [(2, 2), (1, 2), (2, 1), (1, 1)])
 @pytest.mark.parametrize("ta,tb", TRANS)
