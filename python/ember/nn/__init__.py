@@ -18,3 +18,6 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
                           TransformerEncoderLayer)
 from . import parallel
 from .sync_batchnorm import SyncBatchNorm
+# ---- activations (elu, silu, softplus, hardtanh, relu6) and upsampling ----
+from .layers import ELU, Hardtanh, ReLU6, SiLU, Softplus  # noqa: E402
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402

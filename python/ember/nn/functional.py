@@ -327,3 +327,7 @@ from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: E402
 from ..ops.batch_norm import batch_norm  # noqa: E402,F401
 from ..ops.dropout import dropout  # noqa: E402,F401
 from ..ops.attention import scaled_dot_product_attention  # noqa: E402,F401
+
+# ---- activations with inplace= (elu, silu, softplus, hardtanh, relu6) and interpolate ----
+from ..ops.activations import elu, hardtanh, relu6, silu, softplus  # noqa: E402,F401
+from ..ops.interpolate import interpolate  # noqa: E402,F401
