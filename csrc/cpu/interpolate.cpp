@@ -20,7 +20,7 @@ namespace {
 
 template <typename T>
 std::vector<InterpTaps<T>> axis_taps(int64_t in, int64_t out, const Interp2dShape& s, double scale) {
-  std::vector<InterpTaps<T>> taps(size_t(out));
+  std::vector<InterpTaps<T>> taps(static_cast<size_t>(out));
   for (int64_t o = 0; o < out; ++o) taps[size_t(o)] = interp_taps<T>(o, in, out, s.bilinear, s.align_corners, scale);
   return taps;
 }

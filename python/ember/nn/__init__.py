@@ -19,5 +19,5 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
 from . import parallel
 from .sync_batchnorm import SyncBatchNorm
 # ---- activations (elu, silu, softplus, hardtanh, relu6) and upsampling ----
-from .layers import ELU, Hardtanh, ReLU6, SiLU, Softplus  # noqa: E402
-from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402
+from .layers import ELU, Hardtanh, ReLU6, SiLU, Softplus
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
