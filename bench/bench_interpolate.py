@@ -28,13 +28,14 @@ CASES = [("nearest x2", (16, 32, 56, 56), (112, 112), "nearest", False, 2.0),
 def _torch_fns(x, g, out, mode, align, scale):
     xt, gt = torch.from_numpy(x), torch.from_numpy(g)
     aten = torch.ops.aten
-    scales = [scale, scale] if scale else None
+    sh = sw = scale or None
     if mode == "nearest":
-        fwd = lambda: aten.upsample_nearest2d(xt, list(out), scales)  # noqa: E731
-        bwd = lambda: aten.upsample_nearest2d_backward(gt, list(out), list(x.shape), scales)  # noqa: E731
+        fwd = lambda: aten.upsample_nearest2d.default(xt, list(out), sh, sw)  # noqa: E731
+        bwd = lambda: aten.upsample_nearest2d_backward.default(gt, list(out), list(x.shape), sh, sw)  # noqa: E731
     else:
-        fwd = lambda: aten.upsample_bilinear2d(xt, list(out), align, scales)  # noqa: E731
-        bwd = lambda: aten.upsample_bilinear2d_backward(gt, list(out), list(x.shape), align, scales)  # noqa: E731
+        fwd = lambda: aten.upsample_bilinear2d.default(xt, list(out), align, sh, sw)  # noqa: E731
+        bwd = lambda: aten.upsample_bilinear2d_backward.default(gt, list(out), list(x.shape), align, sh,  # noqa: E731
+                                                                sw)
     return fwd, bwd
 
 
