@@ -100,7 +100,7 @@ def _apply(cls, x, op, inplace, params=(), bwd_params=None, in_place_bwd_params=
     x._bump()
     node = out._ctx
     if node is not None:
-        node._vout = [(0, x._version, x._version[0], x.dtype, x.shape)]  # x now holds the node's output
+        autograd._record_output_versions(node, (x,))  # x now holds the node's output: its counter, after the write
         x._ctx, x.requires_grad = node, True
     return x
 
