@@ -259,8 +259,7 @@ def _ulp32(v):
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 def test_exact_gelu_error_bound(cpu_kernels, isa, direction):
     """Within float32 rounding of erf: |error| <= |x| * 2.5e-7 (erf's <= 4e-7 absolute, halved) plus a
-    few ulp of the result (8 backward: Phi = e t R(t) rounds a few products), on a dense grid over
-    [-12, 12] and at the tails (gelu(-inf) = 0, NaN passes)."""
+    few ulp of the result, on a dense grid over [-12, 12] and at the tails (gelu(-inf) = 0, NaN passes)."""
     x = np.concatenate([np.linspace(-12, 12, 200001), [-30, -1e4, 30, 1e4]]).astype(np.float32)
     x64 = x.astype(np.float64)
     out = np.empty_like(x)
@@ -271,7 +270,7 @@ def test_exact_gelu_error_bound(cpu_kernels, isa, direction):
         cpu_kernels.gelu_backward(x, np.ones_like(x), out, False)
         want = _phi(x64) + x64 * np.exp(-x64 * x64 / 2) / math.sqrt(2 * math.pi)
     err = np.abs(out - want)
-    bound = np.abs(x64) * 2.5e-7 + (4 if direction == "forward" else 8) * _ulp32(want) + 1e-38
+    bound = np.abs(x64) * 2.5e-7 + 4 * _ulp32(want) + 1e-38
     assert (err <= bound).all(), (x[np.argmax(err / bound)], (err / bound).max())
     special = np.array([-np.inf, np.inf, np.nan], np.float32)
     out = np.empty_like(special)

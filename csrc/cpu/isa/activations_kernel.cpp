@@ -7,7 +7,7 @@
 // Formulas are chosen so that no step cancels (see vecmath.h):
 //   gelu(x)        = x/2 + x/2 erf(x/sqrt2), erf a rational (no exp): absolute
 //                    error <= |x| 2e-7, as PyTorch's (relative accuracy goes for x < -2)
-//   gelu'(x)       = Phi(x) + x phi(x), Phi through erfc sharing phi's exp (relative-accurate)
+//   gelu'(x)       = Phi(x) + x phi(x)
 //   elu(x)         = x > 0 ? x : alpha expm1(x); elu' = alpha e^x, or y + alpha from y
 //   silu(x)        = x s, s = sigmoid(x); silu' = s (1 + x (1 - s))
 //   softplus(x)    = (max(v, 0) + log1p(e^-|v|)) / beta, v = beta x (x where v > threshold)
@@ -53,28 +53,10 @@ static vf gelu_exact(vf x) {
   vf y = h + h * erf(x * kSqrt1_2);
   return x < -20.0f ? splat(-0.0f) : y;  // -inf/2 + inf/2 would be NaN
 }
-// 0.5 erfc(z) / (t e^(-z^2)) for z >= 0 as a polynomial in t = 1 / (1 + z/2) (the form of
-// Numerical Recipes' erfcc): a degree-8 fit, relative error <= 5e-8 for z <= 14.2.
-static vf half_erfcx(vf t) {
-  vf p = splat(-0.02983990640710902f);
-  p = p * t + 0.14374049082681076f;
-  p = p * t + -0.24652289540600703f;
-  p = p * t + 0.14226873890781014f;
-  p = p * t + -0.015458706291555878f;
-  p = p * t + 0.10221306417862003f;
-  p = p * t + 0.12134253108586589f;
-  p = p * t + 0.14121491705708866f;
-  p = p * t + 0.14104174289611793f;
-  return p;
-}
-// Phi(x) + x phi(x): backward needs e = exp(-x^2/2) for phi anyway, and Phi(-|x|) = e t R(t)
-// from the same e costs less than the rational erf (and keeps its relative accuracy for x << 0).
 static vf gelu_exact_grad(vf x) {
   x = clamp(x, -20.0f, 20.0f);  // the derivative is exactly 0 / 1 in float beyond
-  vf e = exp(-0.5f * x * x);
-  vf t = recip(1.0f + vabs(x) * 0.35355339059327376f);  // 1 / (1 + z/2), z = |x| / sqrt2
-  vf h = (e * t) * half_erfcx(t);
-  return (x < 0.0f ? h : 1.0f - h) + x * (kInvSqrt2Pi * e);
+  vf pdf = kInvSqrt2Pi * exp(-0.5f * x * x);
+  return (0.5f + 0.5f * erf(x * kSqrt1_2)) + x * pdf;
 }
 
 // s = sigmoid(2u) and, through *oms, 1 - s.
