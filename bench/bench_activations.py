@@ -62,6 +62,18 @@ ACTS = {
              np_gelu if _erf else None, np_gelu_grad if _erf else None, False),
     "gelu_tanh": (lambda x, y: K.gelu_forward(x, y, True), lambda x, g, gx: K.gelu_backward(x, g, gx, True),
                   np_gelu_tanh, np_gelu_tanh_grad, False),
+    "elu": (lambda x, y: K.elu_forward(x, y, 1.0), lambda x, g, gx: K.elu_backward(x, g, gx, 1.0, False),
+            lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+            lambda x, g: np.where(x > 0, g, g * np.exp(np.minimum(x, 0))), False),
+    "silu": (K.silu_forward, K.silu_backward, lambda x: x * np_sigmoid(x),
+             lambda x, g: g * np_sigmoid(x) * (1 + x * (1 - np_sigmoid(x))), False),
+    "softplus": (lambda x, y: K.softplus_forward(x, y, 1.0, 20.0),
+                 lambda x, g, gx: K.softplus_backward(x, g, gx, 1.0, 20.0),
+                 lambda x: np.where(x > 20, x, np.logaddexp(0, x)),
+                 lambda x, g: np.where(x > 20, g, g * np_sigmoid(x)), False),
+    "hardtanh": (lambda x, y: K.hardtanh_forward(x, y, -1.0, 1.0),
+                 lambda x, g, gx: K.hardtanh_backward(x, g, gx, -1.0, 1.0), lambda x: np.clip(x, -1, 1),
+                 lambda x, g: np.where((x > -1) & (x < 1), g, 0), False),
 }
 
 
@@ -82,6 +94,14 @@ def torch_acts():
                  lambda x, g, gx: aten.gelu_backward.grad_input(g, x, approximate="none", grad_input=gx)),
         "gelu_tanh": (lambda x, y: aten.gelu.out(x, approximate="tanh", out=y),
                       lambda x, g, gx: aten.gelu_backward.grad_input(g, x, approximate="tanh", grad_input=gx)),
+        "elu": (lambda x, y: aten.elu.out(x, out=y),
+                lambda x, g, gx: aten.elu_backward.grad_input(g, 1.0, 1.0, 1.0, False, x, grad_input=gx)),
+        "silu": (lambda x, y: aten.silu.out(x, out=y),
+                 lambda x, g, gx: aten.silu_backward.grad_input(g, x, grad_input=gx)),
+        "softplus": (lambda x, y: aten.softplus.out(x, 1.0, 20.0, out=y),
+                     lambda x, g, gx: aten.softplus_backward.grad_input(g, x, 1.0, 20.0, grad_input=gx)),
+        "hardtanh": (lambda x, y: aten.hardtanh.out(x, -1.0, 1.0, out=y),
+                     lambda x, g, gx: aten.hardtanh_backward.grad_input(g, x, -1.0, 1.0, grad_input=gx)),
         "F": F,
     }
 

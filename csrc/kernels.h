@@ -58,6 +58,16 @@ template <typename T> void tanh_backward(const T* y, const T* gy, T* gx, int64_t
 // approximate=false: x * Phi(x) with erf; true: the tanh form.
 template <typename T> void gelu_forward(const T* x, T* y, int64_t n, bool approximate);
 template <typename T> void gelu_backward(const T* x, const T* gy, T* gx, int64_t n, bool approximate);
+// elu: backward from x, or (is_result, alpha >= 0) from its output; softplus: PyTorch's beta and
+// threshold; hardtanh: clamp to [lo, hi] (relu6 is hardtanh(0, 6)).
+template <typename T> void elu_forward(const T* x, T* y, int64_t n, double alpha);
+template <typename T> void elu_backward(const T* s, const T* gy, T* gx, int64_t n, double alpha, bool is_result);
+template <typename T> void silu_forward(const T* x, T* y, int64_t n);
+template <typename T> void silu_backward(const T* x, const T* gy, T* gx, int64_t n);
+template <typename T> void softplus_forward(const T* x, T* y, int64_t n, double beta, double threshold);
+template <typename T> void softplus_backward(const T* x, const T* gy, T* gx, int64_t n, double beta, double threshold);
+template <typename T> void hardtanh_forward(const T* x, T* y, int64_t n, double lo, double hi);
+template <typename T> void hardtanh_backward(const T* x, const T* gy, T* gx, int64_t n, double lo, double hi);
 
 #define EMBER_INSTANTIATE_ACTIVATIONS(T)        \
   EMBER_INSTANTIATE_ONE(relu_forward, T)        \
@@ -69,7 +79,15 @@ template <typename T> void gelu_backward(const T* x, const T* gy, T* gx, int64_t
   EMBER_INSTANTIATE_ONE(tanh_forward, T)        \
   EMBER_INSTANTIATE_ONE(tanh_backward, T)       \
   EMBER_INSTANTIATE_ONE(gelu_forward, T)        \
-  EMBER_INSTANTIATE_ONE(gelu_backward, T)
+  EMBER_INSTANTIATE_ONE(gelu_backward, T)       \
+  EMBER_INSTANTIATE_ONE(elu_forward, T)         \
+  EMBER_INSTANTIATE_ONE(elu_backward, T)        \
+  EMBER_INSTANTIATE_ONE(silu_forward, T)        \
+  EMBER_INSTANTIATE_ONE(silu_backward, T)       \
+  EMBER_INSTANTIATE_ONE(softplus_forward, T)    \
+  EMBER_INSTANTIATE_ONE(softplus_backward, T)   \
+  EMBER_INSTANTIATE_ONE(hardtanh_forward, T)    \
+  EMBER_INSTANTIATE_ONE(hardtanh_backward, T)
 
 // ---- softmax (along the last axis of a (rows, cols) array) ---------------------
 template <typename T> void softmax_forward(const T* x, T* y, int64_t rows, int64_t cols);
@@ -153,6 +171,26 @@ template <typename T> void avg_pool2d_backward(const Pool2dShape& s, const T* gy
   EMBER_INSTANTIATE_ONE(max_pool2d_backward, T) \
   EMBER_INSTANTIATE_ONE(avg_pool2d_forward, T)  \
   EMBER_INSTANTIATE_ONE(avg_pool2d_backward, T)
+
+// ---- interpolate (2-D resize of NCHW planes: nearest or bilinear, as PyTorch's) -------
+// x (N, C, H, W) -> y (N, C, P, Q). scale_h / scale_w: the scale factor the user gave
+// (PyTorch then maps output o to input o / scale), or 0 (none given: the ratio of the sizes).
+// Backward overwrites gx (N, C, H, W).
+}  // namespace ember::EMBER_KERNEL_NS
+namespace ember {
+struct Interp2dShape {
+  int64_t N, C, H, W, P, Q;
+  bool bilinear, align_corners;
+  double scale_h, scale_w;
+};
+}  // namespace ember
+namespace ember::EMBER_KERNEL_NS {
+template <typename T> void interpolate_forward(const Interp2dShape& s, const T* x, T* y);
+template <typename T> void interpolate_backward(const Interp2dShape& s, const T* gy, T* gx);
+
+#define EMBER_INSTANTIATE_INTERPOLATE(T)         \
+  EMBER_INSTANTIATE_ONE(interpolate_forward, T)  \
+  EMBER_INSTANTIATE_ONE(interpolate_backward, T)
 
 // ---- batch_norm (per channel of x (N, C, L)) --------------------------------------
 // training: mean, var (C) are written with the batch mean and biased variance; otherwise

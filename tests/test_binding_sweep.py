@@ -182,6 +182,16 @@ TABLE = {
     "smooth_l1_forward": [("", _loss(param=(1.0,))[0])], "smooth_l1_backward": [("", _loss(param=(1.0,))[1])],
     "bce_with_logits_forward": [("", lambda: [In(3, 5), In(3, 5, low=0.0), In(3, 5, low=0.0), Out(3, 5)])],
     "bce_with_logits_backward": [("", lambda: [In(3, 5), In(3, 5, low=0.0), None, In(3, 5), Out(3, 5)])],
+    # ---- elu, silu, softplus, hardtanh; interpolate ----
+    "elu_forward": [("", _unary((0.7,)))],
+    "elu_backward": [("", _binary((0.7, False))), ("result", _binary((0.7, True)))],
+    "silu_forward": [("", _unary())], "silu_backward": [("", _binary())],
+    "softplus_forward": [("", _unary((1.5, 20.0)))], "softplus_backward": [("", _binary((1.5, 20.0)))],
+    "hardtanh_forward": [("", _unary((-0.5, 0.8)))], "hardtanh_backward": [("", _binary((-0.5, 0.8)))],
+    "interpolate_forward": [("", lambda: [In(2, 3, 4, 5), Out(2, 3, 7, 3), "bilinear", False, 0.0, 0.0]),
+                            ("scale", lambda: [In(2, 3, 4, 5), Out(2, 3, 6, 11), "nearest", False, 1.5, 2.3])],
+    "interpolate_backward": [("", lambda: [In(2, 3, 7, 3), Out(2, 3, 4, 5), "bilinear", True, 0.0, 0.0]),
+                             ("scale", lambda: [In(2, 3, 6, 11), Out(2, 3, 4, 5), "nearest", False, 1.5, 2.3])],
 }
 
 # Geometry arguments by position: (x, y-like arrays to resize, kernel source) for the
@@ -432,14 +442,15 @@ def test_table_covers_every_binding(module_name):
 
 FAMILIES = {
     "matmul": ["matmul_forward", "matmul_backward"],
-    "elementwise": [n for n in TABLE if n.split("_")[0] in ("relu", "sigmoid", "tanh", "leaky", "gelu")],
+    "elementwise": [n for n in TABLE if n.split("_")[0] in ("relu", "sigmoid", "tanh", "leaky", "gelu", "elu", "silu",
+                                                            "softplus", "hardtanh")],
     "rows": ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward",
              "cross_entropy_forward", "cross_entropy_backward", "layer_norm_forward", "layer_norm_backward",
              "embedding_forward", "embedding_backward"],
     "rnn": ["rnn_cell_forward", "rnn_cell_backward", "rnn_forward", "rnn_backward"],
     "optim": ["sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step"],
     "conv_pool": ["conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward",
-                  "avg_pool2d_forward", "avg_pool2d_backward"],
+                  "avg_pool2d_forward", "avg_pool2d_backward", "interpolate_forward", "interpolate_backward"],
     "attention": ["attention_forward", "attention_backward"],
     "norm_losses": ["batch_norm_forward", "batch_norm_backward", "dropout_forward", "dropout_backward",
                     "mse_forward", "mse_backward", "l1_forward", "l1_backward", "bce_forward", "bce_backward",

@@ -21,6 +21,14 @@ EMBER_ISA_DECLARE(void tanh_forward_f32(const float* x, float* y, int64_t n))
 EMBER_ISA_DECLARE(void tanh_backward_f32(const float* y, const float* gy, float* gx, int64_t n))
 EMBER_ISA_DECLARE(void gelu_forward_f32(const float* x, float* y, int64_t n, bool approximate))
 EMBER_ISA_DECLARE(void gelu_backward_f32(const float* x, const float* gy, float* gx, int64_t n, bool approximate))
+EMBER_ISA_DECLARE(void elu_forward_f32(const float* x, float* y, int64_t n, float alpha))
+EMBER_ISA_DECLARE(void elu_backward_f32(const float* s, const float* gy, float* gx, int64_t n, float alpha, bool is_result))
+EMBER_ISA_DECLARE(void silu_forward_f32(const float* x, float* y, int64_t n))
+EMBER_ISA_DECLARE(void silu_backward_f32(const float* x, const float* gy, float* gx, int64_t n))
+EMBER_ISA_DECLARE(void softplus_forward_f32(const float* x, float* y, int64_t n, float beta, float threshold))
+EMBER_ISA_DECLARE(void softplus_backward_f32(const float* x, const float* gy, float* gx, int64_t n, float beta, float threshold))
+EMBER_ISA_DECLARE(void hardtanh_forward_f32(const float* x, float* y, int64_t n, float lo, float hi))
+EMBER_ISA_DECLARE(void hardtanh_backward_f32(const float* x, const float* gy, float* gx, int64_t n, float lo, float hi))
 
 namespace ember::cpu {
 
@@ -120,6 +128,67 @@ template <typename T> void gelu_backward(const T* a, const T* gy, T* gx, int64_t
     };
     map2(a, gy, gx, n, EMBER_SIMD(gelu_backward_f32, false), f);
   }
+}
+
+// elu: backward from x (alpha e^x), or from the output y when is_result (y + alpha).
+template <typename T> void elu_forward(const T* x, T* y, int64_t n, double alpha) {
+  T a = T(alpha);
+  auto f = [=](T v) { return v > T(0) ? v : a * std::expm1(v); };
+  map1(x, y, n, EMBER_SIMD(elu_forward_f32, float(alpha)), f);
+}
+template <typename T> void elu_backward(const T* s, const T* gy, T* gx, int64_t n, double alpha, bool is_result) {
+  T a = T(alpha);
+  if (is_result) {
+    auto f = [=](T y, T g) { return y <= T(0) ? g * (y + a) : g; };
+    map2(s, gy, gx, n, EMBER_SIMD(elu_backward_f32, float(alpha), true), f);
+  } else {
+    auto f = [=](T x, T g) { return x <= T(0) ? g * a * std::exp(x) : g; };
+    map2(s, gy, gx, n, EMBER_SIMD(elu_backward_f32, float(alpha), false), f);
+  }
+}
+
+template <typename T> static T sigmoid_of(T v) {
+  T e = std::exp(-std::fabs(v));  // never overflows
+  return v >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+}
+template <typename T> void silu_forward(const T* x, T* y, int64_t n) {
+  auto f = [](T v) { return v < T(-800) ? T(-0.0) : v * sigmoid_of(v); };  // -inf * 0 would be NaN
+  map1(x, y, n, EMBER_SIMD(silu_forward_f32), f);
+}
+template <typename T> void silu_backward(const T* x, const T* gy, T* gx, int64_t n) {
+  auto f = [](T v, T g) {
+    v = std::fmax(T(-800), std::fmin(T(800), v));
+    T s = sigmoid_of(v);
+    return g * (s * (T(1) + v * (T(1) - s)));
+  };
+  map2(x, gy, gx, n, EMBER_SIMD(silu_backward_f32), f);
+}
+
+// softplus: v = beta x; x itself where v > threshold (PyTorch's linear regime).
+template <typename T> void softplus_forward(const T* x, T* y, int64_t n, double beta, double threshold) {
+  T b = T(beta), th = T(threshold);
+  auto f = [=](T v) {
+    T u = v * b;
+    return u > th ? v : (std::fmax(u, T(0)) + std::log1p(std::exp(-std::fabs(u)))) / b;
+  };
+  map1(x, y, n, EMBER_SIMD(softplus_forward_f32, float(beta), float(threshold)), f);
+}
+template <typename T> void softplus_backward(const T* x, const T* gy, T* gx, int64_t n, double beta, double threshold) {
+  T b = T(beta), th = T(threshold);
+  auto f = [=](T v, T g) { return v * b > th ? g : g * sigmoid_of(v * b); };
+  map2(x, gy, gx, n, EMBER_SIMD(softplus_backward_f32, float(beta), float(threshold)), f);
+}
+
+// hardtanh: a NaN passes forward (and its gradient too), as PyTorch's clamp.
+template <typename T> void hardtanh_forward(const T* x, T* y, int64_t n, double lo, double hi) {
+  T l = T(lo), h = T(hi);
+  auto f = [=](T v) { return v < l ? l : (v > h ? h : v); };
+  map1(x, y, n, EMBER_SIMD(hardtanh_forward_f32, float(lo), float(hi)), f);
+}
+template <typename T> void hardtanh_backward(const T* x, const T* gy, T* gx, int64_t n, double lo, double hi) {
+  T l = T(lo), h = T(hi);
+  auto f = [=](T v, T g) { return v <= l || v >= h ? T(0) : g; };
+  map2(x, gy, gx, n, EMBER_SIMD(hardtanh_backward_f32, float(lo), float(hi)), f);
 }
 
 EMBER_INSTANTIATE_ACTIVATIONS(float)

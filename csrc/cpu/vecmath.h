@@ -12,9 +12,10 @@
 //   sigmoid  1/(1 + e) or e/(1 + e), e = exp(-|x|): <= 3 ulp, also for the
 //            denormal results of x < -87.
 //   tanh     m / (m + 2), m = expm1(2|x|) without cancellation; <= 3 ulp.
-//   Phi      normal CDF through erfc (Numerical Recipes' erfcc, 1.05e-7
-//            relative) with x^2/2 carried exactly (two_prod, exp2sum), so
-//            Phi(x) for x << 0 keeps its relative accuracy; <= 1e-6 relative.
+//   erf      odd rational minimax on |z| <= 4 (no exp, one division): absolute
+//            error <= 4e-7 (<= 6 ulp of erf); erf is +-1 in float beyond.
+//   expm1    for x <= 0, 2^n (e^r - 1) + (2^n - 1) with no cancellation; <= 2 ulp.
+//   log1p    for u in [0, 1], 2 atanh(u / (2 + u)) by its series; <= 2 ulp.
 #pragma once
 #if !defined(EMBER_ISA)
 #error "vecmath.h is for the per-ISA sources under csrc/cpu/isa/"
@@ -71,21 +72,6 @@ inline vf vmax(vf x, float lo) {
 }
 inline vf clamp(vf x, float lo, float hi) { return vmax(vmin(x, hi), lo); }
 
-// The rounding error of a*b, exactly: a*b == p + two_prod_err(a, b, p).
-inline vf two_prod_err(vf a, vf b, vf p) {
-#if defined(__AVX512F__)
-  return _mm512_fmsub_ps(a, b, p);
-#elif defined(__FMA__)
-  return _mm256_fmsub_ps(a, b, p);
-#else
-  // Dekker: split each factor into 12-bit halves whose products are exact
-  // (no FMA on this level, so the compiler cannot contract these).
-  vf ca = a * 4097.0f, cb = b * 4097.0f;
-  vf ah = ca - (ca - a), al = a - ah, bh = cb - (cb - b), bl = b - bh;
-  return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
-#endif
-}
-
 // 1/d for finite d >= 1 (every caller's denominator). A 512-bit division
 // costs ~10 FMAs and bounds these kernels, so AVX-512 takes the 2^-14
 // estimate plus one Newton step, r (2 - d r): <= 1 ulp, and exact at d = 1
@@ -129,16 +115,6 @@ inline vf scale2(vf p, vf nf) {
 #endif
 }
 
-// e^(x + y) for |y| < 2 without rounding x + y: x - n*ln2 is exact for the
-// x that matter (Sterbenz), so a large x (up to 104) loses nothing, and y
-// joins the small reduced argument. x beyond [-104, 89] gives 0 and inf.
-inline vf exp2sum(vf x, vf y) {
-  x = clamp(x, -104.0f, 89.0f);
-  vf nf = ((x + y) * kLog2e + kRound) - kRound;
-  vf r = ((x - nf * kLn2Hi) + y) - nf * kLn2Lo;
-  return scale2(1.0f + (r + expm1_tail(r)), nf);
-}
-
 // exp(x), <= 2 ulp; +-inf and NaN behave.
 inline vf exp(vf x) {
   x = clamp(x, -104.0f, 89.0f);
@@ -172,27 +148,47 @@ inline vf tanh(vf x) {
   return copysign(m * recip(m + 2.0f), x);
 }
 
-// Phi(x) = erfc(-x/sqrt2) / 2. erfc(z) = t exp(-z^2 + P(t)), t = 1/(1 + z/2).
-// z^2 = x^2/2 is large (up to 200) where the result is tiny, so its rounding
-// error would be a relative error of the result: keep it as hi + lo.
-inline vf normal_cdf(vf x) {
-  x = clamp(x, -20.0f, 20.0f);  // Phi is 0 or 1 in float beyond
-  vf a = vabs(x);
-  vf t = recip(1.0f + a * 0.35355339059327376f);  // z/2 = |x| / (2 sqrt2)
-  vf p = splat(0.17087277f);
-  p = p * t + -0.82215223f;
-  p = p * t + 1.48851587f;
-  p = p * t + -1.13520398f;
-  p = p * t + 0.27886807f;
-  p = p * t + -0.18628806f;
-  p = p * t + 0.09678418f;
-  p = p * t + 0.37409196f;
-  p = p * t + 1.00002368f;
-  p = p * t + -1.26551223f;
-  vf hi = a * a;
-  vf lo = two_prod_err(a, a, hi);
-  vf half_erfc = 0.5f * t * exp2sum(hi * -0.5f, p - 0.5f * lo);
-  return x < 0.0f ? half_erfc : 1.0f - half_erfc;
+// erf(z): z P(z^2) / Q(z^2) with the minimax coefficients of Eigen's and XLA's
+// float erf, on z clamped to [-4, 4] (a NaN passes).
+inline vf erf(vf z) {
+  z = clamp(z, -4.0f, 4.0f);
+  vf z2 = z * z;
+  vf p = splat(-2.72614225801306e-10f);
+  p = p * z2 + 2.77068142495902e-08f;
+  p = p * z2 + -2.10102402082508e-06f;
+  p = p * z2 + -5.69250639462346e-05f;
+  p = p * z2 + -7.34990630326855e-04f;
+  p = p * z2 + -2.95459980854025e-03f;
+  p = p * z2 + -1.60960333262415e-02f;
+  vf q = splat(-1.45660718464996e-05f);
+  q = q * z2 + -2.13374055278905e-04f;
+  q = q * z2 + -1.68282697438203e-03f;
+  q = q * z2 + -7.37332916720468e-03f;
+  q = q * z2 + -1.42647390514189e-02f;
+  return z * p / q;
+}
+
+// e^x - 1 for x <= 0 (larger x are taken as 0): like tanh's m, both terms have one sign.
+inline vf expm1_neg(vf x) {
+  x = clamp(x, -30.0f, 0.0f);  // e^x - 1 is -1 in float below -17
+  vf nf = (x * kLog2e + kRound) - kRound;  // n in [-44, 0]
+  vf r = (x - nf * kLn2Hi) - nf * kLn2Lo;
+  vf s = scale2(splat(1.0f), nf);
+  return s * (r + expm1_tail(r)) + (s - 1.0f);  // s - 1 is exact
+}
+
+// log(1 + u) for u in [0, 1]: 2 atanh(s), s = u / (2 + u) <= 1/3, by the odd series
+// 2 s (1 + s^2/3 + s^4/5 + ...), whose terms past s^14 are below float rounding.
+inline vf log1p_unit(vf u) {
+  vf s = u / (2.0f + u), s2 = s * s;
+  vf p = splat(1.0f / 15.0f);
+  p = p * s2 + 1.0f / 13.0f;
+  p = p * s2 + 1.0f / 11.0f;
+  p = p * s2 + 1.0f / 9.0f;
+  p = p * s2 + 1.0f / 7.0f;
+  p = p * s2 + 1.0f / 5.0f;
+  p = p * s2 + 1.0f / 3.0f;
+  return 2.0f * s + (2.0f * s) * (s2 * p);
 }
 
 // Sums float vectors exactly enough for long rows: each lane adds at most

@@ -257,7 +257,7 @@ OPS = [
 ]
 
 
-# ---- losses (issue 8): weight, ignore_index, label_smoothing, probabilities, BCE, smooth L1 ----
+# ---- losses: weight, ignore_index, label_smoothing, probabilities, BCE, smooth L1 ----
 _CLASS_W = np.array([0.5, 2.0, 1.0, 1.5])   # class weights for 4 classes
 
 
@@ -414,7 +414,7 @@ OPS += [
 ]
 
 
-# ---- layer_norm, embedding, recurrent cells and layers (issue 7) ---------------------
+# ---- layer_norm, embedding, recurrent cells and layers ---------------------
 def np_layer_norm(x, w, b, ndim=1):
     axes = tuple(range(x.ndim - ndim, x.ndim))
     y = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + 1e-5)
@@ -562,7 +562,7 @@ OPS += [
 ] + [cell_op(m) for m in _RNN_G] + [layer_op(m) for m in _RNN_G]
 
 
-# ---- convolution, pooling, batch_norm, dropout (issue 6) ---------------------------------
+# ---- convolution, pooling, batch_norm, dropout ---------------------------------
 def _F():
     return em.nn.functional
 
@@ -812,6 +812,97 @@ OPS += [
     OpInfo("scaled_dot_product_attention",
            lambda q, k, v, mask=None, **kw: _F().scaled_dot_product_attention(q, k, v, attn_mask=mask, **kw),
            np_sdpa, sdpa_samples, REDUCTION, torch_fn=_t_sdpa),
+]
+
+
+# ---- activations: elu, silu, softplus, hardtanh, relu6 (and in place); interpolate ----------------
+def _sigmoid64(a):
+    return 0.5 * (1 + np.tanh(a / 2))
+
+
+def _inplace(f):
+    """f applied in place to a copy (a * 1), so the leaf itself is not written."""
+    return lambda a, **kw: f(a * 1, inplace=True, **kw)
+
+
+def _interp_axis(n_in, n_out, mode, align, scale):
+    """(n_out, n_in) interpolation matrix of one axis by PyTorch's rules, output index by index."""
+    a = np.zeros((n_out, n_in))
+    for o in range(n_out):
+        if n_out == n_in:
+            a[o, o] = 1.0
+        elif mode == "nearest":
+            r = np.float32(1.0 / scale) if scale else np.float32(n_in) / np.float32(n_out)
+            a[o, o // 2 if n_out == 2 * n_in else min(int(math.floor(np.float32(o) * r)), n_in - 1)] = 1.0
+        else:
+            if align:
+                src = o * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+            else:
+                src = max((1.0 / scale if scale else n_in / n_out) * (o + 0.5) - 0.5, 0.0)
+            i = min(int(math.floor(src)), n_in - 1)
+            lam = min(max(src - i, 0.0), 1.0)
+            a[o, i] += 1 - lam
+            a[o, min(i + 1, n_in - 1)] += lam
+    return a
+
+
+def np_interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                   recompute_scale_factor=None):
+    H, W = x.shape[2:]
+    if size is not None:
+        out, scales = ((size, size) if isinstance(size, int) else tuple(size)), (None, None)
+    else:
+        scales = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * 2
+        out = (int(H * scales[0]), int(W * scales[1]))
+        if recompute_scale_factor:
+            scales = (None, None)
+    ah = _interp_axis(H, out[0], mode, align_corners, scales[0])
+    aw = _interp_axis(W, out[1], mode, align_corners, scales[1])
+    return ah @ x @ aw.T
+
+
+def interpolate_samples(rng):
+    nearest, bilinear = {"mode": "nearest"}, {"mode": "bilinear"}
+    return [Sample([_r(rng, 2, 3, 5, 4)], {"scale_factor": 2}),
+            Sample([_r(rng, 1, 2, 5, 7)], {"size": (8, 3), **nearest}),
+            Sample([_r(rng, 2, 2, 4, 6)], {"scale_factor": (1.5, 0.7)}),
+            Sample([_r(rng, 1, 2, 7, 5)], {"scale_factor": 1.3, "recompute_scale_factor": True}),
+            Sample([_r(rng, 1, 2, 5, 4)], {"scale_factor": 1.7, **bilinear}),
+            Sample([_r(rng, 2, 1, 6, 5)], {"size": (4, 9), "align_corners": True, **bilinear}),
+            Sample([_r(rng, 1, 2, 3, 7)], {"scale_factor": (2.5, 0.6), "align_corners": False, **bilinear}),
+            Sample([_r(rng, 1, 2, 5, 5)], {"scale_factor": 1.3, "recompute_scale_factor": True, **bilinear}),
+            Sample([_r(rng, 2, 2, 6, 1)], {"size": (1, 3), "align_corners": True, **bilinear}),
+            Sample([_r(rng, 2, 2, 5, 6)], {"scale_factor": 2, **bilinear}, transpose=True),
+            Sample([_r(rng, 2, 2, 4, 7)], {"size": (9, 5)}, transpose=True),
+            Sample([_r(rng, 2, 8, 17, 23)], {"scale_factor": 2.3, **bilinear}, gradcheck=False)]
+
+
+OPS += [
+    OpInfo("elu", lambda a: _F().elu(a, 0.7), lambda a: np.where(a > 0, a, 0.7 * np.expm1(a)),
+           unary_samples(big=True), torch_fn=lambda a: _t().nn.functional.elu(a, 0.7)),
+    OpInfo("silu", lambda a: _F().silu(a), lambda a: a * _sigmoid64(a), unary_samples(big=True),
+           torch_fn=lambda a: _t().nn.functional.silu(a)),
+    OpInfo("softplus", lambda a: _F().softplus(a, beta=2.0), lambda a: np.logaddexp(0, 2 * a) / 2,
+           unary_samples(big=True), torch_fn=lambda a: _t().nn.functional.softplus(a, beta=2.0)),
+    OpInfo("hardtanh", lambda a: _F().hardtanh(a, -0.5, 0.8), lambda a: np.clip(a, -0.5, 0.8),
+           unary_samples(big=True), torch_fn=lambda a: _t().nn.functional.hardtanh(a, -0.5, 0.8)),
+    OpInfo("relu6", lambda a: _F().relu6(a * 4), lambda a: np.clip(a * 4, 0, 6), unary_samples(big=True),
+           torch_fn=lambda a: _t().nn.functional.relu6(a * 4)),
+    OpInfo("relu_inplace", _inplace(lambda a, **kw: _F().relu(a, **kw)), lambda a: np.maximum(a, 0),
+           unary_samples(), torch_fn=_inplace(lambda a, **kw: _t().nn.functional.relu(a, **kw))),
+    OpInfo("leaky_relu_inplace", _inplace(lambda a, **kw: _F().leaky_relu(a, 0.2, **kw)),
+           lambda a: np.where(a > 0, a, 0.2 * a), unary_samples(),
+           torch_fn=_inplace(lambda a, **kw: _t().nn.functional.leaky_relu(a, 0.2, **kw))),
+    OpInfo("elu_inplace", _inplace(lambda a, **kw: _F().elu(a, 0.7, **kw)),
+           lambda a: np.where(a > 0, a, 0.7 * np.expm1(a)), unary_samples(),
+           torch_fn=_inplace(lambda a, **kw: _t().nn.functional.elu(a, 0.7, **kw))),
+    OpInfo("silu_inplace", _inplace(lambda a, **kw: _F().silu(a, **kw)), lambda a: a * _sigmoid64(a),
+           unary_samples(), torch_fn=_inplace(lambda a, **kw: _t().nn.functional.silu(a, **kw))),
+    OpInfo("hardtanh_inplace", _inplace(lambda a, **kw: _F().hardtanh(a, -0.5, 0.8, **kw)),
+           lambda a: np.clip(a, -0.5, 0.8), unary_samples(),
+           torch_fn=_inplace(lambda a, **kw: _t().nn.functional.hardtanh(a, -0.5, 0.8, **kw))),
+    OpInfo("interpolate", lambda x, **kw: _F().interpolate(x, **kw), np_interpolate, interpolate_samples,
+           REDUCTION, torch_fn=lambda x, **kw: _t().nn.functional.interpolate(x, **kw)),
 ]
 
 OPS_BY_NAME = {op.name: op for op in OPS}

@@ -18,6 +18,7 @@ from .check import DEVICES, assert_zero_d_like_torch, require
 ISAS = ["generic", "avx2", "avx512"]
 SIZES = list(range(0, 34)) + [1000003]  # empty, every SIMD tail up to 32 lanes, threaded
 SLOPE = 0.01
+ALPHA, BETA, THRESHOLD, LO, HI = 0.7, 1.5, 4.0, -0.5, 0.8
 _erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
@@ -48,15 +49,45 @@ OPS = {
              (False,)),
     "gelu_tanh": (lambda x: x * _sigmoid(_C * (x + 0.044715 * x**3)), _gelu_tanh_grad, False, (True,)),
 }
-KERNEL = {"gelu_tanh": "gelu"}
+
+OPS.update({
+    "elu": (lambda x: np.where(x > 0, x, ALPHA * np.expm1(np.minimum(x, 0))),
+            lambda x: np.where(x > 0, 1.0, ALPHA * np.exp(np.minimum(x, 0))), False, (ALPHA,)),
+    "elu_result": (lambda x: np.where(x > 0, x, ALPHA * np.expm1(np.minimum(x, 0))),
+                   lambda x: np.where(x > 0, 1.0, ALPHA * np.exp(np.minimum(x, 0))), True, (ALPHA,)),
+    "silu": (lambda x: x * _sigmoid(x), lambda x: _sigmoid(x) * (1 + x * _sigmoid(-x)), False, ()),
+    "softplus": (lambda x: np.where(BETA * x > THRESHOLD, x, np.logaddexp(0, BETA * x) / BETA),
+                 lambda x: np.where(BETA * x > THRESHOLD, 1.0, _sigmoid(BETA * x)), False, (BETA, THRESHOLD)),
+    "hardtanh": (lambda x: np.clip(x, LO, HI), lambda x: ((x > LO) & (x < HI)).astype(float), False, (LO, HI)),
+    "relu6": (lambda x: np.clip(x, 0, 6), lambda x: ((x > 0) & (x < 6)).astype(float), False, (0.0, 6.0)),
+})
+KERNEL = {"gelu_tanh": "gelu", "elu_result": "elu", "relu6": "hardtanh"}
+BACKWARD_ARGS = {"elu": (ALPHA, False), "elu_result": (ALPHA, True)}  # where they differ from forward's
 
 
 def _tol(dtype):
     return dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
 
 
+# float32 exact GELU takes erf from a rational whose absolute error is <= 4e-7 (as PyTorch's
+# erf, about 1.5e-7): gelu and its derivative may be off by |x| * 2.5e-7 on top of _tol.
+GELU_ERF_ERROR = 2.5e-7
+
+
+def _assert_close(name, got, want, x, dtype, what, rtol=1e-5, atol=1e-6):
+    if dtype != np.float32:
+        np.testing.assert_allclose(got, want, **_tol(dtype), err_msg=what)
+        return
+    if name == "gelu":
+        atol = atol + np.abs(x.astype(np.float64)) * GELU_ERF_ERROR
+    err = np.abs(got.astype(np.float64) - want)
+    bad = ~(err <= atol + rtol * np.abs(want))
+    assert not bad.any(), f"{what}: {bad.sum()} off, x={x[bad][:3]}, got {got[bad][:3]}, want {want[bad][:3]}"
+
+
 def _call(k, name, direction, *arrays):
-    getattr(k, KERNEL.get(name, name) + "_" + direction)(*arrays, *OPS[name][3])
+    args = BACKWARD_ARGS.get(name, OPS[name][3]) if direction == "backward" else OPS[name][3]
+    getattr(k, KERNEL.get(name, name) + "_" + direction)(*arrays, *args)
 
 
 @functools.lru_cache(maxsize=None)
@@ -82,7 +113,7 @@ def test_forward_backward_sizes(cpu_kernels, isa, name, dtype):
         x, g, refs = _data(n, dtype)
         y = np.full_like(x, np.nan)
         _call(cpu_kernels, name, "forward", x, y)
-        np.testing.assert_allclose(y, refs[name][0], **_tol(dtype), err_msg=f"{name} forward n={n}")
+        _assert_close(name, y, refs[name][0], x, dtype, f"{name} forward n={n}")
         gx = np.full_like(x, np.nan)
         _call(cpu_kernels, name, "backward", y if saves_out else x, g, gx)
         # from the output, the reference is the analytic formula of that (rounded) output
@@ -91,7 +122,9 @@ def test_forward_backward_sizes(cpu_kernels, isa, name, dtype):
             ref = g * (y.astype(np.float64) * (1 - y.astype(np.float64)))
         elif name == "tanh":
             ref = g * (1 - y.astype(np.float64) ** 2)
-        np.testing.assert_allclose(gx, ref, **_tol(dtype), err_msg=f"{name} backward n={n}")
+        elif name == "elu_result":
+            ref = g * np.where(y > 0, 1.0, y.astype(np.float64) + ALPHA)
+        _assert_close(name, gx, ref, x, dtype, f"{name} backward n={n}")
 
 
 EXTREMES = [-1e4, 1e4, -100, 100, -89, 89, -88, 88, -87.5, -20, 20, -10.5, -10, 10, -5, -0.7518, -0.6, 0.6,
@@ -104,23 +137,24 @@ def test_extremes_f32(cpu_kernels, isa, name):
     y = np.empty_like(x)
     _call(cpu_kernels, name, "forward", x, y)
     assert not np.isnan(y).any(), (name, x[np.isnan(y)])
-    np.testing.assert_allclose(y, OPS[name][0](x.astype(np.float64)), rtol=1e-5, atol=1e-6)
+    _assert_close(name, y, OPS[name][0](x.astype(np.float64)), x, np.float32, f"{name} forward")
     if not OPS[name][2]:
         gx = np.empty_like(x)
         _call(cpu_kernels, name, "backward", x, np.ones_like(x), gx)
-        np.testing.assert_allclose(gx, OPS[name][1](x.astype(np.float64)), rtol=1e-5, atol=1e-6)
+        _assert_close(name, gx, OPS[name][1](x.astype(np.float64)), x, np.float32, f"{name} backward")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 def test_infinities(cpu_kernels, isa, dtype):
     x = np.array([-np.inf, np.inf], dtype)
     expect = {"relu": [0, np.inf], "leaky_relu": [-np.inf, np.inf], "sigmoid": [0, 1], "tanh": [-1, 1],
-              "gelu": [0, np.inf], "gelu_tanh": [0, np.inf]}
+              "gelu": [0, np.inf], "gelu_tanh": [0, np.inf], "elu": [-ALPHA, np.inf], "silu": [0, np.inf],
+              "softplus": [0, np.inf], "hardtanh": [LO, HI], "relu6": [0, 6]}
     for name, want in expect.items():
         y = np.empty_like(x)
         _call(cpu_kernels, name, "forward", x, y)
-        np.testing.assert_array_equal(y, want, err_msg=name)
-    for name in ("gelu", "gelu_tanh"):  # the derivative is 0 and 1 at -inf and inf, not inf * 0
+        np.testing.assert_array_equal(y, np.array(want, dtype), err_msg=name)
+    for name in ("gelu", "gelu_tanh", "elu", "silu", "softplus"):  # 0 and 1 at -inf and inf, not inf * 0
         gx = np.empty_like(x)
         _call(cpu_kernels, name, "backward", x, np.ones_like(x), gx)
         np.testing.assert_array_equal(gx, [0, 1], err_msg=name)
@@ -172,7 +206,7 @@ def test_bad_arguments(cpu_kernels, direction):
         fn(*([np.zeros(10, np.float32)[::2]] + [x32] * (n_args - 1)))
 
 
-@pytest.mark.parametrize("name", ["tanh", "gelu", "gelu_tanh", "leaky_relu"])
+@pytest.mark.parametrize("name", ["tanh", "gelu", "gelu_tanh", "leaky_relu", "elu", "silu"])
 def test_relative_accuracy_near_zero(cpu_kernels, isa, name):
     # tanh(x) ~ x and gelu(x) ~ x/2 near 0: an exp-based form that cancels
     # would pass the 1e-6 absolute bound but not this relative one.
@@ -207,3 +241,104 @@ def test_zero_d_like_torch(device, name):
     fn = name[:4] if name == "gelu_tanh" else name
     assert_zero_d_like_torch(lambda x: getattr(em.nn.functional, fn)(x, **kw),
                              lambda x: getattr(torch.nn.functional, fn)(x, **kw), device)
+
+
+@pytest.mark.parametrize("name", ["elu", "silu", "softplus", "hardtanh", "relu6"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_nan_passes(cpu_kernels, isa, name, dtype):
+    x = np.array([np.nan, -1, 2] * 11, dtype)  # NaN in every lane of the vector body and the tail
+    y = np.empty_like(x)
+    _call(cpu_kernels, name, "forward", x, y)
+    assert np.isnan(y[::3]).all() and not np.isnan(y[1::3]).any()
+
+
+def _ulp32(v):
+    return np.spacing(np.abs(v).astype(np.float32)).astype(np.float64)
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_exact_gelu_error_bound(cpu_kernels, isa, direction):
+    """Within float32 rounding of erf: |error| <= |x| * 2.5e-7 (erf's <= 4e-7 absolute, halved) plus a
+    few ulp of the result, on a dense grid over [-12, 12] and at the tails (gelu(-inf) = 0, NaN passes)."""
+    x = np.concatenate([np.linspace(-12, 12, 200001), [-30, -1e4, 30, 1e4]]).astype(np.float32)
+    x64 = x.astype(np.float64)
+    out = np.empty_like(x)
+    if direction == "forward":
+        cpu_kernels.gelu_forward(x, out, False)
+        want = x64 * _phi(x64)
+    else:
+        cpu_kernels.gelu_backward(x, np.ones_like(x), out, False)
+        want = _phi(x64) + x64 * np.exp(-x64 * x64 / 2) / math.sqrt(2 * math.pi)
+    err = np.abs(out - want)
+    bound = np.abs(x64) * 2.5e-7 + 4 * _ulp32(want) + 1e-38
+    assert (err <= bound).all(), (x[np.argmax(err / bound)], (err / bound).max())
+    special = np.array([-np.inf, np.inf, np.nan], np.float32)
+    out = np.empty_like(special)
+    (cpu_kernels.gelu_forward(special, out, False) if direction == "forward"
+     else cpu_kernels.gelu_backward(special, np.ones_like(special), out, False))
+    np.testing.assert_array_equal(out, [0, np.inf, np.nan] if direction == "forward" else [0, 1, np.nan])
+
+
+@pytest.mark.parametrize("kw,match", [({"beta": 0.0}, "beta must be finite and nonzero"),
+                                      ({"beta": float("inf")}, "beta must be finite and nonzero")])
+def test_softplus_bad_beta(kw, match):
+    with pytest.raises(ValueError, match=r"\[softplus\] " + match):
+        em.nn.functional.softplus(em.zeros(3), **kw)
+
+
+def test_hardtanh_bounds_checked():
+    with pytest.raises(ValueError, match=r"\[hardtanh\] min_val cannot be greater than max_val"):
+        em.nn.functional.hardtanh(em.zeros(3), 1.0, 0.0)
+    with pytest.raises(ValueError, match=r"\[Hardtanh\] min_val cannot be greater"):
+        em.nn.Hardtanh(2.0, 1.0)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name,kw", [("relu", {}), ("leaky_relu", {"negative_slope": 0.1}), ("elu", {}),
+                                     ("silu", {}), ("hardtanh", {}), ("relu6", {})])
+def test_inplace_writes_into_x_and_bumps_its_version(device, name, kw):
+    """As PyTorch: the result is in x's buffer, x is returned and becomes the node's output; a node
+    that had saved x raises at backward; a leaf requiring grad cannot be written in place."""
+    require(device)
+    fn = getattr(em.nn.functional, name)
+    a = em.tensor(np.linspace(-3, 7, 12), device=device, requires_grad=True)
+    x = a * 1
+    before = x._version_count
+    buf = x._data
+    y = fn(x, inplace=True, **kw)
+    assert y is x and x._data is buf and x._version_count == before + 1
+    np.testing.assert_allclose(x.numpy(), fn(a.detach(), **kw).numpy(), rtol=1e-6)
+    (y * y).sum().backward()
+    a2 = em.tensor(np.linspace(-3, 7, 12), device=device, requires_grad=True)
+    (fn(a2, **kw) ** 2).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), a2.grad.numpy(), rtol=1e-6)
+    x = a * 1
+    z = x * x  # saves x
+    fn(x, inplace=True, **kw)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        fn(a, inplace=True, **kw)
+    with em.no_grad():
+        fn(a, inplace=True, **kw)  # allowed outside grad mode, as in PyTorch
+    assert a._version_count == 1
+
+
+@pytest.mark.parametrize("name", ["leaky_relu", "elu"])
+def test_inplace_with_negative_slope_refused(name):
+    kw = {"negative_slope": -0.1} if name == "leaky_relu" else {"alpha": -1.0}
+    x = em.tensor([1.0, -2.0], requires_grad=True) * 1
+    with pytest.raises(ValueError, match=f"\\[{name}\\] in place with a negative slope"):
+        getattr(em.nn.functional, name)(x, inplace=True, **kw)
+
+
+@pytest.mark.torch
+def test_modules_like_torch():
+    torch = pytest.importorskip("torch")
+    x = np.linspace(-8, 8, 33).astype(np.float32)
+    for name, args in [("ELU", (0.5,)), ("SiLU", ()), ("Softplus", (2.0, 5.0)), ("Hardtanh", (-2.0, 3.0)),
+                       ("ReLU6", ()), ("ReLU", (True,)), ("LeakyReLU", (0.2, True))]:
+        m, mt = getattr(em.nn, name)(*args), getattr(torch.nn, name)(*args)
+        assert repr(m) == repr(mt)
+        np.testing.assert_allclose(m(em.tensor(x)).numpy(), mt(torch.from_numpy(x.copy())).numpy(), rtol=1e-6,
+                                   atol=1e-7)

@@ -65,7 +65,7 @@ def test_matches_torch(op):
 HEAVY = [op for op in OPS if op.name in ("matmul", "linear", "softmax", "log_softmax", "cross_entropy", "relu",
                                          "gelu", "sigmoid", "tanh", "conv2d", "max_pool2d", "avg_pool2d",
                                          "batch_norm", "dropout", "layer_norm", "embedding",
-                                         "scaled_dot_product_attention")]
+                                         "scaled_dot_product_attention", "interpolate")]
 
 
 @pytest.mark.parametrize("schedule", ["forward", "reverse", "random:3"])

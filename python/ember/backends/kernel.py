@@ -84,7 +84,8 @@ class KernelOps:
     # Built once per backend as closures over the bound kernels: these are the hot path of small models.
     def _bind_elementwise(self):
         empty_like = self.xp.empty_like
-        for name in ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax"):
+        for name in ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "elu", "silu",
+                     "softplus", "hardtanh"):
             fwd, bwd = getattr(self.module, name + "_forward"), getattr(self.module, name + "_backward")
 
             def forward(x, *param, _k=fwd):
@@ -220,6 +221,17 @@ class KernelOps:
     def avg_pool2d_backward(self, grad_out, input_shape, kernel, stride, padding, count_include_pad):
         gx = self.xp.empty(input_shape, dtype=grad_out.dtype)
         self.module.avg_pool2d_backward(grad_out, gx, kernel, stride, padding, count_include_pad)
+        return gx
+
+    # ---- interpolate: NCHW images resized to out_size, nearest or bilinear (scale 0: none given) --
+    def interpolate_forward(self, x, out_size, mode, align_corners, scale_h, scale_w):
+        y = self.xp.empty(x.shape[:2] + tuple(out_size), dtype=x.dtype)
+        self.module.interpolate_forward(x, y, mode, align_corners, scale_h, scale_w)
+        return y
+
+    def interpolate_backward(self, grad_out, input_shape, mode, align_corners, scale_h, scale_w):
+        gx = self.xp.empty(input_shape, dtype=grad_out.dtype)
+        self.module.interpolate_backward(grad_out, gx, mode, align_corners, scale_h, scale_w)
         return gx
 
     # ---- batch_norm: x (N, C, L); mean/var (C) written in training, read otherwise -------

@@ -22,3 +22,6 @@ from .sync_batchnorm import SyncBatchNorm
 from .dropout import Dropout2d
 # Keras-style linear models (fit/predict on NumPy arrays)
 from .linear_models import LinearRegression, LogisticRegression
+# ---- activations (elu, silu, softplus, hardtanh, relu6) and upsampling ----
+from .layers import ELU, Hardtanh, ReLU6, SiLU, Softplus
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d

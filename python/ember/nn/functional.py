@@ -45,7 +45,7 @@ def l1_loss(input, target, reduction="mean"):
     return _reduce(abs(input - target), reduction, "l1_loss")
 
 
-# ---- losses with PyTorch's semantics (issue 8) --------------------------------------
+# ---- losses with PyTorch's semantics --------------------------------------
 # Plain cross-entropy (no weight, no smoothing, class indices) stays on the fused kernel;
 # the other forms compose log_softmax (a kernel) with a constant coefficient array, so
 # one stable formula covers weight, ignore_index, label_smoothing and probabilities:
@@ -321,7 +321,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     from ..ops import where
     return _reduce(where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta), reduction)
 
-# ---- convolution, pooling, normalization, dropout (issue 6) --------------------------
+# ---- convolution, pooling, normalization, dropout ------------------------------------
 from ..ops.conv2d import conv2d  # noqa: E402,F401
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: E402,F401
 from ..ops.batch_norm import batch_norm  # noqa: E402,F401
@@ -330,3 +330,6 @@ from ..ops.attention import scaled_dot_product_attention  # noqa: E402,F401
 
 # ---- PyTorch's names ----
 from ..ops.dropout import dropout2d  # noqa: E402,F401
+# ---- activations with inplace= (elu, silu, softplus, hardtanh, relu6) and interpolate ----
+from ..ops.activations import elu, hardtanh, relu6, silu, softplus  # noqa: E402,F401
+from ..ops.interpolate import interpolate  # noqa: E402,F401

@@ -2,6 +2,7 @@
 checks the arguments and applies it. Tensor's operators and methods (tensor.py) call these."""
 from . import activations, arith, reduce, shape
 from .activations import gelu, leaky_relu, relu, sigmoid, tanh
+from .activations import elu, hardtanh, relu6, silu, softplus
 from .arith import abs_, add, clip, div, eq, exp, ge, gt, le, log, lt, mul, ne, neg, pow, sqrt, sub, where
 from .cross_entropy import cross_entropy
 from .matmul import matmul
