@@ -327,3 +327,6 @@ from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: E402
 from ..ops.batch_norm import batch_norm  # noqa: E402,F401
 from ..ops.dropout import dropout  # noqa: E402,F401
 from ..ops.attention import scaled_dot_product_attention  # noqa: E402,F401
+
+# ---- transposed convolution ------------------------------------------------------------
+from ..ops.conv_transpose2d import conv_transpose2d  # noqa: E402,F401
