@@ -1,7 +1,7 @@
 // Bindings of conv_transpose2d: x (N, K, P, Q), w (K, C/groups, R, S), optional b (C),
 // y (N, C, H, W). The geometry arrives as (h, w) pairs; H, W are read from y and must be
-// PyTorch's size (P-1)*stride - 2*padding + dilation*(R-1) + 1 + output_padding with
-// 0 <= output_padding < max(stride, dilation), so the output padding is implied by y. The
+// PyTorch's size (P-1)*stride - 2*padding + dilation*(R-1) + 1 + output_padding, at least 1,
+// with 0 <= output_padding < max(stride, dilation), so the output padding is implied by y. The
 // checks repeat the Python layer's in overflow-checked arithmetic, so no call can make a
 // kernel read or write outside its arrays.
 #include <pybind11/stl.h>
@@ -19,14 +19,14 @@ using Pair = std::array<int64_t, 2>;
 
 std::string pair_str(const Pair& p) { return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")"; }
 
-// Whether `out` is the transposed size of `in` for some output padding in [0, max(st, dil)).
+// Whether `out` (>= 1) is the transposed size of `in` for some output padding in [0, max(st, dil)).
 bool output_fits(int64_t in, int64_t out, int64_t k, int64_t st, int64_t pad, int64_t dil, const char* op) {
   const int64_t span = checked_mul(checked_add(in, -1, op, "input - 1"), st, op, "(input - 1) * stride");
   const int64_t kernel = checked_add(checked_mul(dil, k - 1, op, "dilation * (kernel - 1)"), 1, op, "dilated kernel");
   const int64_t base = checked_add(checked_add(span, kernel, op, "output size"),
                                    -checked_mul(pad, 2, op, "padding * 2"), op, "output size");
   const int64_t extra = checked_add(out, checked_mul(base, -1, op, "output size"), op, "output padding");
-  return extra >= 0 && extra < std::max(st, dil);
+  return out >= 1 && extra >= 0 && extra < std::max(st, dil);
 }
 
 Conv2dShape transposed_shape(const Array& x, const Array& w, const Array& y, const Pair& stride, const Pair& padding,
