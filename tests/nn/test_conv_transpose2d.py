@@ -15,7 +15,7 @@ LAYERS = [(3, 4, 3, {}, (2, 3, 5, 6), None),
           (4, 6, (4, 3), {"stride": 2, "padding": 1, "groups": 2, "bias": False}, (2, 4, 3, 4), None),
           (2, 3, 3, {"stride": 2, "padding": 1, "dilation": (2, 1), "output_padding": (1, 0)}, (1, 2, 4, 3), None),
           (3, 2, 4, {"stride": 3, "padding": 1}, (2, 3, 3, 2), (9, 6)),          # output_size picks the padding
-          (3, 2, 4, {"stride": 3, "padding": 1}, (3, 3, 2), (2, 7, 6))]          # unbatched, (C, H, W) given
+          (3, 2, 4, {"stride": 3, "padding": 1}, (3, 3, 2), (2, 9, 6))]          # unbatched, (C, H, W) given
 
 
 @pytest.mark.torch
