@@ -182,6 +182,18 @@ TABLE = {
     "bce_with_logits_backward": [("", lambda: [In(3, 5), In(3, 5, low=0.0), None, In(3, 5), Out(3, 5)])],
 }
 
+# ---- conv_transpose2d: x (N, C_in, H, W), w (C_in, C_out, R, S), y (N, C_out, Ho, Wo) ----------
+TABLE.update({
+    "conv_transpose2d_forward": [
+        ("", lambda: [In(2, 4, 3, 3), In(4, 3, 3, 3), In(3), Out(2, 3, 5, 5), *CONV]),
+        ("stride=2", lambda: [In(2, 4, 3, 3), In(4, 3, 3, 3), In(3), Out(2, 3, 8, 7), Pair((2, 2)), Pair((0, 0)),
+                              Pair((1, 1)), 1])],
+    "conv_transpose2d_backward": [
+        ("", lambda: [In(2, 4, 3, 3), In(4, 3, 3, 3), In(2, 3, 5, 5), Out(2, 4, 3, 3), Out(4, 3, 3, 3), Out(3), *CONV]),
+        ("groups=2", lambda: [In(2, 4, 3, 3), In(4, 1, 2, 2), In(2, 2, 5, 4), Out(2, 4, 3, 3), Out(4, 1, 2, 2), Out(2),
+                              Pair((2, 2)), Pair((1, 1)), Pair((1, 1)), 2])],
+})
+
 # Geometry arguments by position: (x, y-like arrays to resize, kernel source) for the
 # mutations that keep the call consistent.
 GEOMETRY = {
@@ -444,6 +456,8 @@ FAMILIES = {
                     "smooth_l1_forward", "smooth_l1_backward", "bce_with_logits_forward",
                     "bce_with_logits_backward"],
 }
+
+FAMILIES["conv_transpose"] = ["conv_transpose2d_forward", "conv_transpose2d_backward"]
 
 
 def test_families_cover_the_table():
