@@ -32,7 +32,7 @@ def _t(a, device="cpu", **kw):
     ((1, 3, 5, 5), (3, 2, 3, 3), {"output_padding": 1}, r"smaller than either stride 1 or dilation 1"),
     ((1, 3, 5, 5), (3, 2, 3, 3), {"output_padding": -1}, r"output_padding -1 must be non-negative"),
     ((1, 3, 1, 1), (3, 2, 1, 1), {"padding": 1}, r"output size \(-1, -1\) is too small.*\(1, 3, 1, 1\)"),
-    ((1, 3, 0, 4), (3, 2, 3, 3), {}, r"empty image.*\(1, 3, 0, 4\)"),
+    ((1, 3, 0, 4), (3, 2, 3, 3), {}, r"input of shape \(1, 3, 0, 4\) has an empty image"),
     ((1, 3, 4, 4), (3, 0, 3, 3), {}, r"weight of shape \(3, 0, 3, 3\) is empty"),
 ])
 def test_bad_input_raises_value_error(x_shape, w_shape, kw, match):
@@ -77,7 +77,7 @@ def test_binding_checks_too(device):
         k.conv_transpose2d_forward(x, w, None, xp.zeros((1, 3, 7, 7), np.float32), *GEOM)
     with pytest.raises(ValueError, match="groups=2 must divide"):
         k.conv_transpose2d_forward(x, w, None, y, (2, 2), (1, 1), (1, 1), 2)
-    with pytest.raises(ValueError, match=r"bias \(3\) must have shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"bias \(3,\) must have shape \(2,\)"):
         k.conv_transpose2d_forward(x, w, xp.zeros(3, np.float32), y, *GEOM)
     with pytest.raises(ValueError, match="stride must be positive"):
         k.conv_transpose2d_forward(x, w, None, y, (0, 2), (1, 1), (1, 1), 1)
@@ -85,7 +85,7 @@ def test_binding_checks_too(device):
         k.conv_transpose2d_forward(x, w.astype(np.float64), None, y, *GEOM)
     with pytest.raises(TypeError, match="int64"):
         k.conv_transpose2d_forward(x.astype(np.int64), w.astype(np.int64), None, y.astype(np.int64), *GEOM)
-    with pytest.raises(ValueError, match=r"grad_bias \(3\) must have shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"grad_bias \(3,\) must have shape \(2,\)"):
         k.conv_transpose2d_backward(x, w, y, None, None, xp.zeros(3, np.float32), *GEOM)
 
 
