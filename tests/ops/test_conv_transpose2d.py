@@ -75,6 +75,8 @@ def test_binding_checks_too(device):
         k.conv_transpose2d_forward(xp.zeros((1, 4, 4, 4), np.float32), w, None, y, *GEOM)
     with pytest.raises(ValueError, match="output does not fit"):
         k.conv_transpose2d_forward(x, w, None, xp.zeros((1, 3, 7, 7), np.float32), *GEOM)
+    with pytest.raises(ValueError, match="output does not fit"):  # batch sizes differ
+        k.conv_transpose2d_forward(x, w, None, xp.zeros((2, 2, 7, 7), np.float32), *GEOM)
     with pytest.raises(ValueError, match="groups=2 must divide"):
         k.conv_transpose2d_forward(x, w, None, y, (2, 2), (1, 1), (1, 1), 2)
     with pytest.raises(ValueError, match=r"bias \(3,\) must have shape \(2,\)"):

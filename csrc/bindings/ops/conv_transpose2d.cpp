@@ -53,7 +53,7 @@ Conv2dShape transposed_shape(const Array& x, const Array& w, const Array& y, con
            shape_str(x);
   });
   const int64_t channels = checked_mul(w.dim(1), groups, op, "weight channels * groups");
-  check(y.dim(0) == s.N && s.C == channels, op, [&] { return "output does not fit: " + shapes(); });
+  check(x.dim(0) == s.N && s.C == channels, op, [&] { return "output does not fit: " + shapes(); });
   check(s.R >= 1 && s.S >= 1, op, [&] { return "empty kernel: " + shapes(); });
   check(output_fits(s.P, s.H, s.R, s.stride_h, s.pad_h, s.dil_h, op) &&
             output_fits(s.Q, s.W, s.S, s.stride_w, s.pad_w, s.dil_w, op),
