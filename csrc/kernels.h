@@ -147,6 +147,12 @@ template <typename T> void conv_transpose2d_forward(const Conv2dShape& s, const 
 // gradient with gy as its input and x as its upstream, gb[c] = sum gy[:, c]. Each may be null.
 template <typename T>
 void conv_transpose2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb);
+// A 1x1 input, no padding and an output of the kernel's size (DCGAN's noise -> R x S layer):
+// each output pixel is one tap of one input pixel, so the op is one matmul,
+// y (N, C*R*S) = x (N, K) @ w (K, C*R*S), which both backends run instead of conv2d's paths.
+inline bool conv_transpose2d_is_matmul(const Conv2dShape& s) {
+  return s.P == 1 && s.Q == 1 && s.groups == 1 && s.pad_h == 0 && s.pad_w == 0 && s.H == s.R && s.W == s.S;
+}
 // The 1x1 conv2d shape whose output is y (N, C, H, W): conv2d_backward of it with only gb
 // computes the bias gradient of y, so both backends reuse conv2d's reduction.
 inline Conv2dShape conv_transpose2d_bias_shape(const Conv2dShape& s) {

@@ -9,6 +9,8 @@
 //   grad input   gx = conv2d's forward GEMM of s over gy (N, C, H, W)
 //   grad weight  gw = conv2d's grad-weight GEMM of s with gy as its input, x as its upstream
 //   grad bias    gb = conv2d's bias reduction over a 1x1 shape whose output is gy
+// A 1x1 input with no padding and an output of the kernel's size (conv_transpose2d_is_matmul:
+// DCGAN's first layer) runs as one matmul, y (N, C*R*S) = x (N, K) @ w, forward and backward.
 // Output rows past the last window (the output padding) gather nothing: 0, then the bias.
 // bias_add_kernel: grid (pixel chunks, planes), each block walks its planes' pixels with a
 // grid stride, one read and one write per element: memory bound.
@@ -39,7 +41,10 @@ __global__ void bias_add_kernel(T* y, const T* b, int64_t planes, int64_t C, int
 
 template <typename T>
 void conv_transpose2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
-  conv2d_backward<T>(s, nullptr, w, x, y, nullptr, nullptr);
+  if (conv_transpose2d_is_matmul(s))
+    matmul_forward<T>(1, s.N, s.C * s.H * s.W, s.K, x, 0, false, w, 0, false, y, false);
+  else
+    conv2d_backward<T>(s, nullptr, w, x, y, nullptr, nullptr);
   const int64_t planes = s.N * s.C, HW = s.H * s.W;
   if (!b || planes == 0 || HW == 0) return;
   const dim3 grid(unsigned(std::min(ceil_div(HW, kThreads), kMaxChunks)), unsigned(std::min(planes, kMaxPlanes)));
@@ -48,8 +53,12 @@ void conv_transpose2d_forward(const Conv2dShape& s, const T* x, const T* w, cons
 
 template <typename T>
 void conv_transpose2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
-  if (gx) conv2d_forward<T>(s, gy, w, nullptr, gx);
-  if (gw) conv2d_backward<T>(s, gy, w, x, nullptr, gw, nullptr);
+  if (conv_transpose2d_is_matmul(s)) {
+    if (gx || gw) matmul_backward<T>(1, s.N, s.C * s.H * s.W, s.K, x, 0, false, w, 0, false, gy, gx, gw);
+  } else {
+    if (gx) conv2d_forward<T>(s, gy, w, nullptr, gx);
+    if (gw) conv2d_backward<T>(s, gy, w, x, nullptr, gw, nullptr);
+  }
   if (gb) conv2d_backward<T>(conv_transpose2d_bias_shape(s), nullptr, nullptr, gy, nullptr, nullptr, gb);
 }
 

@@ -855,6 +855,9 @@ def conv_transpose2d_samples(rng):
             Sample([_r(rng, 2, 2, 5, 5), _r(rng, 2, 3, 3, 3), _r(rng, 3)], {"padding": 2}),  # crops past the kernel
             Sample([_r(rng, 1, 6, 4, 5), _r(rng, 6, 1, 2, 3), _r(rng, 3)],
                    {"groups": 3, "dilation": (2, 1), "stride": (1, 2), "output_padding": 1}),
+            # a 1x1 input to the kernel's size: one matmul (DCGAN's noise -> 4x4 layer)
+            Sample([_r(rng, 3, 5, 1, 1), _r(rng, 5, 4, 4, 3), _r(rng, 4)]),
+            Sample([_r(rng, 2, 3, 1, 1), _r(rng, 3, 2, 2, 2)], {"stride": 3, "output_padding": 1}),  # conv2d's paths
             # DCGAN's upsampling layer (4x4, stride 2, padding 1)
             Sample([_r(rng, 3, 16, 4, 4), _r(rng, 16, 8, 4, 4), _r(rng, 8)], {"stride": 2, "padding": 1},
                    gradcheck=False),
