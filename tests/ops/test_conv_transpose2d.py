@@ -34,6 +34,9 @@ def _t(a, device="cpu", **kw):
     ((1, 3, 1, 1), (3, 2, 1, 1), {"padding": 1}, r"output size \(-1, -1\) is too small.*\(1, 3, 1, 1\)"),
     ((1, 3, 0, 4), (3, 2, 3, 3), {}, r"input of shape \(1, 3, 0, 4\) has an empty image"),
     ((1, 3, 4, 4), (3, 0, 3, 3), {}, r"weight of shape \(3, 0, 3, 3\) is empty"),
+    ((1, 3, 4, 4), (3, 2, 3, 3), {"stride": 2**62}, r"output of \d+ x \d+ images is too large"),
+    ((1, 3, 4, 4), (3, 2, 3, 3), {"stride": 2**70}, r"stride \d+ is outside the range of int64"),
+    ((1, 3, 4, 4), (3, 2, 3, 3), {"output_padding": 2**63}, r"output_padding \d+ is outside the range of int64"),
 ])
 def test_bad_input_raises_value_error(x_shape, w_shape, kw, match):
     x, w = _t(np.zeros(x_shape, np.float32)), _t(np.zeros(w_shape, np.float32))

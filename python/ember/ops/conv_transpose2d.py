@@ -45,6 +45,9 @@ def conv_transpose2d_geometry(x_shape, w_shape, stride, padding, output_padding,
     if min(out) < 1:
         raise ValueError(f"[{op}] output size {out} is too small: input {tuple(x_shape)}, weight {tuple(w_shape)}, "
                          f"stride {stride!r}, padding {padding!r}, dilation {dilation!r}")
+    if max(N, 1) * Cog * groups * out[0] * out[1] >= 1 << 60:  # no array that large can be allocated
+        raise ValueError(f"[{op}] output of {out[0]} x {out[1]} images is too large: input {tuple(x_shape)}, "
+                         f"weight {tuple(w_shape)}, stride {stride!r}, dilation {dilation!r}")
     return (st, pad, dil), out
 
 
