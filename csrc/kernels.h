@@ -156,6 +156,31 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, 
   EMBER_INSTANTIATE_ONE(conv2d_forward, T)  \
   EMBER_INSTANTIATE_ONE(conv2d_backward, T)
 
+// ---- conv_transpose2d (the adjoint of conv2d: its data gradient as a forward op) --------
+// With the Conv2dShape s of the conv2d it transposes: x (N, K, P, Q), w (K, C/groups, R, S),
+// b (C) or null, y (N, C, H, W) = conv2d_backward's gx of s for gy = x, plus b. H, W include
+// the output padding (rows no window of s reads get only the bias).
+template <typename T> void conv_transpose2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
+// Gradients for upstream gy (N, C, H, W): gx = conv2d_forward of gy, gw = conv2d's weight
+// gradient with gy as its input and x as its upstream, gb[c] = sum gy[:, c]. Each may be null.
+template <typename T>
+void conv_transpose2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb);
+// A 1x1 input, no padding and an output of the kernel's size (DCGAN's noise -> R x S layer):
+// each output pixel is one tap of one input pixel, so the op is one matmul,
+// y (N, C*R*S) = x (N, K) @ w (K, C*R*S), which both backends run instead of conv2d's paths.
+inline bool conv_transpose2d_is_matmul(const Conv2dShape& s) {
+  return s.P == 1 && s.Q == 1 && s.groups == 1 && s.pad_h == 0 && s.pad_w == 0 && s.H == s.R && s.W == s.S;
+}
+// The 1x1 conv2d shape whose output is y (N, C, H, W): conv2d_backward of it with only gb
+// computes the bias gradient of y, so both backends reuse conv2d's reduction.
+inline Conv2dShape conv_transpose2d_bias_shape(const Conv2dShape& s) {
+  return {s.N, s.C, s.H, s.W, s.C, 1, 1, s.H, s.W, 1, 1, 0, 0, 1, 1, 1};
+}
+
+#define EMBER_INSTANTIATE_CONV_TRANSPOSE2D(T)         \
+  EMBER_INSTANTIATE_ONE(conv_transpose2d_forward, T)  \
+  EMBER_INSTANTIATE_ONE(conv_transpose2d_backward, T)
+
 // ---- pool (2-D max and average pooling over NCHW planes) ------------------------
 // max: y = largest input in the window (a NaN wins), idx = its index h*W + w in the plane.
 template <typename T> void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* idx);

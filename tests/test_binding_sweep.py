@@ -194,6 +194,18 @@ TABLE = {
                              ("scale", lambda: [In(2, 3, 6, 11), Out(2, 3, 4, 5), "nearest", False, 1.5, 2.3])],
 }
 
+# ---- conv_transpose2d: x (N, C_in, H, W), w (C_in, C_out, R, S), y (N, C_out, Ho, Wo) ----------
+TABLE.update({
+    "conv_transpose2d_forward": [
+        ("", lambda: [In(2, 4, 3, 3), In(4, 3, 3, 3), In(3), Out(2, 3, 5, 5), *CONV]),
+        ("stride=2", lambda: [In(2, 4, 3, 3), In(4, 3, 3, 3), In(3), Out(2, 3, 8, 7), Pair((2, 2)), Pair((0, 0)),
+                              Pair((1, 1)), 1])],
+    "conv_transpose2d_backward": [
+        ("", lambda: [In(2, 4, 3, 3), In(4, 3, 3, 3), In(2, 3, 5, 5), Out(2, 4, 3, 3), Out(4, 3, 3, 3), Out(3), *CONV]),
+        ("groups=2", lambda: [In(2, 4, 3, 3), In(4, 1, 2, 2), In(2, 2, 5, 4), Out(2, 4, 3, 3), Out(4, 1, 2, 2), Out(2),
+                              Pair((2, 2)), Pair((1, 1)), Pair((1, 1)), 2])],
+})
+
 # Geometry arguments by position: (x, y-like arrays to resize, kernel source) for the
 # mutations that keep the call consistent.
 GEOMETRY = {
@@ -457,6 +469,8 @@ FAMILIES = {
                     "smooth_l1_forward", "smooth_l1_backward", "bce_with_logits_forward",
                     "bce_with_logits_backward"],
 }
+
+FAMILIES["conv_transpose"] = ["conv_transpose2d_forward", "conv_transpose2d_backward"]
 
 
 def test_families_cover_the_table():

@@ -61,7 +61,6 @@ def test_conv2d(device, rng, padding, strides, ksize):
     close(y, want)
 
 
-@pytest.mark.skipif(not hasattr(F, "conv_transpose2d"), reason="ember.nn.functional.conv_transpose2d not merged yet")
 @pytest.mark.parametrize("padding,strides,ksize", [("valid", 1, 3), ("valid", 2, 3), ("same", 2, 3), ("same", 1, 3),
                                                    ("same", 2, 4), ("valid", 3, 2)])
 def test_conv2d_transpose(device, rng, padding, strides, ksize):

@@ -75,7 +75,6 @@ CONVT = [
 ]
 
 
-@pytest.mark.skipif(not hasattr(nn, "ConvTranspose2d"), reason="nn.ConvTranspose2d is not in this tree yet")
 @pytest.mark.parametrize("name, kw", CONVT, ids=[c[0] for c in CONVT])
 def test_conv_transpose2d(name, kw):
     model = nn.ConvTranspose2d(**kw)

@@ -905,5 +905,70 @@ OPS += [
            REDUCTION, torch_fn=lambda x, **kw: _t().nn.functional.interpolate(x, **kw)),
 ]
 
+
+# ---- conv_transpose2d: the adjoint of conv2d, PyTorch's output size and output padding ------------
+def np_conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Input pixel by input pixel: its value times its group's filters added at its window, then the
+    padding cropped from the full output (output padding: extra zero rows at the bottom/right)."""
+    st, pad, extra, dl = (v if isinstance(v, tuple) else (v, v) for v in (stride, padding, output_padding, dilation))
+    unbatched = x.ndim == 3
+    x = x[None] if unbatched else x
+    N, Ci, H, W = x.shape
+    _, Cog, R, S = w.shape
+    Cig = Ci // groups
+    full = [(n - 1) * st[i] + dl[i] * (k - 1) + 1 + extra[i] for i, (n, k) in enumerate(((H, R), (W, S)))]
+    y = np.zeros((N, groups * Cog, *full))
+    for c in range(Ci):
+        g = c // Cig
+        for h in range(H):
+            for v in range(W):
+                h0, v0 = h * st[0], v * st[1]
+                y[:, g * Cog:(g + 1) * Cog, h0:h0 + dl[0] * (R - 1) + 1:dl[0], v0:v0 + dl[1] * (S - 1) + 1:dl[1]] += (
+                    x[:, c, h, v][:, None, None, None] * w[c])
+    y = y[:, :, pad[0]:full[0] - pad[0], pad[1]:full[1] - pad[1]]
+    if b is not None:
+        y = y + b[:, None, None]
+    return y[0] if unbatched else y
+
+
+def conv_transpose2d_samples(rng):
+    return [Sample([_r(rng, 2, 3, 5, 6), _r(rng, 3, 4, 3, 3), _r(rng, 4)]),
+            Sample([_r(rng, 1, 4, 3, 4), _r(rng, 4, 2, 3, 2), _r(rng, 4)],
+                   {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}),
+            # output padding past the stride (allowed below the dilation): rows no window reaches
+            Sample([_r(rng, 2, 2, 3, 3), _r(rng, 2, 3, 3, 3), _r(rng, 3)], {"dilation": 2, "output_padding": 1}),
+            Sample([_r(rng, 2, 2, 4, 3), _r(rng, 2, 3, 4, 4)],
+                   {"stride": (2, 3), "padding": (1, 2), "output_padding": (1, 2)}),
+            Sample([_r(rng, 3, 4, 4), _r(rng, 3, 2, 3, 3), _r(rng, 2)], {"stride": 3, "padding": 1}),  # unbatched
+            Sample([_r(rng, 2, 2, 5, 4), _r(rng, 2, 3, 3, 2), _r(rng, 3)], {"stride": 2, "padding": (1, 0)},
+                   transpose=True),
+            Sample([_r(rng, 0, 2, 4, 4), _r(rng, 2, 3, 3, 3), _r(rng, 3)]),
+            Sample([_r(rng, 2, 3, 4, 4), _r(rng, 3, 5, 1, 1), _r(rng, 5)], {"stride": 2, "output_padding": 1}),
+            Sample([_r(rng, 2, 2, 5, 5), _r(rng, 2, 3, 3, 3), _r(rng, 3)], {"padding": 2}),  # crops past the kernel
+            Sample([_r(rng, 1, 6, 4, 5), _r(rng, 6, 1, 2, 3), _r(rng, 3)],
+                   {"groups": 3, "dilation": (2, 1), "stride": (1, 2), "output_padding": 1}),
+            # a 1x1 input to the kernel's size: one matmul (DCGAN's noise -> 4x4 layer)
+            Sample([_r(rng, 3, 5, 1, 1), _r(rng, 5, 4, 4, 3), _r(rng, 4)]),
+            Sample([_r(rng, 2, 3, 1, 1), _r(rng, 3, 2, 2, 2)], {"stride": 3, "output_padding": 1}),  # conv2d's paths
+            # DCGAN's upsampling layer (4x4, stride 2, padding 1)
+            Sample([_r(rng, 3, 16, 4, 4), _r(rng, 16, 8, 4, 4), _r(rng, 8)], {"stride": 2, "padding": 1},
+                   gradcheck=False),
+            # cuda: 64-row tiles, split reductions; cpu: the flipped forward, the packed weight gradient
+            Sample([_r(rng, 2, 40, 3, 4), _r(rng, 40, 36, 3, 3), _r(rng, 36)], {"padding": 1}, gradcheck=False),
+            Sample([_r(rng, 2, 20, 5, 4), _r(rng, 20, 24, 3, 2), _r(rng, 24)],
+                   {"stride": 2, "padding": 1, "dilation": (1, 2), "output_padding": 1}, gradcheck=False),
+            # cpu: Winograd's weight gradient, direct tiles (16 channels, rows of >= 12 pixels)
+            Sample([_r(rng, 2, 16, 6, 12), _r(rng, 16, 16, 3, 3), _r(rng, 16)], {"padding": 1}, gradcheck=False)]
+
+
+def _t_conv_transpose(x, w, b=None, **kw):
+    return _t().nn.functional.conv_transpose2d(x, w, b, **kw)
+
+
+OPS += [
+    OpInfo("conv_transpose2d", lambda x, w, b=None, **kw: _F().conv_transpose2d(x, w, b, **kw), np_conv_transpose2d,
+           conv_transpose2d_samples, REDUCTION, torch_fn=_t_conv_transpose),
+]
+
 OPS_BY_NAME = {op.name: op for op in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "duplicate op names"

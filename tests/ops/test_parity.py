@@ -66,6 +66,7 @@ HEAVY = [op for op in OPS if op.name in ("matmul", "linear", "softmax", "log_sof
                                          "gelu", "sigmoid", "tanh", "conv2d", "max_pool2d", "avg_pool2d",
                                          "batch_norm", "dropout", "layer_norm", "embedding",
                                          "scaled_dot_product_attention", "interpolate")]
+HEAVY += [op for op in OPS if op.name == "conv_transpose2d"]  # conv2d's GEMM and reduction kernels
 
 
 @pytest.mark.parametrize("schedule", ["forward", "reverse", "random:3"])

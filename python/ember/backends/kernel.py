@@ -201,6 +201,20 @@ class KernelOps:
         self.module.conv2d_backward(x, w, grad_out, gx, gw, gb, stride, padding, dilation, groups)
         return gx, gw, gb
 
+    # ---- conv_transpose2d: x (N, C_in, H, W), w (C_in, C_out/groups, R, S); (h, w) pairs ---
+    def conv_transpose2d_forward(self, x, w, b, stride, padding, dilation, groups, out_size):
+        y = self.xp.empty((x.shape[0], w.shape[1] * groups) + tuple(out_size), dtype=x.dtype)
+        self.module.conv_transpose2d_forward(x, w, b, y, stride, padding, dilation, groups)
+        return y
+
+    def conv_transpose2d_backward(self, x, w, grad_out, stride, padding, dilation, groups, need_x=True, need_w=True,
+                                  need_b=True):
+        gx = self.xp.empty_like(x) if need_x else None
+        gw = self.xp.empty_like(w) if need_w else None
+        gb = self.xp.empty(grad_out.shape[1:2], dtype=w.dtype) if need_b else None
+        self.module.conv_transpose2d_backward(x, w, grad_out, gx, gw, gb, stride, padding, dilation, groups)
+        return gx, gw, gb
+
     # ---- pool: NCHW planes; max also returns int64 indices (h*W + w in the plane) --------
     def max_pool2d_forward(self, x, kernel, stride, padding, dilation, out_size):
         shape = x.shape[:2] + tuple(out_size)

@@ -10,6 +10,7 @@ from .layer_norm import LayerNorm
 from .sparse import Embedding
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .conv import Conv2d
+from .conv_transpose2d import ConvTranspose2d
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .normalization import BatchNorm1d, BatchNorm2d
 from .dropout import Dropout

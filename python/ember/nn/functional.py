@@ -333,3 +333,5 @@ from ..ops.dropout import dropout2d  # noqa: E402,F401
 # ---- activations with inplace= (elu, silu, softplus, hardtanh, relu6) and interpolate ----
 from ..ops.activations import elu, hardtanh, relu6, silu, softplus  # noqa: E402,F401
 from ..ops.interpolate import interpolate  # noqa: E402,F401
+# ---- transposed convolution ------------------------------------------------------------
+from ..ops.conv_transpose2d import conv_transpose2d  # noqa: E402,F401

@@ -161,8 +161,6 @@ class Conv2DTranspose(_Conv):
             self.add_weight((self.filters,), self.bias_initializer, name="bias", regularizer=self.bias_regularizer)
 
     def call(self, x):
-        if not hasattr(F, "conv_transpose2d"):
-            raise RuntimeError("[Conv2DTranspose] needs ember.nn.functional.conv_transpose2d, missing in this build")
         x = self._to_nchw(x)
         w = self.kernel.permute(3, 2, 0, 1)  # (kh, kw, out, in) -> (in, out, kh, kw), PyTorch's layout
         crops = [transpose_crops(self.kernel_size[i], self.strides[i], self.dilation_rate[i], self.padding,
