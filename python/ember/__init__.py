@@ -49,3 +49,11 @@ from .ops.views import chunk, clone, narrow, split  # noqa: E402
 from .tensor import int32  # noqa: E402
 # the Keras 3 API on ember (`from ember import keras`)
 from . import keras  # noqa: E402
+
+
+def __getattr__(name):
+    # ember.onnx needs the optional onnx package, so it is imported on first use (em.onnx.export, as torch.onnx)
+    if name == "onnx":
+        import importlib
+        return importlib.import_module(".onnx", __name__)
+    raise AttributeError(f"module 'ember' has no attribute {name!r}")

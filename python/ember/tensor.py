@@ -360,6 +360,12 @@ class Tensor:
         src._ctx = self._ctx
         return src
 
+    def _take_value(self, out):
+        """Write out's value into self's storage (the result of an op done in place; ember.onnx records it
+        as an alias of out)."""
+        self._data[...] = out._data
+        self._bump()
+
     def _inplace(self, op, other):
         """self <- op(self, other) in place (+=, ...); the graph is rebased onto the new node."""
         self._check_inplace(leaf_only=True)

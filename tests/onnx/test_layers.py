@@ -27,7 +27,9 @@ DENSE = [
     ("dropout", lambda: nn.Dropout(0.5), (4, 6)),
 ]
 ACTIVATIONS = [nn.ReLU(), nn.LeakyReLU(), nn.LeakyReLU(0.2), nn.Sigmoid(), nn.Tanh(), nn.GELU(),
-               nn.GELU("tanh"), nn.Softmax(dim=1), nn.Softmax(dim=-1), nn.LogSoftmax(dim=1), nn.LogSoftmax(dim=0)]
+               nn.GELU("tanh"), nn.Softmax(dim=1), nn.Softmax(dim=-1), nn.LogSoftmax(dim=1), nn.LogSoftmax(dim=0),
+               nn.ELU(), nn.ELU(0.5), nn.SiLU(), nn.Softplus(), nn.Softplus(beta=2.0, threshold=1.0), nn.Hardtanh(),
+               nn.Hardtanh(-0.5, 0.8), nn.ReLU6(), nn.ReLU(inplace=True)]
 
 
 @pytest.mark.parametrize("name, make, shape", DENSE, ids=[d[0] for d in DENSE])

@@ -67,7 +67,7 @@ class Tracer:
         self._inputs = {id(a) for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)}
         wrapped = self._wrap_modules(model)
         patches = [(Tensor, "_inplace", self._inplace), (Tensor, "_bump", self._bump),
-                   (Tensor, "_old_value", self._old_value),
+                   (Tensor, "_old_value", self._old_value), (Tensor, "_take_value", self._take_value),
                    (_mha, "additive_mask", self._additive_mask), (_sdpa, "_additive_mask", self._kernel_mask),
                    (_reduce, "argmax", self._argmax), (_reduce, "argmin", self._argmax)]
         patches += [(_arith, name, self._compare) for name in COMPARISONS]
@@ -138,6 +138,16 @@ class Tracer:
             out = original(t)
             self.record(_Op("Alias"), (t,), {}, out)
             return out
+        return wrapper
+
+    def _take_value(self, original, _name):
+        def wrapper(t, out):
+            self._writing = True
+            try:
+                original(t, out)
+            finally:
+                self._writing = False
+            self.record(_Op("Alias"), (out,), {}, t)
         return wrapper
 
     def _bump(self, original, _name):

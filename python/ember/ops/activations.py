@@ -96,8 +96,7 @@ def _apply(cls, x, op, inplace, params=(), bwd_params=None, in_place_bwd_params=
         src = Tensor._wrap(x._data, x._backend, True)  # the value before the write, with its node
         src._ctx = x._ctx
     out = _IN_PLACE[cls].apply(src, params=params, bwd_params=in_place_bwd_params)
-    x._data[...] = out._data
-    x._bump()
+    x._take_value(out)
     node = out._ctx
     if node is not None:
         autograd._record_output_versions(node, (x,))  # x now holds the node's output: its counter, after the write

@@ -13,12 +13,40 @@ def plain(g, node):
 
 @converter("LeakyReLUBackward")
 def leaky_relu(g, node):
-    g.output(node, g.op("LeakyRelu", [g.input(node, 0)], alpha=float(node.kwargs["param"])))
+    g.output(node, g.op("LeakyRelu", [g.input(node, 0)], alpha=float(node.kwargs["params"][0])))
+
+
+@converter("ELUBackward")
+def elu(g, node):
+    g.output(node, g.op("Elu", [g.input(node, 0)], alpha=float(node.kwargs["params"][0])))
+
+
+@converter("SiLUBackward")
+def silu(g, node):
+    x = g.input(node, 0)
+    g.output(node, g.op("Mul", [x, g.op("Sigmoid", [x])]))
+
+
+@converter("SoftplusBackward")
+def softplus(g, node):
+    """PyTorch's softplus: log(1 + exp(beta x)) / beta, and x itself where beta x > threshold."""
+    x, (beta, threshold) = g.input(node, 0), node.kwargs["params"]
+    c = lambda v: g.scalar(float(v), node.inputs[0].dtype)  # noqa: E731
+    bx = g.op("Mul", [x, c(beta)])
+    soft = g.op("Div", [g.op("Softplus", [bx]), c(beta)])
+    g.output(node, g.op("Where", [g.op("Greater", [bx, c(threshold)]), x, soft]))
+
+
+@converter("HardtanhBackward")
+def hardtanh(g, node):
+    lo, hi = node.kwargs["params"]
+    c = lambda v: g.scalar(float(v), node.inputs[0].dtype)  # noqa: E731
+    g.output(node, g.op("Clip", [g.input(node, 0), c(lo), c(hi)]))
 
 
 @converter("GELUBackward")
 def gelu(g, node):
-    x, tanh = g.input(node, 0), bool(node.kwargs["param"])
+    x, tanh = g.input(node, 0), bool(node.kwargs["params"][0])
     if g.opset >= 20:
         g.output(node, g.op("Gelu", [x], approximate="tanh" if tanh else "none"))
         return
