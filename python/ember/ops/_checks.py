@@ -1,7 +1,7 @@
 """Argument checks shared by every op, so each failure reads the same wherever it is caught.
 
 Messages start with the op's name as '[op] ...', the style of the kernels' bindings."""
-from ..tensor import Tensor
+from ..tensor import Tensor, is_floating
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -29,8 +29,8 @@ def float_tensor(x, name, op, like=None):
     """x, checked to be a float Tensor (and on like's device, of like's dtype, when like is given)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"[{op}] {name} must be a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"[{op}] {name} must be float32 or float64, got {x.dtype}")
+    if not is_floating(x.dtype):  # bfloat16/float16 run through float32 kernels (backends/lowp.py)
+        raise TypeError(f"[{op}] {name} must be float32, float64, bfloat16 or float16, got {x.dtype}")
     if like is not None:
         check_like(x, name, like, op)
     return x

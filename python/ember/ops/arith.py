@@ -8,6 +8,7 @@ import operator
 from .. import autograd
 from ..autograd import Function
 from ..tensor import Tensor, as_tensor, float32, float64, int64
+from .cast import cast_array
 
 
 def unbroadcast(g, shape):
@@ -195,10 +196,10 @@ class SqrtBackward(Function):
 class CastBackward(Function):
     def forward(self, a, dtype):
         self.dtype = a.dtype
-        return a.astype(dtype)
+        return cast_array(self.backend, a, dtype)
 
     def backward(self, g):
-        return (g.astype(self.dtype),)
+        return (cast_array(self.backend, g, self.dtype, backward=True),)
 
 
 class WhereBackward(Function):

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, is_floating
 from .arith import _operands, unbroadcast
 
 
@@ -95,7 +95,7 @@ def matmul(a, b):
         # the common case, checked on the arrays: tiny products are overhead-bound
         ad, bd = a._data, b._data
         if ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0] and ad.dtype == bd.dtype \
-                and ad.dtype.kind == "f":
+                and is_floating(ad.dtype):
             return MatMulBackward.apply(a, b)
     a, b = _operands(a, b)
     if a.ndim == 0 or b.ndim == 0:
@@ -109,7 +109,7 @@ def matmul(a, b):
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
             raise ValueError(f"[matmul] batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
-    if a.dtype.kind != "f":
+    if not is_floating(a.dtype):
         return Tensor._wrap(a._backend.xp.matmul(a._data, b._data), a._backend)
     return MatMulBackward.apply(a, b)
 
