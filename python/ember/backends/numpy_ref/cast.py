@@ -12,7 +12,8 @@ _QUIET = {np.dtype(np.float32): (np.uint32, 1 << 22), np.dtype(np.float64): (np.
 
 def cast_forward(x, dtype):
     dtype = np.dtype(dtype)
-    y = x.astype(dtype)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN stays NaN, overflow gives inf: both defined
+        y = x.astype(dtype)
     nan = np.isnan(x) if x.dtype == _F16 or dtype == _F16 else None
     if nan is None or not nan.any():
         return y
