@@ -6,6 +6,8 @@ cast copies are what the op reads, differentiably, so gradients reach the parame
 - lower precision (the region's dtype): matmul/mm/bmm, linear, conv2d, conv_transpose2d,
   addmm/baddbmm (ember spells them with matmul), RNNCell (tanh/relu), the RNN/LSTM/GRU layers,
   scaled_dot_product_attention;
+- float32 for LSTMCell/GRUCell, as PyTorch's CPU autocast returns them (ember's cells are two
+  linears and a gate node: the linears run in the low dtype, the gate node in float32);
 - float32: cross_entropy, nll_loss, mse_loss, l1_loss, smooth_l1_loss, binary_cross_entropy,
   binary_cross_entropy_with_logits;
 - the widest input dtype: cat, stack, where (and +, -, *, / always promote as PyTorch does);
@@ -38,8 +40,8 @@ def _policy(cls, kwargs):
     name = cls.__name__
     if name in _LOWER:
         return "lower"
-    if name == "RNNCellBackward":  # PyTorch lowers RNNCell, not LSTMCell/GRUCell
-        return "lower" if str(kwargs.get("mode", "")).startswith("rnn") else None
+    if name == "RNNCellBackward":  # PyTorch lowers RNNCell; LSTMCell/GRUCell give float32
+        return "lower" if str(kwargs.get("mode", "")).startswith("rnn") else "fp32"
     if name in _FP32:
         return "fp32"
     if name in _PROMOTE:
@@ -136,6 +138,16 @@ class autocast:
             with autocast(self.device_type, self.dtype, self.enabled, self.cache_enabled):
                 return fn(*args, **kwargs)
         return wrapper
+
+
+def to_float32(*tensors):
+    """The tensors as the float32 policy casts them when this thread is in an enabled region (for
+    the ops that are compositions, with no Function of their own: nll_loss); else unchanged."""
+    stack = getattr(_local, "stack", None)
+    if not stack or not stack[-1].enabled:
+        return tensors if len(tensors) != 1 else tensors[0]
+    out = tuple(stack[-1].cast(t, float32) for t in tensors)
+    return out if len(out) != 1 else out[0]
 
 
 def is_autocast_enabled(device_type="cpu"):
