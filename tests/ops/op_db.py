@@ -814,5 +814,18 @@ OPS += [
            np_sdpa, sdpa_samples, REDUCTION, torch_fn=_t_sdpa),
 ]
 
+
+# ---- cast: a round trip through bfloat16 / float16 (the low dtype is not float64-gradcheckable;
+# tests/ops/test_cast.py checks the bits and the gradients) -----------------------------------------
+def _round_trip(low):
+    import ml_dtypes
+    dt = np.dtype(ml_dtypes.bfloat16) if low == "bfloat16" else np.dtype(np.float16)
+    return (lambda x: x.to(dt).to(x.dtype), lambda x: x.astype(dt).astype(x.dtype),
+            lambda x: x.to(getattr(_t(), low)).to(x.dtype))
+
+
+OPS += [OpInfo(f"cast_{low}", *_round_trip(low)[:2], unary_samples(big=True), grad=False,
+               torch_fn=_round_trip(low)[2]) for low in ("bfloat16", "float16")]
+
 OPS_BY_NAME = {op.name: op for op in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "duplicate op names"

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from .kernel import KernelOps
-from .lowp import LowPrecisionOps
+from .lowp import BFLOAT16, LowPrecisionOps
 
 DEVICES = ("numpy", "cpu", "cuda", "cuda-emu")
 
@@ -32,7 +32,12 @@ class Backend:
         self.host = xp is np  # arrays are numpy arrays
 
     def from_host(self, a):
-        return a if self.host else self.xp.asarray(a)
+        if self.host:
+            return a
+        if a.dtype == BFLOAT16:  # backends/lowp.py's note: CuPy has no bfloat16
+            raise TypeError(f"[{self.name}] bfloat16 is not supported on {self.name} (CuPy has no bfloat16 dtype); "
+                            f"use float16 (Tensor.half()) there")
+        return self.xp.asarray(a)
 
     def to_host(self, a):
         return a if self.host else a.get()

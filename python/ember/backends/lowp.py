@@ -7,12 +7,16 @@ cast down to the inputs' low dtype (integer and bool results, like pooling indic
 optimizer steps (`*_step`) update their arrays in place, so their upcast copies are cast back
 into the originals. Glue ops (arithmetic, reductions, reshapes) run on the array module, which
 computes bfloat16/float16 itself.
+
+On cuda, bfloat16 is refused (Backend.from_host, ops/cast.py): CuPy has no bfloat16 dtype, and
+viewing uint16 storage as bfloat16 would make every glue op on the array module wrong.
 """
 import ml_dtypes
 import numpy as np
 
 # the dtypes of tensor.py, spelled here: backends sit below tensor.py
-LOW_PRECISION = (np.dtype(ml_dtypes.bfloat16), np.dtype(np.float16))
+BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+LOW_PRECISION = (BFLOAT16, np.dtype(np.float16))
 float32 = np.dtype(np.float32)
 
 _NOT_WRAPPED = ("cast_forward", "cast_backward", "rnn_recycle")
