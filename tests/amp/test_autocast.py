@@ -91,7 +91,7 @@ def test_parameters_stay_float32_and_their_casts_are_cached(device):
     require(device)
     lin = nn.Linear(8, 6).to(device)
     x = em.tensor(_data()["x"], device=device)
-    with em.autocast("cuda" if device == "cuda-emu" else "cpu") as region:
+    with em.autocast("cuda" if device == "cuda-emu" else "cpu", dtype=em.bfloat16) as region:
         y1, y2 = lin(x), lin(x)
         assert y1.dtype == em.bfloat16 and y2.dtype == em.bfloat16
         casts = [v[2] for v in region._cache.values()]
@@ -127,6 +127,11 @@ def test_decorator_disabled_and_nested():
         assert (x @ x.T).dtype == em.bfloat16
     assert not em.amp.is_autocast_enabled("cpu")
     assert em.autograd._autocast is None
+
+
+def test_default_dtype_per_device_as_torch():
+    assert em.autocast("cpu").dtype == em.bfloat16 and em.autocast("cuda").dtype == em.float16
+    assert torch.get_autocast_dtype("cpu") == torch.bfloat16 and torch.get_autocast_dtype("cuda") == torch.float16
 
 
 def test_float64_and_integers_are_not_cast():

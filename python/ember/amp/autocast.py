@@ -73,7 +73,7 @@ class autocast:
 
     Args:
         device_type: "cpu" or "cuda".
-        dtype: ember.bfloat16 (default) or ember.float16.
+        dtype: ember.bfloat16 or ember.float16 (default: bfloat16 for "cpu", float16 for "cuda", as PyTorch).
         enabled: False makes the region a no-op (and disables an enclosing one inside it).
         cache_enabled: reuse the cast of each parameter within the region.
 
@@ -86,7 +86,9 @@ class autocast:
         from ..tensor import as_dtype
         if device_type not in _DEVICES:
             raise ValueError(f"[autocast] device_type must be 'cpu' or 'cuda', got {device_type!r}")
-        dtype = bfloat16 if dtype is None else as_dtype(dtype)
+        if dtype is None:  # PyTorch's defaults: bfloat16 on the CPU, float16 on CUDA
+            dtype = bfloat16 if device_type == "cpu" else float16
+        dtype = as_dtype(dtype)
         if dtype not in (bfloat16, float16):
             raise ValueError(f"[autocast] dtype must be ember.bfloat16 or ember.float16, got {dtype}")
         if not isinstance(enabled, bool):

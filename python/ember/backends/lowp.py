@@ -22,15 +22,23 @@ float32 = np.dtype(np.float32)
 _NOT_WRAPPED = ("cast_forward", "cast_backward", "rnn_recycle")
 
 
+_CHARS = "eE"  # float16's and ml_dtypes bfloat16's dtype.char: a string test is the cheapest
+
+
+class _NoDtype:
+    char = ""
+
+
+_NONE = _NoDtype()
+
+
 def _low_dtype(args, kwargs):
     for a in args:
-        dt = getattr(a, "dtype", None)
-        if dt is not None and dt in LOW_PRECISION:
-            return dt
+        if getattr(a, "dtype", _NONE).char in _CHARS and getattr(a, "dtype", None) in LOW_PRECISION:
+            return a.dtype
     for a in kwargs.values():
-        dt = getattr(a, "dtype", None)
-        if dt is not None and dt in LOW_PRECISION:
-            return dt
+        if getattr(a, "dtype", _NONE).char in _CHARS and getattr(a, "dtype", None) in LOW_PRECISION:
+            return a.dtype
     return None
 
 
@@ -48,17 +56,28 @@ class LowPrecisionOps:
         return attr
 
     def _wrap(self, fn, in_place):
-        def call(*args, **kwargs):
-            low = _low_dtype(args, kwargs)
-            if low is None:
-                return fn(*args, **kwargs)
+        def low(low_dtype, args, kwargs):
             up = [self._cast(a, float32) for a in args]
             out = fn(*up, **{k: self._cast(v, float32) for k, v in kwargs.items()})
             if in_place:
                 for a, u in zip(args, up):
                     if u is not a:
                         a[...] = self._cast(u, a.dtype)
-            return self._down(out, low)
+            return self._down(out, low_dtype)
+
+        if self._backend.name == "numpy":  # NumPy would compute bfloat16 itself: always look first
+            def call(*args, **kwargs):
+                low_dtype = _low_dtype(args, kwargs)
+                return fn(*args, **kwargs) if low_dtype is None else low(low_dtype, args, kwargs)
+        else:  # the compiled kernels refuse bfloat16/float16 with a TypeError before any work
+            def call(*args, **kwargs):
+                try:
+                    return fn(*args, **kwargs)
+                except TypeError:
+                    low_dtype = _low_dtype(args, kwargs)
+                    if low_dtype is None:
+                        raise
+                return low(low_dtype, args, kwargs)
         call.__name__ = getattr(fn, "__name__", "kernel")
         return call
 
