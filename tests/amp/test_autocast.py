@@ -149,3 +149,26 @@ def test_bad_arguments():
         em.autocast("cpu", dtype=em.float64)
     with pytest.raises(TypeError, match=r"^\[autocast\] enabled must be a bool"):
         em.autocast("cpu", enabled="yes")
+
+
+@pytest.mark.torch
+def test_cnn_with_norms_as_torch():
+    """conv -> batch_norm -> relu -> linear -> layer_norm: the norms take a bfloat16 input with
+    float32 parameters (and running statistics, updated in float32), as PyTorch's do."""
+    em.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 5),
+                      nn.LayerNorm(5))
+    tm = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.Flatten(),
+                             torch.nn.Linear(4 * 6 * 6, 5), torch.nn.LayerNorm(5))
+    tm.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in m.state_dict().items()})
+    x = _data()["img"]
+    with em.autocast("cpu"):
+        y = m(em.tensor(x))
+    with torch.autocast("cpu"):
+        ty = tm(torch.from_numpy(x))
+    assert y.dtype == em.bfloat16 and ty.dtype == torch.bfloat16
+    np.testing.assert_allclose(y.float().numpy(), ty.float().detach().numpy(), atol=0.1)
+    assert m[1].running_mean.dtype == em.float32
+    np.testing.assert_allclose(m[1].running_mean.numpy(), tm[1].running_mean.numpy(), rtol=0.02, atol=1e-3)
+    y.float().sum().backward()
+    assert all(p.grad.dtype == em.float32 for p in m.parameters())
