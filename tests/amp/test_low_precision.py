@@ -142,3 +142,15 @@ def test_sgd_on_low_precision_parameters_updates_in_place(device):
     (p.float() * 2.0).sum().backward()
     opt.step()
     np.testing.assert_array_equal(p.numpy().astype(np.float32), [0, 0, 0, 0])
+
+
+def test_bfloat16_is_refused_on_cuda():
+    """CuPy has no bfloat16: a cuda backend refuses it when an array moves there (a stand-in
+    array module here, so the check runs without a GPU); float16 moves."""
+    import types
+
+    from ember.backends import Backend
+    be = Backend("cuda", types.SimpleNamespace(ndarray=list, asarray=lambda a: a), None)
+    with pytest.raises(TypeError, match=r"^\[cuda\] bfloat16 is not supported on cuda \(CuPy has no bfloat16"):
+        be.from_host(np.zeros(2, em.bfloat16))
+    assert be.from_host(np.zeros(2, np.float16)).dtype == np.float16
