@@ -41,8 +41,8 @@ def sample32(n=1 << 18):
 
 
 def sample64(n=1 << 16):
-    f = sample32(n).astype(np.float64)
     with np.errstate(invalid="ignore"):
+        f = sample32(n).astype(np.float64)
         nudged = np.concatenate([f, np.nextafter(f, np.inf), np.nextafter(f, -np.inf)])
     extra = np.array([1e300, -1e300, 5e-324, 1 + 2.0 ** -8 + 2.0 ** -40, 1 + 2.0 ** -11 + 2.0 ** -40, 65519.99999,
                       65520.0, 3.3961775292304e38, np.nan, -np.inf])

@@ -1,7 +1,7 @@
 // cast's loops over one run of items, compiled once per ISA level (cmake/isa.cmake).
 //   bfloat16: integer round-to-nearest-even written branch-free, which the compiler
 //     vectorizes at this level's width; on the avx512 level a CPU with AVX512-BF16 uses
-//     vcvtneps2bf16, whose flushed denormal lanes are redone by the integer formula.
+//     vcvtneps2bf16, whose flushed denormal lanes and payload-keeping NaN lanes are redone.
 //   float16: F16C (vcvtps2ph / vcvtph2ps, 8 lanes; 16 with AVX-512F) where the level has
 //     it, the scalar code of cast_bits.h otherwise and for the tails.
 //   float64: the scalar code (one rounding through float32 rounded to odd).
@@ -34,20 +34,25 @@ void bf16_to_float(const uint16_t* __restrict x, float* __restrict y, int64_t n)
 
 #if defined(__AVX512F__)
 // 16 lanes of vcvtneps2bf16; it flushes denormal inputs to zero, so the lanes whose exponent
-// is zero (zeros and denormals) take the integer formula. Returns the items done.
+// is zero (zeros and denormals) take the integer formula, and NaN lanes the quiet NaN.
+// Returns the items done.
 __attribute__((target("avx512bf16"))) int64_t float_to_bf16_native(const float* x, uint16_t* y, int64_t n) {
   const __m512i exp_mask = _mm512_set1_epi32(0x7f800000), bias = _mm512_set1_epi32(0x7fff);
-  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i one = _mm512_set1_epi32(1), sign = _mm512_set1_epi32(0x8000), quiet = _mm512_set1_epi32(0x7fc0);
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m512 v = _mm512_loadu_ps(x + i);
     const __m512i u = _mm512_castps_si512(v);
     __m256i r = (__m256i)_mm512_cvtneps_pbh(v);
-    const __mmask16 tiny = _mm512_testn_epi32_mask(u, exp_mask);
+    const __mmask16 tiny = _mm512_testn_epi32_mask(u, exp_mask), nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
     if (tiny) {
       const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), one);
       const __m512i rne = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(bias, lsb)), 16);
       r = _mm256_mask_blend_epi16(tiny, r, _mm512_cvtepi32_epi16(rne));
+    }
+    if (nan) {  // it keeps a NaN's payload; ml_dtypes gives the sign and 0x7fc0
+      const __m512i q = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), sign), quiet);
+      r = _mm256_mask_blend_epi16(nan, r, _mm512_cvtepi32_epi16(q));
     }
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), r);
   }
