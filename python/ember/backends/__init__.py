@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from .kernel import KernelOps
-from .lowp import BFLOAT16, LowPrecisionOps
+from .lowp import BFLOAT16, with_low_precision
 
 DEVICES = ("numpy", "cpu", "cuda", "cuda-emu")
 
@@ -27,7 +27,7 @@ class Backend:
     def __init__(self, name, xp, ops):
         self.name = name
         self.xp = xp
-        self.ops = LowPrecisionOps(ops, self)  # bfloat16/float16 in: float32 kernels (backends/lowp.py)
+        self.ops = with_low_precision(ops, self)  # bfloat16/float16 in: float32 kernels (backends/lowp.py)
         self.array_type = xp.ndarray
         self.host = xp is np  # arrays are numpy arrays
 
