@@ -31,3 +31,19 @@ def test_bad_precision():
     model.compile(optimizer="sgd", loss="cross_entropy")
     with pytest.raises(ValueError, match=r"^\[fit\] precision must be one of '32', 'bf16', 'fp16', got 'fp8'"):
         model.fit(np.zeros((4, 4), np.float32), np.zeros(4, np.int64), precision="fp8", verbose=0)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_cli_precision(capsys, precision):
+    from ember.cli import main
+    assert main(["train", "--model", "mlp", "--dataset", "digits", "--epochs", "2", "--verbose", "0",
+                 "--precision", precision]) == 0
+    acc = float(capsys.readouterr().out.split("test accuracy: ")[1].split()[0])
+    assert acc > 0.7
+
+
+def test_cli_refuses_an_unknown_precision(capsys):
+    from ember.cli import main
+    with pytest.raises(SystemExit):
+        main(["train", "--precision", "fp8"])
+    assert "invalid choice: 'fp8'" in capsys.readouterr().err
