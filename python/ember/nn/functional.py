@@ -58,6 +58,10 @@ from ..ops.cross_entropy import cross_entropy as _cross_entropy_fused  # noqa: E
 from ..ops.losses import BCELossBackward, BCEWithLogitsLossBackward  # noqa: E402
 from ..tensor import Tensor as _Tensor  # noqa: E402
 from ..tensor import tensor as _tensor  # noqa: E402
+# ---- mixed precision ----
+from ..amp.autocast import to_float32 as _autocast_float32  # noqa: E402
+from ..tensor import is_floating as _is_floating  # noqa: E402
+# ---- end mixed precision ----
 
 def _on(value, like, name, arg):
     """value (Tensor, array, list or None) as a tensor of like's device and dtype."""
@@ -328,8 +332,3 @@ from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: E402
 from ..ops.batch_norm import batch_norm  # noqa: E402,F401
 from ..ops.dropout import dropout  # noqa: E402,F401
 from ..ops.attention import scaled_dot_product_attention  # noqa: E402,F401
-
-
-# ---- mixed precision ----
-from ..amp.autocast import to_float32 as _autocast_float32  # noqa: E402
-from ..tensor import is_floating as _is_floating  # noqa: E402
