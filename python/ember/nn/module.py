@@ -134,10 +134,8 @@ class Module(Trainable):
 
     def to(self, device=None, dtype=None):
         """Move (and/or cast) parameters and buffers in place; returns self. Casts touch floating ones only."""
-        if device is not None and not isinstance(device, str) and not hasattr(device, "xp"):
-            device, dtype = None, device  # to(ember.bfloat16)
-        elif isinstance(device, str) and device in _DTYPE_NAMES:
-            device, dtype = None, device
+        if isinstance(device, (np.dtype, type)) or (isinstance(device, str) and device in _DTYPE_NAMES):
+            device, dtype = None, device  # to(ember.bfloat16), as Tensor.to reads it
         dtype = as_dtype(dtype)
         for m in self.modules():
             for store in (m._parameters, m._buffers):

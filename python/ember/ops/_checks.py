@@ -30,7 +30,7 @@ def float_tensor(x, name, op, like=None):
     if not isinstance(x, Tensor):
         raise TypeError(f"[{op}] {name} must be a Tensor, got {type(x).__name__}")
     if not is_floating(x.dtype):  # bfloat16/float16 run through float32 kernels (backends/lowp.py)
-        raise TypeError(f"[{op}] {name} must be float32, float64, bfloat16 or float16, got {x.dtype}")
+        raise TypeError(f"[{op}] {name} must be float32 or float64, got {x.dtype}")
     if like is not None:
         check_like(x, name, like, op)
     return x
