@@ -154,3 +154,18 @@ def test_bfloat16_is_refused_on_cuda():
     with pytest.raises(TypeError, match=r"^\[cuda\] bfloat16 is not supported on cuda \(CuPy has no bfloat16"):
         be.from_host(np.zeros(2, em.bfloat16))
     assert be.from_host(np.zeros(2, np.float16)).dtype == np.float16
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_embedding_and_lstm_modules_in_bfloat16(device):
+    require(device)
+    em.manual_seed(0)
+    emb, lstm = nn.Embedding(5, 4).to(device), nn.LSTM(4, 3).to(device)
+    idx = em.tensor([[1, 2], [4, 0]], device=device)
+    want, _ = lstm(emb(idx))
+    emb.bfloat16(), lstm.bfloat16()
+    got, (h, c) = lstm(emb(idx))
+    assert got.dtype == h.dtype == c.dtype == em.bfloat16
+    np.testing.assert_allclose(got.numpy().astype(np.float32), want.numpy(), atol=0.03)
+    got.float().sum().backward()
+    assert emb.weight.grad.dtype == em.bfloat16 and lstm.weight_ih_l0.grad.dtype == em.bfloat16
