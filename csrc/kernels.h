@@ -425,3 +425,18 @@ void attention_backward(const AttentionShape& s, const T* q, const T* k, const T
   EMBER_INSTANTIATE_ONE(attention_forward, T)  \
   EMBER_INSTANTIATE_ONE(attention_backward, T)
 }  // namespace ember::EMBER_KERNEL_NS
+
+// ---- cast (elementwise over n items: float32/float64 <-> bfloat16/float16) ---------------
+// The 16-bit side is its bit pattern; rounding, NaN and denormal rules in cast_bits.h.
+namespace ember {
+enum class LowFloat { bf16, f16 };
+}  // namespace ember
+
+namespace ember::EMBER_KERNEL_NS {
+template <typename T> void cast_to_low(const T* x, uint16_t* y, int64_t n, LowFloat kind);
+template <typename T> void cast_from_low(const uint16_t* x, T* y, int64_t n, LowFloat kind);
+}  // namespace ember::EMBER_KERNEL_NS
+
+#define EMBER_INSTANTIATE_CAST(T)         \
+  EMBER_INSTANTIATE_ONE(cast_to_low, T)   \
+  EMBER_INSTANTIATE_ONE(cast_from_low, T)

@@ -15,6 +15,8 @@ const char* dtype_name(DType d) {
     case DType::f64: return "float64";
     case DType::i64: return "int64";
     case DType::b8: return "bool";
+    case DType::bf16: return "bfloat16";
+    case DType::f16: return "float16";
     default: return "unsupported";
   }
 }

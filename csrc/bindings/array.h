@@ -18,7 +18,8 @@ namespace ember {
 namespace py = pybind11;
 namespace kern = ::ember::EMBER_KERNEL_NS;
 
-enum class DType { f32, f64, i64, b8, other };
+// bf16 (ml_dtypes.bfloat16) and f16 reach only the cast bindings; dispatch_float refuses them.
+enum class DType { f32, f64, i64, b8, bf16, f16, other };
 
 struct Array {
   void* ptr = nullptr;

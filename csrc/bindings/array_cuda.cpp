@@ -36,6 +36,7 @@ DType dtype_of(const std::string& typestr) {
   if (kind == "f8") return DType::f64;
   if (kind == "i8") return DType::i64;
   if (kind == "b1") return DType::b8;
+  if (kind == "f2") return DType::f16;  // CuPy has no bfloat16: ember refuses it on cuda before a kernel
   return DType::other;
 }
 

@@ -23,6 +23,8 @@ static DType dtype_of(const py::array& arr, const char* op, const char* name) {
   if (kind == 'f' && size == 8) return DType::f64;
   if (kind == 'i' && size == 8) return DType::i64;
   if (kind == 'b') return DType::b8;
+  if (kind == 'f' && size == 2) return DType::f16;
+  if (kind == 'V' && size == 2 && std::string(py::str(dt)) == "bfloat16") return DType::bf16;  // ml_dtypes
   return DType::other;
 }
 

@@ -35,6 +35,13 @@ def get_num_threads():
 
 
 from . import cuda, data, nn, optim, testing  # noqa: E402  (they import the names above)
+
+# ---- low precision and mixed precision ----
+from .tensor import bfloat16, float16, is_floating, promote_types  # noqa: E402
+half = float16
+from . import amp  # noqa: E402
+from .amp import autocast  # noqa: E402
+# ---- end low precision ----
 from .serialization import load, save  # noqa: E402
 
 # ---- PyTorch's names: devices, top-level ops ----------------------------------------------------------

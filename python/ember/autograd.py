@@ -27,6 +27,8 @@ _wrap = None      # Tensor._wrap, set by tensor.py (which imports this module)
 _final_callbacks = []  # run once when the current backward() ends (DDP waits for its all-reduces there)
 # ember.onnx sets this while it traces a model: called as _trace(node, inputs, kwargs, outputs) by apply
 _trace = None
+# ember.amp.autocast sets this while a region is open: apply's inputs, cast by its op policy
+_autocast = None
 
 
 def queue_callback(fn):
@@ -197,6 +199,8 @@ class Function:
         # the hot path of every op: kept free of imports, loops and extra calls (one and two
         # inputs are spelled out: a comprehension, or a call with an empty **kwargs, costs more
         # than the op's own Python code)
+        if _autocast is not None:
+            inputs = _autocast(cls, inputs, kwargs)
         x = inputs[0]
         be = x._backend
         n = len(inputs)

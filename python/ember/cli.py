@@ -127,7 +127,8 @@ def train(args, data=None):
           f"{classes} classes, device {device}")
     start = time.perf_counter()
     history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
-                        validation_data=(x_test, y_test), verbose=args.verbose, seed=args.seed)
+                        validation_data=(x_test, y_test), verbose=args.verbose, seed=args.seed,
+                        precision=args.precision)
     loss, acc = model.evaluate(x_test, y_test)
     print(f"test accuracy: {acc:.4f} (loss {loss:.4f}) after {args.epochs} epochs in "
           f"{time.perf_counter() - start:.1f} s")
@@ -228,6 +229,8 @@ def main(argv=None):
     t.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     t.add_argument("--plot", default=None, help="write training curves to this image (needs matplotlib)")
     t.add_argument("--save", default=None, help="write the trained weights here (safetensors)")
+    t.add_argument("--precision", default="32", choices=["32", "bf16", "fp16"],
+                   help="float32, or mixed precision: autocast to bfloat16, or float16 with loss scaling")
     t.add_argument("--nproc", type=_int_at_least(1), default=1,
                    help="train data-parallel on this many processes (via mpiexec)")
     args = p.parse_args(argv)

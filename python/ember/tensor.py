@@ -4,6 +4,7 @@ The array lives in `_data` (numpy.ndarray on numpy/cpu/cuda-emu, cupy.ndarray on
 cuda). Operators and methods only check, dispatch and record: the arithmetic
 is in ops/ (glue ops on the array module) and in the kernels (heavy ops).
 """
+import ml_dtypes
 import numpy as np
 
 from . import autograd
@@ -15,6 +16,33 @@ int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
 _DTYPES = {"float32": float32, "float64": float64, "int64": int64, "bool": bool_,
            "float": float32, "double": float64, "long": int64}
+
+# ---- low precision: bfloat16 (ml_dtypes' NumPy dtype) and float16 ----------------------------
+# ml_dtypes' bfloat16 has NumPy kind 'V', so "is it a float" is is_floating(dt), never dt.kind == "f".
+bfloat16 = np.dtype(ml_dtypes.bfloat16)
+float16 = np.dtype(np.float16)
+LOW_PRECISION = (bfloat16, float16)
+_DTYPES.update({"bfloat16": bfloat16, "float16": float16, "half": float16})
+_PROMOTION = (float64, float32, bfloat16, float16, int64, bool_)  # PyTorch's order of the kinds
+
+
+def is_floating(dt):
+    """Whether dtype dt is a floating one (float16/bfloat16/float32/float64)."""
+    return dt.kind == "f" or dt == bfloat16
+
+
+def promote_types(a, b):
+    """PyTorch's result dtype for a op b: float64 > float32 > bf16, f16 > int64 > bool; bf16 with f16
+    gives float32."""
+    if a == b:
+        return a
+    if a in LOW_PRECISION and b in LOW_PRECISION:
+        return float32
+    for dt in _PROMOTION:
+        if a == dt or b == dt:
+            return dt
+    return np.result_type(a, b)
+# ---- end low precision ------------------------------------------------------------------------
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 # PyTorch's Tensor API: int() casts to int32, type() names the dtype as torch does
 int32 = np.dtype(np.int32)
@@ -36,7 +64,7 @@ def as_dtype(dtype):
         return bool_
     if isinstance(dtype, str):
         if dtype not in _DTYPES:
-            raise TypeError(f"unknown dtype '{dtype}'; known: float32, float64, int64, bool")
+            raise TypeError(f"unknown dtype '{dtype}'; known: float32, float64, bfloat16, float16, int64, bool")
         return _DTYPES[dtype]
     try:
         return np.dtype(dtype).newbyteorder("=")  # kernels read native numbers ('>f4' is float32)
@@ -45,7 +73,10 @@ def as_dtype(dtype):
 
 
 def _default_dtype(a):
-    """ember keeps bool and integers (as int64) and makes other floats float32, as PyTorch does."""
+    """ember keeps bool and integers (as int64) and makes other floats float32, as PyTorch does;
+    bfloat16 and float16 stay (as torch.tensor keeps them)."""
+    if a.dtype in LOW_PRECISION:
+        return a.dtype
     k = a.dtype.kind
     if k == "b":
         return bool_
@@ -246,11 +277,15 @@ class Tensor:
         return id(self)
 
     def __repr__(self):
-        body = np.array2string(self.numpy(), separator=", ", precision=4, prefix="tensor(")
+        a = self.numpy()
+        a = a.astype(float32) if a.dtype in LOW_PRECISION else a  # ml_dtypes ignores precision=
+        body = np.array2string(a, separator=", ", precision=4, prefix="tensor(")
         extra = []
         if self.device != default_backend().name:
             extra.append(f"device='{self.device}'")
-        if self.dtype not in (float32, int64, bool_):
+        if self.dtype in LOW_PRECISION:
+            extra.append(f"dtype=ember.{self.dtype}")  # as PyTorch shows dtype=torch.bfloat16
+        elif self.dtype not in (float32, int64, bool_):
             extra.append(f"dtype={self.dtype}")
         if self._ctx is not None:
             extra.append(f"grad_fn=<{type(self._ctx).__name__}>")
@@ -289,7 +324,7 @@ class Tensor:
     def requires_grad_(self, requires_grad=True):
         if self._ctx is not None and not requires_grad:
             raise RuntimeError("you can only change requires_grad flags of leaf tensors")
-        if requires_grad and self.dtype.kind != "f":
+        if requires_grad and not is_floating(self.dtype):
             raise RuntimeError(f"only floating-point tensors can require gradients, got {self.dtype}")
         self.requires_grad = requires_grad
         return self
@@ -412,6 +447,12 @@ class Tensor:
 
     def double(self):
         return self.to(dtype=float64)
+
+    def bfloat16(self):
+        return self.to(dtype=bfloat16)
+
+    def half(self):
+        return self.to(dtype=float16)
 
     def long(self):
         return self.to(dtype=int64)
@@ -815,7 +856,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         if a.dtype == object:
             raise TypeError(f"cannot make a tensor from {type(data).__name__} of mixed or ragged contents")
         a = be.from_host(_host_copy(a, dtype))
-    if requires_grad and a.dtype.kind != "f":
+    if requires_grad and not is_floating(a.dtype):
         raise RuntimeError(f"only floating-point tensors can require gradients, got {a.dtype}")
     return Tensor._wrap(a, be, requires_grad)
 
@@ -847,7 +888,7 @@ def as_tensor(x, like):
     be = like._backend
     if isinstance(x, (int, float, bool)):
         dt = like.dtype
-        if isinstance(x, float) and dt.kind != "f":
+        if isinstance(x, float) and not is_floating(dt):
             dt = float32
         elif isinstance(x, bool) is False and isinstance(x, int) and dt.kind == "b":
             dt = int64

@@ -268,6 +268,37 @@ def _batches(n, batch_size, order=None):
         yield idx[s:s + batch_size]
 
 
+# ---- mixed precision (fit's precision=) ----
+_PRECISIONS = ("32", "bf16", "fp16")
+
+
+class _Precision:
+    """fit's precision: an autocast region around forward and loss, a GradScaler for fp16."""
+
+    def __init__(self, precision, device):
+        self.precision, self.device_type = precision, "cuda" if device in ("cuda", "cuda-emu") else "cpu"
+        self.scaler = None
+        if precision == "fp16":
+            from .amp import GradScaler
+            self.scaler = GradScaler(self.device_type)
+
+    def region(self):
+        from .amp import autocast
+        from .tensor import bfloat16, float16
+        dtype = bfloat16 if self.precision == "bf16" else float16
+        return autocast(self.device_type, dtype=dtype, enabled=self.precision != "32")
+
+    def backward_and_step(self, loss, optimizer):
+        if self.scaler is None:
+            loss.backward()
+            optimizer.step()
+            return
+        self.scaler.scale(loss).backward()
+        self.scaler.step(optimizer)
+        self.scaler.update()
+# ---- end mixed precision ----
+
+
 def _take(t, idx, contiguous):
     """Rows idx of t: a slice view when the rows are consecutive, else a gather."""
     return t[int(idx[0]):int(idx[-1]) + 1] if contiguous else t[idx]
@@ -282,21 +313,22 @@ def _run_epoch(model, x, y, batch_size, order, train, bar=None, callbacks=(), re
         for cb in callbacks:
             cb.on_batch_begin(b)
         xb, yb = _take(x, idx, order is None), _take(y, idx, order is None)
+        amp = getattr(model, "_amp", None) or _Precision("32", "cpu")
         if train:
-            out = model(xb)
-            loss = model.loss_fn(out, yb)
+            with amp.region():
+                out = model(xb)
+                loss = model.loss_fn(out, yb)
             model.optimizer.zero_grad()
-            loss.backward()
-            model.optimizer.step()
+            amp.backward_and_step(loss, model.optimizer)
         else:
-            with inference_mode():
+            with inference_mode(), amp.region():
                 out = model(xb)
                 loss = model.loss_fn(out, yb)
         lv = loss.item()
         total += lv * len(idx)
         count += len(idx)
         if model._metrics:
-            o, t = out.numpy(), yb.numpy()
+            o, t = out.float().numpy(), yb.numpy()
             for name, fn in model._metrics:
                 s, c = fn(o, t, model._from_logits)
                 sums[name][0] += s
@@ -383,7 +415,7 @@ class Trainable:
         return self
 
     def fit(self, x, y=None, epochs=1, batch_size=32, validation_split=0.0, validation_data=None, shuffle=True,
-            callbacks=None, verbose=1, seed=None, initial_epoch=0):
+            callbacks=None, verbose=1, seed=None, initial_epoch=0, precision="32"):
         """Train for `epochs` passes over (x, y); returns a History whose .history holds one value per epoch.
 
         Args:
@@ -393,6 +425,8 @@ class Trainable:
             shuffle: reshuffle the training samples every epoch (seeded by `seed`, else ember's generator).
             callbacks: Callback objects (EarlyStopping, ModelCheckpoint, LambdaCallback, ...).
             verbose: 0 silent, 1 a progress bar per epoch with loss and metrics, 2 one line per epoch.
+            precision: "32" (float32), "bf16" (autocast to bfloat16 around forward and loss) or "fp16"
+                (autocast to float16, with a GradScaler on the loss).
         Example:
             history = model.fit(x, y, epochs=5, batch_size=64, validation_split=0.2)
         """
@@ -405,7 +439,10 @@ class Trainable:
             raise ValueError(f"[fit] validation_split must be in [0, 1), got {validation_split}")
         if verbose not in (0, 1, 2):
             raise ValueError(f"[fit] verbose must be 0, 1 or 2, got {verbose!r}")
+        if precision not in _PRECISIONS:
+            raise ValueError(f"[fit] precision must be one of {', '.join(map(repr, _PRECISIONS))}, got {precision!r}")
         be = _device(self)
+        object.__setattr__(self, "_amp", _Precision(precision, be.name))
         x, y = _as_tensor(x, be, "[fit] x"), _as_tensor(y, be, "[fit] y")
         _check_xy(x, y, "fit")
         val = None

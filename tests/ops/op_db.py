@@ -783,6 +783,19 @@ OPS += [
 
 
 
+# ---- cast: a round trip through bfloat16 / float16 (the low dtype is not float64-gradcheckable;
+# tests/ops/test_cast.py checks the bits and the gradients) -----------------------------------------
+def _round_trip(low):
+    import ml_dtypes
+    dt = np.dtype(ml_dtypes.bfloat16) if low == "bfloat16" else np.dtype(np.float16)
+    return (lambda x: x.to(dt).to(x.dtype), lambda x: x.astype(dt).astype(x.dtype),
+            lambda x: x.to(getattr(_t(), low)).to(x.dtype))
+
+
+OPS += [OpInfo(f"cast_{low}", *_round_trip(low)[:2], unary_samples(big=True), grad=False,
+               torch_fn=_round_trip(low)[2]) for low in ("bfloat16", "float16")]
+
+
 # ---- attention: softmax(q k^T scale + mask) v over any leading dims ------------------------------
 def np_sdpa(q, k, v, mask=None, is_causal=False):
     s = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])

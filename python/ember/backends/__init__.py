@@ -18,6 +18,7 @@ import numpy as np
 from ..device import device as _device
 from ..device import parse as _parse_device
 from .kernel import KernelOps
+from .lowp import BFLOAT16, with_low_precision
 
 DEVICES = ("numpy", "cpu", "cuda", "cuda-emu")
 
@@ -28,12 +29,17 @@ class Backend:
     def __init__(self, name, xp, ops):
         self.name = name
         self.xp = xp
-        self.ops = ops
+        self.ops = with_low_precision(ops, self)  # bfloat16/float16 in: float32 kernels (backends/lowp.py)
         self.array_type = xp.ndarray
         self.host = xp is np  # arrays are numpy arrays
 
     def from_host(self, a):
-        return a if self.host else self.xp.asarray(a)
+        if self.host:
+            return a
+        if a.dtype == BFLOAT16:  # backends/lowp.py's note: CuPy has no bfloat16
+            raise TypeError(f"[{self.name}] bfloat16 is not supported on {self.name} (CuPy has no bfloat16 dtype); "
+                            f"use float16 (Tensor.half()) there")
+        return self.xp.asarray(a)
 
     def to_host(self, a):
         return a if self.host else a.get()

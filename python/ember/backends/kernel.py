@@ -274,6 +274,17 @@ class KernelOps:
         self.module.dropout_backward(mask, grad_out, gx, scale)
         return gx
 
+    # ---- cast: float32/float64 <-> bfloat16/float16 (one side low precision), same shape -----
+    def cast_forward(self, x, dtype):
+        y = self.xp.empty(x.shape, dtype)
+        self.module.cast_forward(x, y)
+        return y
+
+    def cast_backward(self, grad_out, dtype):
+        gx = self.xp.empty(grad_out.shape, dtype)
+        self.module.cast_backward(grad_out, gx)
+        return gx
+
     # ---- attention: q/k/v (BH, T, D); mask None or additive, addressed by (sb, sh, sq) strides ----
     def attention_forward(self, q, k, v, mask, H, scale, causal, mask_strides, dropout_p, seed):
         out = self.xp.empty(q.shape[:2] + v.shape[2:], dtype=q.dtype)

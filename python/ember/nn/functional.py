@@ -23,7 +23,7 @@ def _same_shape(input, target, name):
 
 def _fused(input, target):
     """Whether the loss kernels (ember.ops.losses) apply: a float input and a target of its dtype and device."""
-    return input.dtype.kind == "f" and target.dtype == input.dtype and target._backend is input._backend
+    return _is_floating(input.dtype) and target.dtype == input.dtype and target._backend is input._backend
 
 
 def mse_loss(input, target, reduction="mean"):
@@ -58,6 +58,10 @@ from ..ops.cross_entropy import cross_entropy as _cross_entropy_fused  # noqa: E
 from ..ops.losses import BCELossBackward, BCEWithLogitsLossBackward  # noqa: E402
 from ..tensor import Tensor as _Tensor  # noqa: E402
 from ..tensor import tensor as _tensor  # noqa: E402
+# ---- mixed precision ----
+from ..amp.autocast import to_float32 as _autocast_float32  # noqa: E402
+from ..tensor import is_floating as _is_floating  # noqa: E402
+# ---- end mixed precision ----
 
 def _on(value, like, name, arg):
     """value (Tensor, array, list or None) as a tensor of like's device and dtype."""
@@ -201,6 +205,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """
     name = "nll_loss"
     float_tensor(input, "input", name)
+    input = _autocast_float32(input)  # ember.autocast runs nll_loss in float32, as PyTorch
     _check_reduction(reduction, name)
     ignore_index = int64(ignore_index, "ignore_index", name)
     target = _target(target, input, name)

@@ -3,7 +3,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import _DTYPES as _DTYPE_NAMES
+from ..tensor import Tensor, as_dtype, is_floating
 from ..train import Trainable
 from .parameter import Parameter
 
@@ -132,13 +133,16 @@ class Module(Trainable):
         return self
 
     def to(self, device=None, dtype=None):
-        """Move (and/or cast) parameters and buffers in place; returns self."""
+        """Move (and/or cast) parameters and buffers in place; returns self. Casts touch floating ones only."""
+        if isinstance(device, (np.dtype, type)) or (isinstance(device, str) and device in _DTYPE_NAMES):
+            device, dtype = None, device  # to(ember.bfloat16), as Tensor.to reads it
+        dtype = as_dtype(dtype)
         for m in self.modules():
             for store in (m._parameters, m._buffers):
                 for t in store.values():
                     if t is None:
                         continue
-                    cast = dtype if (dtype is not None and t.dtype.kind == "f") else None
+                    cast = dtype if (dtype is not None and is_floating(t.dtype)) else None
                     moved = t.detach().to(device, cast) if device is not None or cast is not None else t
                     t._data, t._backend = moved._data, moved._backend
                     if t.grad is not None:
@@ -157,6 +161,12 @@ class Module(Trainable):
 
     def double(self):
         return self.to(dtype="float64")
+
+    def bfloat16(self):
+        return self.to(dtype="bfloat16")
+
+    def half(self):
+        return self.to(dtype="float16")
 
     def zero_grad(self, set_to_none=True):
         for p in self.parameters():

@@ -16,7 +16,7 @@ from ..ops import cat, stack
 from ..ops._checks import int64
 from ..ops.rnn import GATES, rnn_cell, rnn_layer
 from ..random import generator
-from ..tensor import Tensor
+from ..tensor import Tensor, is_floating
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -209,7 +209,7 @@ class _RNNBase(Module):
         if input.shape[-1] != self.input_size:
             raise ValueError(f"[{name}] input of shape {input.shape} has {input.shape[-1]} features, expected "
                              f"input_size={self.input_size}")
-        if input.dtype.kind != "f":
+        if not is_floating(input.dtype):
             raise TypeError(f"[{name}] input must be float32 or float64, got {input.dtype}")
         unbatched = input.ndim == 2
         x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)

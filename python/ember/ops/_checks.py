@@ -1,7 +1,7 @@
 """Argument checks shared by every op, so each failure reads the same wherever it is caught.
 
 Messages start with the op's name as '[op] ...', the style of the kernels' bindings."""
-from ..tensor import Tensor
+from ..tensor import LOW_PRECISION, Tensor, float32, is_floating
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -29,7 +29,7 @@ def float_tensor(x, name, op, like=None):
     """x, checked to be a float Tensor (and on like's device, of like's dtype, when like is given)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"[{op}] {name} must be a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):  # bfloat16/float16 run through float32 kernels (backends/lowp.py)
         raise TypeError(f"[{op}] {name} must be float32 or float64, got {x.dtype}")
     if like is not None:
         check_like(x, name, like, op)
@@ -50,3 +50,10 @@ def check_like(x, name, like, op):
 def check_reduction(reduction, op):
     if reduction not in REDUCTIONS:
         raise ValueError(f"[{op}] reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def low_input_float32_params(x, *params):
+    """Whether x is bfloat16/float16 while a given parameter is float32: the norms then run on
+    float32(x) and cast their result back to x's dtype (PyTorch's mixed norms, which autocast's
+    float32 parameters meet)."""
+    return x.dtype in LOW_PRECISION and any(p is not None and p.dtype == float32 for p in params)

@@ -7,7 +7,8 @@ import operator
 
 from .. import autograd
 from ..autograd import Function
-from ..tensor import Tensor, as_tensor, float32, float64, int64
+from ..tensor import Tensor, as_tensor, float32, is_floating, promote_types
+from .cast import cast_array
 
 
 def unbroadcast(g, shape):
@@ -24,14 +25,12 @@ def unbroadcast(g, shape):
 
 
 def _promote(a, b):
-    """PyTorch's rule for mixed dtypes: float64 > float32 > int64 > bool."""
+    """PyTorch's rule for mixed dtypes: float64 > float32 > bfloat16, float16 > int64 > bool."""
     da, db = a._data.dtype, b._data.dtype  # the arrays' own (a Tensor property costs a call per op)
     if da == db:
         return a, b
-    for dt in (float64, float32, int64):
-        if da == dt or db == dt:
-            return (a if da == dt else a.to(dtype=dt)), (b if db == dt else b.to(dtype=dt))
-    return a, b
+    dt = promote_types(da, db)
+    return (a if da == dt else a.to(dtype=dt)), (b if db == dt else b.to(dtype=dt))
 
 
 def _operands(a, b):
@@ -195,10 +194,10 @@ class SqrtBackward(Function):
 class CastBackward(Function):
     def forward(self, a, dtype):
         self.dtype = a.dtype
-        return a.astype(dtype)
+        return cast_array(self.backend, a, dtype)
 
     def backward(self, g):
-        return (g.astype(self.dtype),)
+        return (cast_array(self.backend, g, self.dtype, backward=True),)
 
 
 class WhereBackward(Function):
@@ -243,14 +242,14 @@ def mul(a, b):
 
 def div(a, b):
     a, b = _operands(a, b)
-    if a.dtype.kind != "f":
+    if not is_floating(a.dtype):
         a, b = a.to(dtype=float32), b.to(dtype=float32)
     return DivBackward.apply(a, b)
 
 
 def pow(a, b):
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        if a.dtype.kind != "f" and (isinstance(b, float) or b < 0):
+        if not is_floating(a.dtype) and (isinstance(b, float) or b < 0):
             a = a.to(dtype=float32)
         return PowScalarBackward.apply(a, p=b)
     a, b = _operands(a, b)
@@ -266,7 +265,7 @@ def abs_(a):
 
 
 def _float(a):
-    return a if a.dtype.kind == "f" else a.to(dtype=float32)
+    return a if is_floating(a.dtype) else a.to(dtype=float32)
 
 
 def exp(a):

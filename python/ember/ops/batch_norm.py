@@ -5,7 +5,7 @@ kernel returns (unbiased for running_var, as PyTorch)."""
 import math
 
 from ..autograd import Function
-from ._checks import float_tensor
+from ._checks import float_tensor, low_input_float32_params
 
 
 class BatchNormBackward(Function):
@@ -65,6 +65,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """
     op = "batch_norm"
     float_tensor(input, "input", op)
+    if low_input_float32_params(input, running_mean, running_var, weight, bias):
+        return batch_norm(input.float(), running_mean, running_var, weight, bias, training, momentum,
+                          eps).to(input.dtype)
     if input.ndim < 2:
         raise ValueError(f"[{op}] expected an input of at least 2 dimensions (N, C, ...), got shape {input.shape}")
     C = input.shape[1]

@@ -1,7 +1,7 @@
 """embedding: rows of a weight table gathered by integer indices of any shape; the backward
 is a scatter-add kernel into the table (rows equal to padding_idx get no gradient)."""
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, is_floating
 
 
 class EmbeddingBackward(Function):
@@ -35,7 +35,7 @@ def embedding(input, weight, padding_idx=None):
         raise TypeError("[embedding] input and weight must be Tensors")
     if input.dtype.kind not in "iu":
         raise TypeError(f"[embedding] input must hold integer indices, got {input.dtype}")
-    if weight.dtype.kind != "f":
+    if not is_floating(weight.dtype):
         raise TypeError(f"[embedding] weight must be float32 or float64, got {weight.dtype}")
     if weight.ndim != 2:
         raise ValueError(f"[embedding] weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")

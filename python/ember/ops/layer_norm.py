@@ -3,7 +3,7 @@ axis of `cols` and the rest into `rows`, then one fused kernel call does the (ro
 import math
 
 from ..autograd import Function
-from ._checks import check_like, float_tensor
+from ._checks import check_like, float_tensor, low_input_float32_params
 
 
 class LayerNormBackward(Function):
@@ -50,6 +50,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         y = F.layer_norm(x, (64,), w, b)
     """
     float_tensor(input, "input", "layer_norm")
+    if low_input_float32_params(input, weight, bias):
+        return layer_norm(input.float(), normalized_shape, weight, bias, eps).to(input.dtype)
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if not ns or input.shape[input.ndim - len(ns):] != ns or input.ndim < len(ns):
         raise ValueError(f"[layer_norm] input of shape {input.shape} does not end with normalized_shape {ns}")

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, is_floating
 from .arith import _operands, unbroadcast
 
 
@@ -113,7 +113,7 @@ def matmul(a, b):
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
             raise ValueError(f"[matmul] batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
-    if a.dtype.kind != "f":
+    if not is_floating(a.dtype):
         return Tensor._wrap(a._backend.xp.matmul(a._data, b._data), a._backend)
     return MatMulBackward.apply(a, b)
 
@@ -150,7 +150,8 @@ def linear(x, weight, bias=None):
                          f"(in_features {weight.shape[1] if weight.ndim == 2 else '?'})")
     if bias is not None and bias.shape != weight.shape[:1]:
         raise ValueError(f"[linear] bias of shape {bias.shape} does not match weight of shape {weight.shape}")
-    if x.dtype != weight.dtype or x._backend is not weight._backend or x.ndim == 0:
+    mixed = x.dtype != weight.dtype and autograd._autocast is None  # autocast casts both (amp/autocast.py)
+    if mixed or x._backend is not weight._backend or x.ndim == 0:
         y = matmul(x, weight.T)
         return y + bias if bias is not None else y
     return LinearBackward.apply(x, weight) if bias is None else LinearBackward.apply(x, weight, bias)

@@ -4,7 +4,7 @@ import builtins
 import math
 
 from ..autograd import Function
-from ..tensor import Tensor, float32, int64
+from ..tensor import Tensor, float32, int64, is_floating
 
 
 def axes_arg(ndim, dim=None, axis=None, name="dim"):
@@ -89,7 +89,7 @@ def _reduced_shape(shape, axes):
 
 
 def _floating(a):
-    return a if a.dtype.kind == "f" else a.to(dtype=float32)
+    return a if is_floating(a.dtype) else a.to(dtype=float32)
 
 
 def sum(a, dim=None, keepdim=False, axis=None, keepdims=False):
