@@ -97,8 +97,8 @@ def matmul(a, b):
         ad, bd = a._data, b._data
         if ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0] and ad.dtype == bd.dtype \
                 and ad.dtype.kind == "f":
-            if not (a.requires_grad or b.requires_grad or autograd._trace) and ad.flags.c_contiguous \
-                    and bd.flags.c_contiguous:  # no node to record: the kernel straight away
+            if not (a.requires_grad or b.requires_grad or autograd._trace or autograd._autocast) \
+                    and ad.flags.c_contiguous and bd.flags.c_contiguous:  # no node to record: the kernel straight away
                 return Tensor._wrap(a._backend.ops.matmul_forward(ad, bd, False, False), a._backend)
             return MatMulBackward.apply(a, b)
     a, b = _operands(a, b)
