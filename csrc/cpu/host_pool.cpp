@@ -64,6 +64,8 @@ void* HostPool::allocate(size_t n, bool* fresh) {
     *fresh = false;
     return p;
   }
+  // a fresh block counts against the cap too: make room by trimming the cache first
+  trim_to(s_.limit > bytes ? s_.limit - bytes : 0);
   void* p = map(bytes);
   if (p == nullptr) {  // out of address space or memory: give the cache back and try once more
     drop_all();

@@ -8,8 +8,9 @@
 // list (exact class: a request is served only by a block of its own class) and is reused
 // last-in first-out. Smaller arrays stay with NumPy's own allocator.
 //
-// The cap bounds what the pool holds, live blocks and cached ones together: a block freed
-// past it goes back to the OS, the least recently freed cached blocks first. When mmap
+// The cap bounds what the pool holds, live blocks and cached ones together: a fresh block
+// or a freed one that would pass it makes room by returning cached blocks to the OS, the
+// least recently freed first (a freed block that cannot fit is returned itself). When mmap
 // fails, every cached block is returned and the allocation is tried once more.
 // Thread-safe (one mutex). Kernels know nothing of it; the bindings hand its blocks to
 // NumPy (bindings/host_pool.cpp).

@@ -36,3 +36,6 @@ def get_num_threads():
 
 from . import cuda, data, nn, optim, testing  # noqa: E402  (they import the names above)
 from .serialization import load, save  # noqa: E402
+
+# the host memory pool: ember.cpu.memory_stats(), ember.cpu.empty_cache()
+from . import cpu  # noqa: E402
