@@ -152,7 +152,36 @@ def first_steps(makers, n=30, rounds=3):
     return [statistics.median(t) for t in times]
 
 
-def train_row(torch, name, spec, x, y, rng):
+def pool_off_wrapper():
+    """A function wrapping an ember step so that it runs with the cpu backend allocating from NumPy
+    (as with EMBER_CPU_POOL=0), for A/B rounds in one process; None where there is no pool."""
+    be = em.backends.get_backend("cpu")
+    if getattr(be, "mem", np) is np:
+        return None
+    saved = os.environ.get("EMBER_CPU_POOL")
+    os.environ["EMBER_CPU_POOL"] = "0"
+    try:
+        off = type(be.ops)(be.ops.module, np)
+    finally:
+        os.environ.pop("EMBER_CPU_POOL") if saved is None else os.environ.update(EMBER_CPU_POOL=saved)
+
+    def wrap(make):
+        def run_off(fn):
+            on = be.ops, be.mem
+            be.ops, be.mem = off, np
+            try:
+                return fn()
+            finally:
+                be.ops, be.mem = on
+
+        def make_off():
+            fn = run_off(make)
+            return lambda: run_off(fn)
+        return make_off
+    return wrap
+
+
+def train_row(torch, name, spec, x, y, rng, off):
     weights = lstm_weights(rng) if spec == "lstm" else spec_weights(spec, rng)
 
     def ours():
@@ -161,26 +190,31 @@ def train_row(torch, name, spec, x, y, rng):
 
     def peer():
         return step_fn(torch, build(torch, spec, weights), torch.from_numpy(x), torch.from_numpy(y))
-    makers = [ours] + ([peer] if torch else [])
-    fns = [make() for make in makers]
+    makers = {"ember": ours}
+    if off:
+        makers["nopool"] = off(ours)
+    if torch:
+        makers["torch"] = peer
+    fns = {k: make() for k, make in makers.items()}
     if torch:  # the check: same first loss from the same weights
-        a, b = fns[0]().item(), fns[1]().item()
+        a, b = fns["ember"]().item(), fns["torch"]().item()
         assert abs(a - b) < 1e-4 * max(1, abs(b)), f"{name}: first losses differ: ember {a}, torch {b}"
-    for fn in fns:  # warm up the pool's classes before counting
-        fn()
+    fns["ember"]()  # the pool's classes warm before counting
     before = pool_counts()
-    ts = steady(fns)
+    ts = dict(zip(fns, steady(list(fns.values()))))
     after = pool_counts()
     hit_rate = None
     if before and after and (after[0] + after[1]) > (before[0] + before[1]):
         hit_rate = (after[0] - before[0]) / ((after[0] + after[1]) - (before[0] + before[1]))
     del fns
-    fs = first_steps(makers)
-    t, tp = ts[0], ts[1] if torch else None
-    f, fp = fs[0], fs[1] if torch else None
-    return {"case": name + ", Adam step", "ember_ms": t * 1e3, "torch_ms": tp and tp * 1e3,
-            ratio_col("torch"): ratio(t, tp), "first30_ember_ms": f * 1e3, "first30_torch_ms": fp and fp * 1e3,
-            "first30 " + ratio_col("torch"): ratio(f, fp), "pool hits": hit_rate}
+    fs = dict(zip(makers, first_steps(list(makers.values()))))
+    row = {"case": name + ", Adam step", "pool hits": hit_rate}
+    for prefix, t in (("", ts), ("first30 ", fs)):
+        row.update({prefix + "ember_ms": t["ember"] * 1e3, prefix + "nopool_ms": t.get("nopool", 0) * 1e3 or None,
+                    prefix + "torch_ms": t.get("torch", 0) * 1e3 or None,
+                    prefix + ratio_col("torch"): ratio(t["ember"], t.get("torch")),
+                    prefix + "pool/nopool": ratio(t["ember"], t.get("nopool"))})
+    return row
 
 
 def tiny_ops(lib, dev_kw):
@@ -214,16 +248,19 @@ def main():
         torch.set_num_threads(THREADS)
     rng = np.random.default_rng(0)
     only = os.environ.get("BENCH_TRAIN_ONLY")  # a substring of the case names, to run some rows
-    rows = [train_row(torch, name, spec, x, y, rng) for name, spec, x, y in cases(rng)
+    off = pool_off_wrapper()
+    rows = [train_row(torch, name, spec, x, y, rng, off) for name, spec, x, y in cases(rng)
             if not only or only in name]
     rows += overhead_rows(torch) if not only else []
     pool = pool_counts() is not None
-    columns = ["case", "ember_ms", "torch_ms", ratio_col("torch"), "first30_ember_ms", "first30_torch_ms",
-               "first30 " + ratio_col("torch"), "pool hits"]
+    columns = ["case"] + [p + c for p in ("", "first30 ") for c in
+                          ("ember_ms", "nopool_ms", "torch_ms", ratio_col("torch"), "pool/nopool")] + ["pool hits"]
     report("bench_train", columns, rows,
            notes=[f"threads: ember {em.get_num_threads()}, torch {torch.get_num_threads() if torch else '-'}; "
-                  f"host pool {'on' if pool else 'off'}; steady: median step; first30: mean step of a fresh "
-                  "model's first 30 steps", RATIO_NOTE])
+                  f"host pool {'on' if pool else 'off'}; nopool: the same ember step allocating from NumPy "
+                  "(EMBER_CPU_POOL=0), timed in the same rounds; steady: median step; first30: mean step of a "
+                  "fresh model's first 30 steps; pool hits: share of pooled allocations served from the cache "
+                  "(steady)", RATIO_NOTE])
 
 
 if __name__ == "__main__":
