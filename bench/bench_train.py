@@ -119,7 +119,7 @@ def pool_counts():
     return (stats["hits"], stats["misses"]) if stats and stats.get("enabled") else None
 
 
-def steady(fns, rounds=9, steps=5, warmup=10):
+def steady(fns, rounds=30, steps=1, warmup=10):
     """Median seconds per step of each fn, timed in alternating rounds of `steps` steps."""
     for fn in fns:
         for _ in range(warmup):

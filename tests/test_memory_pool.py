@@ -76,6 +76,12 @@ def test_bad_requests_raise(pool):
         pool.pool_empty((1 << 40, 1 << 40), np.float32)
     with pytest.raises(TypeError, match=r"^\[empty\] .*object"):
         pool.pool_empty((MB,), object)
+    for shape in ["abc", (2, 1.5), None]:
+        with pytest.raises(TypeError, match=r"^\[empty\] shape must be"):
+            pool.pool_empty(shape, np.float32)
+    with pytest.raises(TypeError, match=r"^\[empty\] not a dtype"):
+        pool.pool_empty((MB,), "no-such-dtype")
+    assert pool.pool_empty((np.int64(2), 3), np.float32).shape == (2, 3)
 
 
 def test_failed_allocation_frees_the_cache_and_retries(pool):

@@ -36,20 +36,36 @@ void give_back(void* lease) {
 }
 
 std::vector<py::ssize_t> shape_of(py::handle shape) {
+  auto bad = [&] {
+    return py::type_error("[empty] shape must be an int or a sequence of ints, got " + std::string(py::repr(shape)));
+  };
   std::vector<py::ssize_t> dims;
-  if (PyLong_Check(shape.ptr())) {
-    dims.push_back(shape.cast<py::ssize_t>());
+  auto add = [&](py::handle d) {
+    if (!PyIndex_Check(d.ptr())) throw bad();
+    dims.push_back(PyNumber_AsSsize_t(d.ptr(), nullptr));  // clipped on overflow: "too big" below
+  };
+  if (PyIndex_Check(shape.ptr())) {
+    add(shape);
   } else {
-    for (py::handle d : shape) dims.push_back(d.cast<py::ssize_t>());
+    if (!PySequence_Check(shape.ptr()) || PyUnicode_Check(shape.ptr())) throw bad();
+    for (py::handle d : shape) add(d);
   }
   for (py::ssize_t d : dims)
     if (d < 0) throw py::value_error("[empty] negative dimensions are not allowed, got " + std::string(py::str(shape)));
   return dims;
 }
 
+py::dtype dtype_of(py::handle dtype) {
+  try {
+    return py::dtype::from_args(py::reinterpret_borrow<py::object>(dtype));
+  } catch (py::error_already_set&) {
+    throw py::type_error("[empty] not a dtype: " + std::string(py::repr(dtype)));
+  }
+}
+
 // An uninitialised (or, with zero, zeroed) C-contiguous array; from the pool when big enough.
 py::array pool_empty(py::handle shape, py::handle dtype, bool zero) {
-  auto dt = py::dtype::from_args(py::reinterpret_borrow<py::object>(dtype));
+  auto dt = dtype_of(dtype);
   if (dt.flags() & 0x01)  // NPY_ITEM_REFCOUNT: the items hold Python references
     throw py::type_error("[empty] the host pool holds no object arrays, got dtype " + std::string(py::str(dt)));
   auto dims = shape_of(shape);

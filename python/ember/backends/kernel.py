@@ -72,18 +72,20 @@ class HostMemory:
     def __init__(self, module):
         self.module = module
         self._empty = module.pool_empty
+        self._min = module.pool_min_block
 
     def empty(self, shape, dtype=np.float32):
         return self._empty(shape, dtype)
 
     def empty_like(self, a):
-        return self._empty(a.shape, a.dtype)
+        # small arrays skip the call into C++ (the hot path of small models' elementwise kernels)
+        return np.empty(a.shape, a.dtype) if a.nbytes < self._min else self._empty(a.shape, a.dtype)
 
     def zeros(self, shape, dtype=np.float32):
         return self._empty(shape, dtype, True)
 
     def zeros_like(self, a):
-        return self._empty(a.shape, a.dtype, True)
+        return np.zeros(a.shape, a.dtype) if a.nbytes < self._min else self._empty(a.shape, a.dtype, True)
 
 
 def host_memory():
