@@ -128,6 +128,23 @@ def test_the_cap_holds_under_mixed_sizes(pool, rng):
     assert pool.pool_stats()["cached"] == 0
 
 
+def test_trimming_returns_the_least_recently_freed_first(pool):
+    block = pool.pool_class_bytes(4 * MB)
+    pool.pool_set_limit(3 * block)
+    a, b, c = (pool.pool_empty((MB,), np.float32) for _ in range(3))
+    pb, pc = ptr(b), ptr(c)
+    del a, b, c  # freed in the order a, b, c: the cache is full
+    other = pool.pool_empty((MB // 2,), np.float32)  # another class: room is made by dropping a
+    s = pool.pool_stats()
+    assert s["cached"] == 2 * block and s["allocated"] == pool.pool_class_bytes(2 * MB)
+    del other
+    first, second = pool.pool_empty((MB,), np.float32), pool.pool_empty((MB,), np.float32)
+    assert (ptr(first), ptr(second)) == (pc, pb)  # last in, first out
+    misses = pool.pool_stats()["misses"]
+    third = pool.pool_empty((MB,), np.float32)
+    assert pool.pool_stats()["misses"] == misses + 1 and ptr(third) not in (pb, pc)  # a's block was unmapped
+
+
 def test_threads_allocate_and_free_concurrently(pool):
     base = pool.pool_stats()["allocated"]
     errors = []
