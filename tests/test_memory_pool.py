@@ -277,5 +277,5 @@ def test_cap_from_the_environment_and_arrays_outliving_the_pool(cpu_kernels):
         em.cpu.empty_cache()
         assert em.cpu.memory_stats()["allocated"] > 0
         print("ok")
-        """, EMBER_CPU_POOL_MB="32")
+        """, EMBER_CPU_POOL="1", EMBER_CPU_POOL_MB="32")
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
