@@ -46,7 +46,8 @@ def test_variable_length_batches_keep_cached_memory_bounded(device, layer, monke
     for steps in range(1, 41):  # 40 shapes of each array: about 1 MB if none were evicted
         y, _ = model(em.randn(4, steps, 4, device=device))
         y.sum().backward()
-    assert 0 < _held_bytes(ops) <= limit
+    held = _held_bytes(ops)
+    assert held <= limit and (held > 0 or ops.mem is not np)  # with the host pool on, the pool keeps them
 
 
 def test_same_shape_reuses_the_array():

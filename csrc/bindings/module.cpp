@@ -8,6 +8,10 @@
 #include <omp.h>
 
 #include "cpu/isa.h"
+
+namespace ember {
+void bind_host_pool(pybind11::module_& m);  // bindings/host_pool.cpp
+}
 #endif
 #if defined(EMBER_CUDA_EMU)
 #include "cuda/emu/controls.h"
@@ -29,6 +33,7 @@ PYBIND11_MODULE(EMBER_MODULE_NAME, m) {
   ember::emu::bind_controls(m);  // set_schedule/get_schedule/set_check/get_check/emu_stats
 #endif
 #if defined(EMBER_BACKEND_CPU)
+  ember::bind_host_pool(m);
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw py::value_error("set_num_threads: n must be >= 1, got " + std::to_string(n));
     omp_set_num_threads(n);

@@ -64,3 +64,6 @@ def __getattr__(name):
         import importlib
         return importlib.import_module(".onnx", __name__)
     raise AttributeError(f"module 'ember' has no attribute {name!r}")
+
+# the host memory pool: ember.cpu.memory_stats(), ember.cpu.empty_cache()
+from . import cpu  # noqa: E402

@@ -393,7 +393,7 @@ def backward(root, grad, retain_graph=False):
             if not need or ig is None:
                 continue
             prev = grads.get(id(inp))
-            grads[id(inp)] = ig if prev is None else prev + ig
+            grads[id(inp)] = ig if prev is None else inp._backend.sum_grads(prev, ig)
         if not retain_graph:
             ctx.release()
     while _final_callbacks:
@@ -404,11 +404,7 @@ def _accumulate_leaf(t, g):
     if g.dtype != t._data.dtype:
         g = g.astype(t._data.dtype)
     be = t._backend
-    if t.grad is None:
-        # a copy: backward may hand the same array (or views of it) to several leaves
-        g = g.copy()
-    else:
-        g = t.grad._data + g
+    g = be.accumulate_grad(t.grad, g)  # a pooled copy first, then in place
     # NumPy turns 0-d results into scalars, and .grad is written in place (zero_, optimizers)
     t.grad = _wrap(g if type(g) is be.array_type else be.xp.asarray(g), be)
     if t._hooks:

@@ -32,6 +32,7 @@ class Backend:
         self.ops = with_low_precision(ops, self)  # bfloat16/float16 in: float32 kernels (backends/lowp.py)
         self.array_type = xp.ndarray
         self.host = xp is np  # arrays are numpy arrays
+        self.mem = getattr(ops, "mem", xp)  # where its arrays are allocated (kernel.host_memory)
 
     def from_host(self, a):
         if self.host:
@@ -49,6 +50,28 @@ class Backend:
         if src is self or (self.host and src.host):
             return a
         return self.from_host(src.to_host(a))
+
+    # ---- gradient buffers from the backend's memory (called by autograd) ----
+    def sum_grads(self, a, b):
+        """a + b, two gradients reaching one tensor, in a fresh array from mem (a and b may be
+        aliased elsewhere: neither is written)."""
+        if type(a) is not self.array_type or type(b) is not self.array_type or a.shape != b.shape \
+                or a.dtype != b.dtype:
+            return a + b
+        return self.xp.add(a, b, out=self.mem.empty(a.shape, a.dtype))
+
+    def accumulate_grad(self, grad, g):
+        """The array of a leaf's new .grad from its old .grad (a Tensor or None) and g: a copy of g
+        in an array from mem the first time (backward may hand g to several leaves), then g added
+        in place, as PyTorch's AccumulateGrad, where the old array can take it."""
+        if grad is None:
+            out = self.mem.empty(g.shape, g.dtype)
+            out[...] = g
+            return out
+        old = grad._data
+        if type(old) is self.array_type and old.shape == g.shape and old.dtype == g.dtype and old.flags.writeable:
+            return self.xp.add(old, g, out=old)
+        return old + g
 
     def __deepcopy__(self, memo):
         # a device is one object per process: copies of a model (copy.deepcopy) share it

@@ -56,7 +56,7 @@ class IndexBackward(_View):
 
     def backward(self, g):
         xp = self.backend.xp
-        out = xp.zeros(self.shape, dtype=self.dtype)
+        out = self.backend.mem.zeros(self.shape, dtype=self.dtype)  # the host pool (or CuPy's)
         if _is_basic(self.key):
             out[self.key] = g
         elif xp is np:  # fancy indices may repeat: accumulate

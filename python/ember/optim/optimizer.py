@@ -156,7 +156,7 @@ class Optimizer:
             return closure()
 
     def _zeros(self, p):
-        return p._backend.xp.zeros(p.shape, dtype=p.dtype)
+        return p._backend.mem.zeros(p.shape, dtype=p.dtype)  # host pool or CuPy's
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
