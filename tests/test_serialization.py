@@ -37,6 +37,9 @@ MODULES = {
     "TransformerEncoder": ((nn.TransformerEncoderLayer(4, 2, 8), 2), {"norm": nn.LayerNorm(4)}),
     "TransformerDecoder": ((nn.TransformerDecoderLayer(4, 2, 8), 1), {}),
     "Transformer": ((4, 2, 1, 1, 8), {}),
+    "ConvTranspose2d": ((3, 2, 3), {"stride": 2, "groups": 1}),
+    "Upsample": ((), {"scale_factor": 2}), "UpsamplingBilinear2d": ((), {"scale_factor": 2}),
+    "UpsamplingNearest2d": ((), {"size": 4}),
 }
 
 

@@ -64,6 +64,11 @@ class ArrayCache:
             self.nbytes = 0
 
 
+def _itemsize(dtype):
+    size = getattr(dtype, "itemsize", None)  # a dtype's own (np.dtype(...) costs more than the check)
+    return size if type(size) is int else np.dtype(dtype).itemsize
+
+
 class HostMemory:
     """Host arrays from ember._cpu's memory pool (csrc/cpu/host_pool.h), with the array
     module's allocation names: arrays of 256 KiB and more reuse cached blocks (no page faults),
@@ -76,7 +81,7 @@ class HostMemory:
         self._min = module.pool_min_block
 
     def empty(self, shape, dtype=np.float32):
-        if math.prod(shape) * np.dtype(dtype).itemsize < self._min:  # small: as empty_like
+        if math.prod(shape) * _itemsize(dtype) < self._min:  # small: as empty_like
             return np.empty(shape, dtype)
         return self._empty(shape, dtype)
 
@@ -85,7 +90,7 @@ class HostMemory:
         return np.empty(a.shape, a.dtype) if a.nbytes < self._min else self._empty(a.shape, a.dtype)
 
     def zeros(self, shape, dtype=np.float32):
-        if math.prod(shape) * np.dtype(dtype).itemsize < self._min:
+        if math.prod(shape) * _itemsize(dtype) < self._min:
             return np.zeros(shape, dtype)
         return self._empty(shape, dtype, True)
 
