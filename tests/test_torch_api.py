@@ -406,3 +406,19 @@ def test_view_agrees_with_torch_on_random_layouts():
         got = x.view(*new)
         np.testing.assert_array_equal(got.numpy(), want)
         assert got.numel() == 0 or np.shares_memory(got.numpy(), x.numpy())
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_all_any_as_torch(device):
+    torch = _torch()
+    a = np.array([[1.0, 0.0, 2.0], [3.0, 4.0, 5.0]], np.float32)
+    x, t = em.tensor(a, device=device), torch.tensor(a)
+    for name in ("all", "any"):
+        for kw in ({}, {"dim": 1}, {"dim": 0, "keepdim": True}, {"dim": -1}):
+            got, want = getattr(x, name)(**kw), getattr(t, name)(**kw)
+            assert got.dtype == em.bool and got.shape == tuple(want.shape), (name, kw)
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+        assert getattr(em, name)(x).item() == getattr(torch, name)(t).item()
+    assert em.all(em.tensor([], device=device)).item() is True
+    with pytest.raises(IndexError):
+        x.all(dim=2)

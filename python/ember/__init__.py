@@ -52,13 +52,19 @@ from .ops import eq, ge, gt, le, log_softmax, lt, ne, relu, sigmoid, softmax, ta
 from .ops.index import argsort, cumsum, gather, masked_fill, scatter, scatter_add, sort, topk  # noqa: E402
 from .ops.linalg import bmm, einsum, mm, norm, t  # noqa: E402
 from .ops.pointwise import expm1, log1p  # noqa: E402
+from .ops.reduce import all, any  # noqa: E402  (as torch.all and torch.any)
 from .ops.views import chunk, clone, narrow, split  # noqa: E402
 from .tensor import int32  # noqa: E402
 # the Keras 3 API on ember (`from ember import keras`)
 from . import keras  # noqa: E402
 
 
+_SHADOWING = {"bool": bool_, "int": int32}  # torch.bool, torch.int: globals here would shadow the builtins
+
+
 def __getattr__(name):
+    if name in _SHADOWING:
+        return _SHADOWING[name]
     # ember.onnx needs the optional onnx package, so it is imported on first use (em.onnx.export, as torch.onnx)
     if name == "onnx":
         import importlib

@@ -604,6 +604,12 @@ class Tensor:
     def argmax(self, dim=None, keepdim=False, axis=None, keepdims=False):
         return _reduce.argmax(self, dim, keepdim, axis, keepdims)
 
+    def all(self, dim=None, keepdim=False):
+        return _reduce.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return _reduce.any(self, dim, keepdim)
+
     def argmin(self, dim=None, keepdim=False, axis=None, keepdims=False):
         return _reduce.argmin(self, dim, keepdim, axis, keepdims)
 

@@ -147,3 +147,21 @@ def argmax(a, dim=None, keepdim=False, axis=None, keepdims=False):
 
 def argmin(a, dim=None, keepdim=False, axis=None, keepdims=False):
     return _arg(a, dim, keepdim, axis, keepdims, "min")
+
+
+def _truth(a, dim, keepdim, mode):
+    """all / any: a bool tensor, over every item or along dim (no gradient, as in PyTorch)."""
+    if not isinstance(a, Tensor):
+        raise TypeError(f"[{mode}] input must be a Tensor, got {type(a).__name__}")
+    axes = axes_arg(a.ndim, dim, None)
+    f = a._backend.xp.all if mode == "all" else a._backend.xp.any
+    r = f(a._data, axis=axes, keepdims=bool(keepdim))
+    return Tensor._wrap(a._backend.xp.asarray(r, dtype=bool), a._backend)
+
+
+def all(a, dim=None, keepdim=False):
+    return _truth(a, dim, keepdim, "all")
+
+
+def any(a, dim=None, keepdim=False):
+    return _truth(a, dim, keepdim, "any")
