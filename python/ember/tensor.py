@@ -398,7 +398,8 @@ class Tensor:
     def _take_value(self, out):
         """Write out's value into self's storage (the result of an op done in place; ember.onnx records it
         as an alias of out)."""
-        self._data[...] = out._data
+        if out._data is not self._data:  # an in-place kernel has written it already
+            self._data[...] = out._data
         self._bump()
 
     def _inplace(self, op, other):

@@ -342,3 +342,20 @@ def test_modules_like_torch():
         assert repr(m) == repr(mt)
         np.testing.assert_allclose(m(em.tensor(x)).numpy(), mt(torch.from_numpy(x.copy())).numpy(), rtol=1e-6,
                                    atol=1e-7)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda-emu"])
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "silu", "hardtanh", "relu6"])
+def test_in_place_allocates_no_output(device, name):
+    """inplace=True on the compiled backends writes into x's buffer: no pooled block is asked for
+    (silu still copies x for its backward when x requires grad; here it does not)."""
+    require(device)
+    F = em.nn.functional
+    x = em.randn(256, 1024, device=device)  # 1 MiB: a pooled size
+    want = getattr(F, name)(x.clone()).numpy()
+    before = em.cpu.memory_stats()
+    y = getattr(F, name)(x, inplace=True)
+    after = em.cpu.memory_stats()
+    assert y is x
+    assert (after["hits"] + after["misses"]) == (before["hits"] + before["misses"]), name
+    np.testing.assert_allclose(x.numpy(), want, rtol=1e-6, atol=1e-7)

@@ -141,8 +141,8 @@ class KernelOps:
                      "softplus", "hardtanh"):
             fwd, bwd = getattr(self.module, name + "_forward"), getattr(self.module, name + "_backward")
 
-            def forward(x, *param, _k=fwd):
-                out = empty_like(x)
+            def forward(x, *param, _k=fwd, out=None):  # out=x: in place (the kernels read and write item i)
+                out = empty_like(x) if out is None else out
                 _k(x, out, *param)
                 return out
 

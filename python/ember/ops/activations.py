@@ -17,15 +17,21 @@ class _Activation(Function):
     """x -> kernel(x, *params). `from_output`: backward reads the output (sigmoid, tanh, and the
     in-place forms) instead of x; `copy_input`: backward reads a copy of x (in-place silu)."""
     fwd = bwd = ""
-    from_output = copy_input = False
+    from_output = copy_input = in_place = False
     saved_inputs = (0,)
 
     def forward(self, x, params=(), bwd_params=None):
         if not x.flags.c_contiguous:
             x = self.backend.xp.ascontiguousarray(x)
-        y = getattr(self.backend.ops, self.fwd)(x, *params)
         self.bwd_params = params if bwd_params is None else bwd_params
-        self.saved = y if self.from_output else (x.copy() if self.copy_input else x)
+        if self.copy_input:  # taken before an in-place kernel overwrites x
+            self.saved = x.copy()
+        kernel = getattr(self.backend.ops, self.fwd)
+        # the in-place forms write into x's own buffer (the compiled kernels take out=; the NumPy
+        # reference returns a new array, which _apply copies in)
+        y = kernel(x, *params, out=x) if self.in_place and self.backend.name != "numpy" else kernel(x, *params)
+        if not self.copy_input:
+            self.saved = y if self.from_output else x
         return y
 
     def backward(self, g):
@@ -74,7 +80,7 @@ class HardtanhBackward(_Activation):
 
 def _in_place_form(cls, from_output):
     """The node class of cls's in-place form (the same name, as PyTorch shows one grad_fn for both)."""
-    attrs = {"saved_inputs": ()}
+    attrs = {"saved_inputs": (), "in_place": True}
     attrs.update({"from_output": True, "saved_output": True} if from_output else {"copy_input": True})
     return type(cls.__name__, (cls,), attrs)
 
