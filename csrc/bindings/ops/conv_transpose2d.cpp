@@ -11,6 +11,7 @@
 
 #include "bindings/array.h"
 #include "bindings/checked.h"
+#include "bindings/conv_args.h"
 
 namespace ember {
 namespace {
@@ -75,13 +76,7 @@ void bind_conv_transpose2d(py::module_& m) {
     const char* op = "conv_transpose2d_forward";
     Array x = as_array(x_, op, "input"), w = as_array(w_, op, "weight"), y = as_array(y_, op, "out", true);
     Conv2dShape s = transposed_shape(x, w, y, stride, padding, dilation, groups, op);
-    Array b;
-    if (!b_.is_none()) {
-      b = as_array(b_, op, "bias");
-      check(b.ndim() == 1 && b.dim(0) == s.C, op,
-            [&] { return "bias " + shape_str(b) + " must have shape (" + std::to_string(s.C) + ",)"; });
-      check_same_dtype(x, b, op);
-    }
+    Array b = optional_bias(b_, op, "bias", s.C, x, false);
     dispatch_float(x, op, [&](auto t) {
       using T = decltype(t);
       py::gil_scoped_release nogil;
@@ -94,22 +89,8 @@ void bind_conv_transpose2d(py::module_& m) {
     const char* op = "conv_transpose2d_backward";
     Array x = as_array(x_, op, "input"), w = as_array(w_, op, "weight"), gy = as_array(gy_, op, "grad_out");
     Conv2dShape s = transposed_shape(x, w, gy, stride, padding, dilation, groups, op);
-    auto optional = [&](py::handle h, const char* name, const Array& like) {
-      Array a;
-      if (h.is_none()) return a;
-      a = as_array(h, op, name, true);
-      check_same_shape(like, a, op);
-      check_same_dtype(like, a, op);
-      return a;
-    };
-    Array gx = optional(gx_, "grad_input", x), gw = optional(gw_, "grad_weight", w);
-    Array gb;
-    if (!gb_.is_none()) {
-      gb = as_array(gb_, op, "grad_bias", true);
-      check(gb.ndim() == 1 && gb.dim(0) == s.C, op,
-            [&] { return "grad_bias " + shape_str(gb) + " must have shape (" + std::to_string(s.C) + ",)"; });
-      check_same_dtype(x, gb, op);
-    }
+    Array gx = optional_like(gx_, op, "grad_input", x), gw = optional_like(gw_, op, "grad_weight", w);
+    Array gb = optional_bias(gb_, op, "grad_bias", s.C, x, true);
     dispatch_float(x, op, [&](auto t) {
       using T = decltype(t);
       py::gil_scoped_release nogil;
