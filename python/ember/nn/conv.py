@@ -8,6 +8,15 @@ from .module import Module
 from .parameter import Parameter
 
 
+def reset_conv_parameters(weight, bias):
+    """PyTorch's initialisation of a convolution (transposed or not): fan_in is weight.shape[1] * kH * kW."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in = weight.shape[1] * weight.shape[2] * weight.shape[3]
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
+
+
 class Conv2d(Module):
     """2-D convolution over (N, C, H, W) images.
 
@@ -53,11 +62,7 @@ class Conv2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_conv_parameters(self.weight, self.bias)
 
     def forward(self, x):
         if getattr(x, "ndim", None) != 4:

@@ -1,9 +1,8 @@
 """ConvTranspose2d: PyTorch's names, shapes and initialisation (weight (in, out/groups, kH, kW))."""
-import math
 
 from ..creation import empty
 from ..ops.conv_transpose2d import conv_transpose2d, pair
-from . import init
+from .conv import reset_conv_parameters
 from .module import Module
 from .parameter import Parameter
 
@@ -48,12 +47,7 @@ class ConvTranspose2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        # PyTorch's: fan_in is weight.shape[1] * kH * kW, here out_channels/groups * kH * kW
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_conv_parameters(self.weight, self.bias)  # fan_in here is out_channels/groups * kH * kW, as PyTorch
 
     def _output_padding(self, x, output_size):
         """The output padding that gives output_size ((H, W), or with the leading dims), as PyTorch's."""
